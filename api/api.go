@@ -1,0 +1,73 @@
+package api
+
+import "time"
+
+// TokenResponse is the body of every successful login, bind and refresh
+// (spec/api.md §3).
+type TokenResponse struct {
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"`
+	ExpiresIn        int64  `json:"expires_in"`
+	RefreshToken     string `json:"refresh_token"`
+	RefreshExpiresIn int64  `json:"refresh_expires_in"`
+	SessionID        string `json:"session_id"`
+	User             *User  `json:"user,omitempty"`
+	IsNewUser        bool   `json:"is_new_user"`
+}
+
+// User is the short profile carried in a [TokenResponse].
+type User struct {
+	ID         string `json:"id"`
+	Nickname   string `json:"nickname"`
+	AvatarURL  string `json:"avatar_url"`
+	PhoneBound bool   `json:"phone_bound"`
+}
+
+// Me is the body of GET /v1/me.
+type Me struct {
+	ID         string     `json:"id"`
+	Nickname   string     `json:"nickname"`
+	AvatarURL  string     `json:"avatar_url"`
+	Phone      string     `json:"phone"`
+	Identities []Identity `json:"identities"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+// Identity is one WeChat identity linked to a user. App is the app's key in
+// the server's configuration ("mp", "oa"), not its appid.
+type Identity struct {
+	App     string `json:"app"`
+	OpenID  string `json:"openid"`
+	UnionID string `json:"unionid,omitempty"`
+}
+
+// Session is one entry of GET /v1/sessions.
+type Session struct {
+	ID         string    `json:"id"`
+	App        string    `json:"app"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	Current    bool      `json:"current"`
+}
+
+// SessionList is the body of GET /v1/sessions.
+type SessionList struct {
+	Sessions []Session `json:"sessions"`
+}
+
+// MiniprogramLoginRequest is the body of POST /v1/miniprogram/login.
+type MiniprogramLoginRequest struct {
+	App     string `json:"app,omitempty"`
+	Code    string `json:"code"`
+	Inviter string `json:"inviter,omitempty"`
+}
+
+// RefreshRequest is the body of POST /v1/token/refresh.
+type RefreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// LogoutRequest is the body of POST /v1/logout.
+type LogoutRequest struct {
+	All bool `json:"all,omitempty"`
+}

@@ -1,0 +1,8 @@
+// Package api holds the wire types of wxauth's HTTP contract (spec/api.md):
+// the token response, the error body and its codes, the access-token claims,
+// and the shapes of /v1/me and /v1/sessions.
+//
+// It imports nothing of wxauth's own, so that the server, the Go client and
+// the resource-server middleware can share these types without pulling in
+// each other.
+package api

@@ -1,0 +1,181 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every backend returns, wrapped or not; test with errors.Is.
+var (
+	// ErrNotFound: no such record (or, for a session, it expired or was revoked).
+	ErrNotFound = errors.New("storage: not found")
+	// ErrConflict: the change would break a uniqueness rule (an openid already
+	// linked, a phone already bound to another user).
+	ErrConflict = errors.New("storage: conflict")
+	// ErrUnavailable: the backend could not be reached or did not answer in time.
+	ErrUnavailable = errors.New("storage: unavailable")
+)
+
+// User is a business account. IDs are opaque strings chosen by the caller.
+type User struct {
+	ID        string
+	Nickname  string
+	AvatarURL string
+	// Phone in E.164 form ("+8613800000000"), or empty. Unique among users.
+	Phone string
+	// InviterID is the user whose share link brought this user, or empty.
+	InviterID string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Identity is one WeChat identity linked to a user, keyed by (AppID, OpenID).
+type Identity struct {
+	AppID   string
+	OpenID  string
+	UnionID string // empty when the app is not bound to an Open Platform account
+	UserID  string
+	// SessionKey is the WeChat session_key of a mini program identity, sealed
+	// by the caller (the store never sees it in clear). Replaced on each login.
+	SessionKey []byte
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// LinkRequest asks [Users.LinkIdentity] to find or create the user behind a
+// WeChat identity.
+type LinkRequest struct {
+	Identity Identity // AppID, OpenID, UnionID, SessionKey are used; UserID is ignored
+	// NewUser is created when neither the openid nor the unionid is known yet.
+	// Its ID must be set; CreatedAt/UpdatedAt are set to Now.
+	NewUser User
+	Now     time.Time
+}
+
+// LinkResult tells what [Users.LinkIdentity] did.
+type LinkResult struct {
+	User     User
+	Identity Identity
+	// Created is true when NewUser was created by this call.
+	Created bool
+}
+
+// Users stores users and their WeChat identities.
+type Users interface {
+	// LinkIdentity atomically finds or creates the user of a WeChat identity:
+	//   1. if (AppID, OpenID) is known, that identity's user (its UnionID is
+	//      filled in if it was empty, its SessionKey replaced if one is given);
+	//   2. else if UnionID is non-empty and another identity has it, the
+	//      identity is added to that identity's user (unionid linking);
+	//   3. else NewUser is created with the identity.
+	// Concurrent calls for the same openid or unionid end with one user.
+	LinkIdentity(ctx context.Context, req LinkRequest) (LinkResult, error)
+	// User returns a user by id, or ErrNotFound.
+	User(ctx context.Context, id string) (User, error)
+	// Identity returns the identity (AppID, OpenID), or ErrNotFound.
+	Identity(ctx context.Context, appID, openID string) (Identity, error)
+	// Identities lists a user's identities, oldest first.
+	Identities(ctx context.Context, userID string) ([]Identity, error)
+	// UpdateUser applies fn to the user atomically and stores the result.
+	// ErrNotFound if the user does not exist; ErrConflict if the change
+	// would give it a phone another user has. An error from fn is returned
+	// as is and nothing is stored. ID and CreatedAt cannot be changed.
+	UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error)
+	// Ping answers nil when the backend is reachable (for /readyz).
+	Ping(ctx context.Context) error
+}
+
+// Session is one login of one user on one device, with the state of its
+// refresh-token chain. Only hashes of refresh tokens are kept.
+type Session struct {
+	ID     string
+	UserID string
+	App    string // app key the session was opened through
+	// CreatedAt, LastUsedAt: when the session was opened and last refreshed.
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	// ExpiresAt is the idle expiry: it slides to now+idle TTL with each
+	// rotation, never past MaxExpiresAt (the absolute session age).
+	ExpiresAt    time.Time
+	MaxExpiresAt time.Time
+	// Gen is the generation of the live refresh token, Hash its SHA-256.
+	Gen  uint64
+	Hash [32]byte
+	// PrevHash is the hash of generation Gen-1 and RotatedAt when it was
+	// rotated (zero while Gen is 0); they allow the grace replay.
+	PrevHash  [32]byte
+	RotatedAt time.Time
+}
+
+// Live reports whether the session can still be used at now.
+func (s *Session) Live(now time.Time) bool { return now.Before(s.ExpiresAt) }
+
+// RotateRequest asks [Sessions.Rotate] to use a presented refresh token.
+// The caller has already checked that the token was minted by this server for
+// SessionID at generation Gen (its MAC), so an older generation is a real
+// ancestor and not a forgery.
+type RotateRequest struct {
+	SessionID string
+	Gen       uint64
+	Hash      [32]byte // SHA-256 of the presented token
+	NextHash  [32]byte // SHA-256 of its successor (generation Gen+1)
+	Now       time.Time
+	// Grace is how long after a rotation the rotated token may be replayed.
+	Grace time.Duration
+	// IdleTTL is how far ExpiresAt slides on rotation.
+	IdleTTL time.Duration
+}
+
+// Outcome is what a refresh came to.
+type Outcome int
+
+const (
+	// Rotated: the token was the live one; the chain moved to NextHash.
+	Rotated Outcome = iota + 1
+	// GraceReplay: the token was rotated less than Grace ago; nothing changed
+	// and the caller answers the same successor again.
+	GraceReplay
+	// Reused: a rotated token replayed after the grace window, or an older
+	// ancestor; the session has been revoked.
+	Reused
+	// Rejected: the token does not match this session's chain (or the session
+	// is gone or expired); nothing changed.
+	Rejected
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Rotated:
+		return "rotated"
+	case GraceReplay:
+		return "grace_replay"
+	case Reused:
+		return "reused"
+	case Rejected:
+		return "rejected"
+	}
+	return "unknown"
+}
+
+// Sessions stores sessions. Expired sessions behave as absent; revoked
+// sessions are deleted.
+type Sessions interface {
+	// CreateSession stores a new session. ErrConflict if the id exists.
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns a live session, or ErrNotFound if it is absent,
+	// revoked or expired at now.
+	Session(ctx context.Context, id string, now time.Time) (Session, error)
+	// Rotate applies [DecideRotation] atomically: concurrent calls with the
+	// same token see one Rotated and the rest GraceReplay. It returns the
+	// session as it is after the call (zero for Reused and Rejected).
+	Rotate(ctx context.Context, req RotateRequest) (Session, Outcome, error)
+	// RevokeSession deletes a session. ErrNotFound if it did not exist.
+	RevokeSession(ctx context.Context, id string) error
+	// RevokeUserSessions deletes every session of a user and says how many.
+	RevokeUserSessions(ctx context.Context, userID string) (int, error)
+	// UserSessions lists a user's live sessions at now, newest first.
+	UserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+	// Ping answers nil when the backend is reachable (for /readyz).
+	Ping(ctx context.Context) error
+}
