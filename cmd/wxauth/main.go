@@ -1,0 +1,68 @@
+// Command wxauth is the WeChat login and session service.
+//
+//	wxauth dev      [--addr 127.0.0.1:8080] [--data ./wxauth-data]
+//	wxauth serve    --config wxauth.yaml
+//	wxauth sandbox  [--addr 127.0.0.1:9090] [--config wxauth.yaml]
+//
+// See README.md and spec/api.md §6–§7.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `wxauth — WeChat login and sessions
+
+Usage:
+  wxauth dev      [--addr 127.0.0.1:8080] [--data ./wxauth-data]
+        everything on one port, no outside service: the WeChat sandbox,
+        apps mp/oa/web, SQLite and an in-process session store
+  wxauth serve    --config wxauth.yaml
+        production mode, from a configuration file and WXAUTH_* variables
+  wxauth sandbox  [--addr 127.0.0.1:9090] [--config wxauth.yaml]
+        the WeChat imitation alone
+
+Run "wxauth <command> -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "wxauth:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// run is main without the process: tests call it with their own arguments,
+// output and environment.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr, getenv)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr, getenv)
+	case "sandbox":
+		return runSandbox(ctx, args[1:], stdout, stderr, getenv)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "wxauth: unknown command %q\n\n%s", args[0], usage)
+		return errUsage
+	}
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/instance"
+	"github.com/wxauth/wxauth/internal/requestid"
+	"github.com/wxauth/wxauth/sandbox"
+)
+
+// newLogger writes JSON logs (text on a terminal-free dev run is no easier
+// to grep) with the request id of each request.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(requestid.Handler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
+}
+
+// runDev is `wxauth dev` (spec/api.md §7).
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
+	fs := flag.NewFlagSet("wxauth dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080, or WXAUTH_ADDR)")
+	data := fs.String("data", "wxauth-data", "data folder: SQLite database, signing key, secret")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg := config.Defaults()
+	if err := cfg.ApplyEnv(getenv); err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	if cfg.Secret == "" {
+		s, err := config.LoadOrCreateSecret(filepath.Join(*data, "secret"))
+		if err != nil {
+			return err
+		}
+		cfg.Secret = s
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	origin := "http://" + ln.Addr().String()
+	cfg.Addr = ln.Addr().String()
+	cfg.FillDev(origin, *data)
+	if err := cfg.Validate(false); err != nil {
+		ln.Close()
+		return err
+	}
+	log := newLogger(stderr, cfg.Level())
+	sb, err := sandbox.New(sandbox.Config{Apps: sandboxApps(cfg.Apps), Logger: log.With("component", "sandbox")})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	inst, err := instance.New(ctx, &cfg, instance.Options{
+		KeyFile: filepath.Join(*data, "signing-key.json"),
+		Mount:   map[string]http.Handler{"/sandbox/": sb},
+		Logger:  log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer inst.Close()
+	log.Info("wxauth dev started", "config", &cfg, "data", *data)
+	printDevBanner(stdout, origin, *data, cfg)
+	return serveHTTP(ctx, ln, inst.Handler, log)
+}
+
+// runServe is `wxauth serve --config FILE` (spec/api.md §6).
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
+	fs := flag.NewFlagSet("wxauth serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (YAML); WXAUTH_* variables override it")
+	keyFile := fs.String("key-file", "wxauth-signing-key.json", "signing key file, created on first start")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg := config.Defaults()
+	if *path != "" {
+		if err := cfg.ParseFile(*path); err != nil {
+			return err
+		}
+	}
+	if err := cfg.ApplyEnv(getenv); err != nil {
+		return err
+	}
+	if err := cfg.Validate(true); err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.Level())
+	inst, err := instance.New(ctx, &cfg, instance.Options{KeyFile: *keyFile, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer inst.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("wxauth serve started", "config", &cfg)
+	fmt.Fprintf(stdout, "wxauth serving on http://%s (issuer %s)\n", ln.Addr(), cfg.Issuer)
+	return serveHTTP(ctx, ln, inst.Handler, log)
+}
+
+// runSandbox is `wxauth sandbox`: the WeChat imitation alone, with the apps
+// of a configuration file (their secrets included) or the dev apps.
+func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
+	fs := flag.NewFlagSet("wxauth sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:9090", "listen address")
+	path := fs.String("config", "", "configuration file whose apps to register (default: the dev apps mp, oa, web)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg := config.Defaults()
+	if *path != "" {
+		if err := cfg.ParseFile(*path); err != nil {
+			return err
+		}
+		if err := cfg.ApplyEnv(getenv); err != nil {
+			return err
+		}
+	}
+	if len(cfg.Apps) == 0 {
+		cfg.Apps = config.DevApps()
+	}
+	log := newLogger(stderr, cfg.Level())
+	sb, err := sandbox.New(sandbox.Config{Apps: sandboxApps(cfg.Apps), Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "WeChat sandbox on %s\n  api.weixin.qq.com  → %s/sandbox/api\n  open.weixin.qq.com → %s/sandbox/open\n  control API        → %s/sandbox/v1\n", base, base, base, base)
+	return serveHTTP(ctx, ln, sb, log)
+}
+
+func sandboxApps(apps []config.App) []sandbox.App {
+	out := make([]sandbox.App, len(apps))
+	for i, a := range apps {
+		out[i] = sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret}
+	}
+	return out
+}
+
+// serveHTTP serves until ctx ends, then shuts down gracefully: requests in
+// flight get up to 10 s to finish.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+// Package instance assembles one running wxauth from a configuration: it
+// opens the stores the configuration names, loads the signing key, and wires
+// the WeChat client, token service, login service, metrics and HTTP API
+// together. cmd/wxauth and the end-to-end tests (internal/servertest) build
+// the server the same way through it, so the tests run what users run.
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/login"
+	"github.com/wxauth/wxauth/internal/metrics"
+	"github.com/wxauth/wxauth/internal/seal"
+	"github.com/wxauth/wxauth/internal/server"
+	"github.com/wxauth/wxauth/signer"
+	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/storage/memstore"
+	"github.com/wxauth/wxauth/storage/sqlstore"
+	"github.com/wxauth/wxauth/token"
+	"github.com/wxauth/wxauth/wechat"
+)
+
+// Options are what a configuration file does not say.
+type Options struct {
+	// KeyFile is where the signing key is kept (created on first start).
+	KeyFile string
+	// Mount adds handlers beside the API (the sandbox under /sandbox/ in
+	// `wxauth dev`), by pattern.
+	Mount map[string]http.Handler
+	// HTTPClient for calls to WeChat; nil: the wechat package's default.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Instance is one wxauth: its handler and what must be closed with it.
+type Instance struct {
+	Handler  http.Handler
+	Users    storage.Users
+	Sessions storage.Sessions
+	Tokens   *token.Service
+	Metrics  *metrics.Metrics
+	Keys     *signer.Set
+	closers  []func() error
+}
+
+// New builds an instance from a validated configuration.
+func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	inst := &Instance{Metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			inst.Close()
+		}
+	}()
+
+	switch {
+	case strings.HasPrefix(cfg.DatabaseURL, "sqlite:"):
+		st, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: opt.Logger, Migrate: true})
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		inst.closers = append(inst.closers, st.Close)
+		inst.Users = st
+	default:
+		return nil, fmt.Errorf("config: database_url: %q: only sqlite:PATH is supported in this version", redactScheme(cfg.DatabaseURL))
+	}
+	if cfg.RedisURL != "" {
+		return nil, errors.New("config: redis_url: Redis sessions are not supported in this version; leave it empty for the in-process store")
+	}
+	inst.Sessions = memstore.New()
+
+	if opt.KeyFile == "" {
+		return nil, errors.New("instance: Options.KeyFile is required")
+	}
+	key, created, err := signer.LoadOrCreateFile(opt.KeyFile, nil, opt.Now())
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		opt.Logger.Info("generated a signing key", "kid", key.ID, "file", opt.KeyFile)
+	}
+	inst.Keys, err = signer.NewSet(key)
+	if err != nil {
+		return nil, err
+	}
+
+	inst.Tokens, err = token.New(token.Config{
+		Issuer:        cfg.Issuer,
+		Audience:      cfg.Audience,
+		AccessTTL:     cfg.Tokens.AccessTTL.D(),
+		RefreshTTL:    cfg.Tokens.RefreshTTL.D(),
+		SessionMaxAge: cfg.Tokens.SessionMaxAge.D(),
+		ReuseGrace:    graceOrNone(cfg.Tokens.ReuseGrace.D()),
+		Keys:          inst.Keys,
+		Sessions:      inst.Sessions,
+		Secret:        []byte(cfg.Secret),
+		Now:           opt.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	box, err := seal.New([]byte(cfg.Secret), nil)
+	if err != nil {
+		return nil, err
+	}
+	wc, err := wechat.New(wechat.Config{
+		APIBase:    cfg.WeChat.APIBase,
+		OpenBase:   cfg.WeChat.OpenBase,
+		HTTPClient: opt.HTTPClient,
+		Timeout:    cfg.WeChat.Timeout.D(),
+		Observe:    inst.Metrics.ObserveWeChat,
+	})
+	if err != nil {
+		return nil, err
+	}
+	apps := make([]login.App, len(cfg.Apps))
+	for i, a := range cfg.Apps {
+		apps[i] = login.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret}
+	}
+	ls, err := login.New(login.Config{
+		Apps: apps, WeChat: wc, Users: inst.Users, Tokens: inst.Tokens, Seal: box,
+		Now: opt.Now, Logger: opt.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	api, err := server.New(server.Config{
+		Login: ls, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
+		JWKS: inst.Keys.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(opt.Mount) == 0 {
+		inst.Handler = api
+		return inst, nil
+	}
+	mux := http.NewServeMux()
+	for pattern, h := range opt.Mount {
+		mux.Handle(pattern, h)
+	}
+	mux.Handle("/", api)
+	inst.Handler = mux
+	return inst, nil
+}
+
+// graceOrNone maps a configured 0 ("no grace") to the token package's
+// negative value; the token package reads 0 as "default".
+func graceOrNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+func redactScheme(u string) string {
+	if i := strings.Index(u, ":"); i > 0 {
+		return u[:i] + ":…"
+	}
+	return "…"
+}
+
+// Close releases the stores.
+func (i *Instance) Close() error {
+	var errs []error
+	for j := len(i.closers) - 1; j >= 0; j-- {
+		errs = append(errs, i.closers[j]())
+	}
+	i.closers = nil
+	return errors.Join(errs...)
+}

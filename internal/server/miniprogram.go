@@ -1,0 +1,45 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/login"
+	"github.com/wxauth/wxauth/storage"
+)
+
+// miniprogramLogin is POST /v1/miniprogram/login (spec/api.md §4).
+func (s *Server) miniprogramLogin(w http.ResponseWriter, r *http.Request) error {
+	var req api.MiniprogramLoginRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Code == "" {
+		return errInvalidRequest(`"code" is required: the code from wx.login()`)
+	}
+	res, err := s.cfg.Login.MiniProgram(r.Context(), login.MiniProgramRequest{App: req.App, Code: req.Code, Inviter: req.Inviter})
+	app := req.App
+	if app == "" {
+		app = "default"
+	}
+	if err != nil {
+		e, _ := translate(err)
+		s.m.Logins.WithLabelValues(app, e.Code).Inc()
+		return err
+	}
+	s.m.Logins.WithLabelValues(res.Tokens.Session.App, loginResult(res.IsNew)).Inc()
+	writeJSON(w, http.StatusOK, res.Tokens.Response(userBrief(res.User), res.IsNew))
+	return nil
+}
+
+func loginResult(isNew bool) string {
+	if isNew {
+		return "new_user"
+	}
+	return "returning_user"
+}
+
+func userBrief(u storage.User) *api.User {
+	return &api.User{ID: u.ID, Nickname: u.Nickname, AvatarURL: u.AvatarURL, PhoneBound: u.Phone != ""}
+}
+

@@ -1,0 +1,48 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wxauth/wxauth/api"
+)
+
+// jwks is GET /.well-known/jwks.json. Resource servers cache it; a short
+// max-age lets them see a rotation soon.
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age=300")
+	_, err := w.Write(s.cfg.JWKS())
+	return err
+}
+
+// healthz answers 200 while the process runs.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz answers 200 only when storage and the session store answer, and
+// 503 unavailable naming the ones that do not.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var down []string
+	for _, c := range []struct {
+		name string
+		ping func(context.Context) error
+	}{{"storage", s.cfg.Users.Ping}, {"sessions", s.cfg.Sessions.Ping}} {
+		if err := c.ping(ctx); err != nil {
+			s.log.WarnContext(r.Context(), "not ready", "check", c.name, "err", err)
+			down = append(down, c.name)
+		}
+	}
+	if len(down) > 0 {
+		return &clientError{code: api.CodeUnavailable, desc: "not ready: " + strings.Join(down, ", ") + " unreachable"}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}

@@ -1,0 +1,31 @@
+package server
+
+import "net/http"
+
+// routes lists every endpoint of spec/api.md §4 this server answers.
+func (s *Server) routes() {
+	s.handle("POST /v1/miniprogram/login", s.miniprogramLogin)
+
+	s.handle("POST /v1/token/refresh", s.refresh)
+	s.handle("POST /v1/logout", s.authed(s.logout))
+	s.handle("GET /v1/me", s.authed(s.me))
+	s.handle("GET /v1/sessions", s.authed(s.listSessions))
+	s.handle("DELETE /v1/sessions/{id}", s.authed(s.deleteSession))
+
+	s.handle("GET /.well-known/jwks.json", s.jwks)
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+
+	s.handle("/", s.notFound)
+}
+
+// handle registers h under pattern with the shared middleware; the pattern
+// is the route label of the metrics.
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.mux.Handle(pattern, s.wrap(pattern, h))
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
+	return errNotFound("no such endpoint")
+}

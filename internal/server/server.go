@@ -1,0 +1,68 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/wxauth/wxauth/internal/login"
+	"github.com/wxauth/wxauth/internal/metrics"
+	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/token"
+)
+
+// Config wires a server. All fields but Logger, Now and Metrics are required.
+type Config struct {
+	Login    *login.Service
+	Tokens   *token.Service
+	Users    storage.Users
+	Sessions storage.Sessions
+	// JWKS returns the current public JWKS document.
+	JWKS func() []byte
+	// Metrics; nil makes a private set (still served at /metrics).
+	Metrics *metrics.Metrics
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is wxauth's HTTP API.
+type Server struct {
+	cfg Config
+	mux *http.ServeMux
+	log *slog.Logger
+	m   *metrics.Metrics
+}
+
+// New checks cfg and returns the API as an http.Handler.
+func New(cfg Config) (*Server, error) {
+	switch {
+	case cfg.Login == nil:
+		return nil, errors.New("server: Config.Login is required")
+	case cfg.Tokens == nil:
+		return nil, errors.New("server: Config.Tokens is required")
+	case cfg.Users == nil:
+		return nil, errors.New("server: Config.Users is required")
+	case cfg.Sessions == nil:
+		return nil, errors.New("server: Config.Sessions is required")
+	case cfg.JWKS == nil:
+		return nil, errors.New("server: Config.JWKS is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, m: cfg.Metrics}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

@@ -1,0 +1,241 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// maxControlBody caps control API request bodies.
+const maxControlBody = 64 << 10
+
+// controlError is the control API's error body, shaped like wxauth's own
+// (spec/api.md): a code and a sentence for people.
+type controlError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// controlHandler serves one control endpoint; a returned error is answered
+// by errorStatus.
+type controlHandler func(w http.ResponseWriter, r *http.Request) error
+
+// handleControl serves h at "METHOD ControlPrefix+path".
+func (s *Sandbox) handleControl(pattern string, h controlHandler) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.controlPaths[ControlPrefix+path] = true
+	s.mux.HandleFunc(method+" "+ControlPrefix+path, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			status, code := errorStatus(err)
+			writeJSON(w, status, controlError{Error: code, Description: err.Error()})
+		}
+	})
+}
+
+// controlNotFound answers control paths no pattern matched: 405 for a
+// known path with another method, else 404.
+func (s *Sandbox) controlNotFound(w http.ResponseWriter, r *http.Request) {
+	if s.controlPaths[r.URL.Path] {
+		writeJSON(w, http.StatusMethodNotAllowed, controlError{"method_not_allowed",
+			fmt.Sprintf("%s is not served for %s", r.Method, r.URL.Path)})
+		return
+	}
+	writeJSON(w, http.StatusNotFound, controlError{"not_found",
+		fmt.Sprintf("no control endpoint %s", r.URL.Path)})
+}
+
+// errorStatus maps an error to its HTTP status and error code.
+func errorStatus(err error) (int, string) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict, "conflict"
+	default:
+		return http.StatusBadRequest, "invalid_request"
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encode: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// decodeJSON reads one JSON object of at most maxControlBody bytes into v,
+// rejecting unknown fields so that typos in tests fail loudly.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fmt.Errorf("request body is larger than %d bytes", maxControlBody)
+		}
+		return fmt.Errorf("malformed JSON body: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("malformed JSON body: data after the object")
+	}
+	return nil
+}
+
+// appJSON is an app as the control API shows it: never with its secret.
+type appJSON struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	AppID   string `json:"appid"`
+	Unbound bool   `json:"unbound,omitempty"`
+}
+
+func toAppJSON(a App) appJSON {
+	return appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound}
+}
+
+// listApps serves GET /sandbox/v1/apps (spec/api.md §5).
+func (s *Sandbox) listApps(w http.ResponseWriter, r *http.Request) error {
+	apps := s.Apps()
+	out := struct {
+		Apps []appJSON `json:"apps"`
+	}{Apps: make([]appJSON, 0, len(apps))}
+	for _, a := range apps {
+		out.Apps = append(out.Apps, toAppJSON(a))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// createApp serves POST /sandbox/v1/apps {"name", "kind", "appid",
+// "secret", "unbound"?} (spec/api.md §5): 201 with the app, secret left out.
+func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		appJSON
+		Secret string `json:"secret"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound}
+	if err := s.AddApp(a); err != nil {
+		return err
+	}
+	if a.Name == "" {
+		a.Name = a.AppID
+	}
+	writeJSON(w, http.StatusCreated, toAppJSON(a))
+	return nil
+}
+
+// userJSON is a test user as the control API shows it.
+type userJSON struct {
+	Name     string            `json:"name"`
+	Nickname string            `json:"nickname"`
+	UnionID  string            `json:"unionid"`
+	OpenIDs  map[string]string `json:"openids"`
+}
+
+func toUserJSON(u User) userJSON {
+	return userJSON{Name: u.Name, Nickname: u.Nickname, UnionID: u.UnionID, OpenIDs: u.OpenIDs}
+}
+
+// listUsers serves GET /sandbox/v1/users (spec/api.md §5).
+func (s *Sandbox) listUsers(w http.ResponseWriter, r *http.Request) error {
+	users := s.Users()
+	out := struct {
+		Users []userJSON `json:"users"`
+	}{Users: make([]userJSON, 0, len(users))}
+	for _, u := range users {
+		out.Users = append(out.Users, toUserJSON(u))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// createUser serves POST /sandbox/v1/users {"name"} (spec/api.md §5): 201
+// with the new user, or 200 with the existing one of that name.
+func (s *Sandbox) createUser(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	u, created, err := s.addUser(req.Name)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, toUserJSON(u))
+	return nil
+}
+
+// createCode serves POST /sandbox/v1/miniprogram/code {"appid", "user"}
+// (spec/api.md §5): the code wx.login() would give that user.
+func (s *Sandbox) createCode(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		AppID string `json:"appid"`
+		User  string `json:"user"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.AppID == "":
+		return errors.New("appid is missing")
+	case req.User == "":
+		return errors.New("user is missing")
+	}
+	code, err := s.IssueCode(req.AppID, req.User)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Code string `json:"code"`
+	}{code})
+	return nil
+}
+
+// createFault serves POST /sandbox/v1/faults (spec/api.md §5): 204, and
+// the next count calls to path misbehave as [Fault] describes. Unlike
+// [Sandbox.InjectFault] it rejects paths the sandbox does not serve and
+// faults that would change nothing.
+func (s *Sandbox) createFault(w http.ResponseWriter, r *http.Request) error {
+	var f Fault
+	if err := decodeJSON(w, r, &f); err != nil {
+		return err
+	}
+	switch {
+	case !s.isWeChatPath(f.Path):
+		return fmt.Errorf("path %q is not a WeChat path the sandbox serves (spell it as WeChat does, e.g. /sns/jscode2session)", f.Path)
+	case f.Status != 0 && (f.Status < 200 || f.Status > 599):
+		return fmt.Errorf("status %d is not an HTTP status 200-599", f.Status)
+	case f.DelayMS < 0:
+		return errors.New("delay_ms is negative")
+	case f.Count < 0:
+		return errors.New("count is negative")
+	case f.Errcode == 0 && f.Status == 0 && f.DelayMS == 0:
+		return errors.New("fault sets none of errcode, status and delay_ms")
+	}
+	s.InjectFault(f)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// stats serves GET /sandbox/v1/stats (spec/api.md §5).
+func (s *Sandbox) stats(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, struct {
+		Calls map[string]int `json:"calls"`
+	}{s.Stats()})
+	return nil
+}

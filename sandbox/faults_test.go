@@ -1,0 +1,176 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const loginPath = "/sns/jscode2session"
+
+func TestFaults(t *testing.T) {
+	// want describes one call's outcome: an HTTP status other than 200, or
+	// a WeChat errcode (0 = success).
+	type want struct{ status, errcode int }
+	tests := []struct {
+		name   string
+		faults []Fault
+		calls  []want // consecutive exchanges, each with a fresh code
+	}{
+		{"errcode -1 once", []Fault{{Path: loginPath, Errcode: -1, Count: 1}},
+			[]want{{200, -1}, {200, 0}}},
+		{"count 0 means 1", []Fault{{Path: loginPath, Errcode: 45011}},
+			[]want{{200, 45011}, {200, 0}}},
+		{"count 3", []Fault{{Path: loginPath, Errcode: 40226, Count: 3}},
+			[]want{{200, 40226}, {200, 40226}, {200, 40226}, {200, 0}}},
+		{"http status", []Fault{{Path: loginPath, Status: 503, Count: 2}},
+			[]want{{503, 0}, {503, 0}, {200, 0}}},
+		{"status wins over errcode", []Fault{{Path: loginPath, Status: 502, Errcode: -1}},
+			[]want{{502, 0}, {200, 0}}},
+		{"queued in order", []Fault{{Path: loginPath, Errcode: -1}, {Path: loginPath, Status: 500}, {Path: loginPath, Errcode: 45009}},
+			[]want{{200, -1}, {500, 0}, {200, 45009}, {200, 0}}},
+		{"unknown errcode", []Fault{{Path: loginPath, Errcode: 12345}},
+			[]want{{200, 12345}, {200, 0}}},
+		{"other path", []Fault{{Path: "/cgi-bin/token", Errcode: -1}},
+			[]want{{200, 0}}},
+		{"path without slash", []Fault{{Path: "sns/jscode2session", Errcode: -1}},
+			[]want{{200, -1}, {200, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			for _, f := range tt.faults {
+				e.sb.InjectFault(f)
+			}
+			for i, w := range tt.calls {
+				code := e.code(t, appA, "alice")
+				a := e.get(t, loginPath, loginQuery(appA, code))
+				if a.status != w.status {
+					t.Fatalf("call %d: status %d, want %d", i+1, a.status, w.status)
+				}
+				if w.status != http.StatusOK {
+					if a.contentType == "" {
+						t.Errorf("call %d: no Content-Type on the %d answer", i+1, a.status)
+					}
+				} else if w.errcode != 0 {
+					checkWeChatError(t, a, w.errcode)
+				} else if a.code() != 0 || a.OpenID == "" {
+					t.Fatalf("call %d: errcode %d, want success", i+1, a.code())
+				}
+			}
+		})
+	}
+}
+
+func TestFaultDelay(t *testing.T) {
+	e := newEnv(t, nil)
+	const delay = 150 * time.Millisecond
+
+	// A delay with an errcode answers the errcode after the delay.
+	e.sb.InjectFault(Fault{Path: loginPath, Errcode: -1, DelayMS: int(delay / time.Millisecond)})
+	start := time.Now()
+	a := e.login(t, appA, "alice")
+	if elapsed := time.Since(start); elapsed < delay {
+		t.Errorf("delayed call answered after %v, want at least %v", elapsed, delay)
+	}
+	checkWeChatError(t, a, -1)
+
+	// A delay alone delays, then behaves normally.
+	e.sb.InjectFault(Fault{Path: loginPath, DelayMS: int(delay / time.Millisecond)})
+	start = time.Now()
+	a = e.login(t, appA, "alice")
+	if elapsed := time.Since(start); elapsed < delay {
+		t.Errorf("delayed call answered after %v, want at least %v", elapsed, delay)
+	}
+	if a.code() != 0 || a.OpenID == "" {
+		t.Errorf("delay-only fault: errcode %d, want success", a.code())
+	}
+}
+
+func TestFaultDelayHonoursContext(t *testing.T) {
+	e := newEnv(t, nil)
+	e.sb.InjectFault(Fault{Path: loginPath, DelayMS: int(time.Hour / time.Millisecond)})
+	code := e.code(t, appA, "alice")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+APIPrefix+loginPath+"?"+loginQuery(appA, code).Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.DefaultClient.Do(req); !errors.Is(err, context.DeadlineExceeded) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("delayed call = %v, want the caller's deadline", err)
+	}
+
+	// The handler gave up with the caller: the server shuts down at once
+	// instead of waiting out the hour.
+	closed := make(chan struct{})
+	go func() {
+		e.srv.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("server still busy with the abandoned delayed call")
+	}
+
+	// The abandoned call did not consume the code.
+	e.srv = httptest.NewServer(e.sb)
+	defer e.srv.Close()
+	if a := e.get(t, loginPath, loginQuery(appA, code)); a.code() != 0 {
+		t.Errorf("code after the abandoned call: errcode %d, want success", a.code())
+	}
+}
+
+func TestFaultKeepsCode(t *testing.T) {
+	for _, f := range []Fault{
+		{Path: loginPath, Errcode: -1},
+		{Path: loginPath, Status: http.StatusBadGateway},
+	} {
+		e := newEnv(t, nil)
+		e.sb.InjectFault(f)
+		q := loginQuery(appA, e.code(t, appA, "alice"))
+		if a := e.get(t, loginPath, q); a.status == http.StatusOK && a.code() == 0 {
+			t.Fatalf("fault %+v: call succeeded, want it faulted", f)
+		}
+		if a := e.get(t, loginPath, q); a.code() != 0 || a.OpenID == "" {
+			t.Errorf("fault %+v: the same code then gave errcode %d, want success", f, a.code())
+		}
+	}
+}
+
+func TestStats(t *testing.T) {
+	e := newEnv(t, nil)
+	if diff := cmp.Diff(map[string]int{loginPath: 0}, e.sb.Stats()); diff != "" {
+		t.Errorf("Stats() at start (-want +got):\n%s", diff)
+	}
+	e.login(t, appA, "alice")                             // success
+	e.get(t, loginPath, loginQuery(appA, "nope"))         // 40029
+	e.get(t, loginPath, nil)                              // 41002
+	e.sb.InjectFault(Fault{Path: loginPath, Status: 500}) // faulted
+	e.get(t, loginPath, loginQuery(appA, "nope"))         //
+	e.control(t, http.MethodGet, "/stats", nil, nil)      // control calls do not count
+	e.control(t, http.MethodGet, "/apps", nil, nil)       //
+	if diff := cmp.Diff(map[string]int{loginPath: 4}, e.sb.Stats()); diff != "" {
+		t.Errorf("Stats() (-want +got):\n%s", diff)
+	}
+
+	var got struct {
+		Calls map[string]int `json:"calls"`
+	}
+	if status := e.control(t, http.MethodGet, "/stats", nil, &got); status != http.StatusOK {
+		t.Fatalf("GET /stats: status %d", status)
+	}
+	if diff := cmp.Diff(map[string]int{loginPath: 4}, got.Calls); diff != "" {
+		t.Errorf("GET /stats calls (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,268 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Path prefixes under which the sandbox serves, the same whether it is
+// mounted inside `wxauth dev` or runs alone (spec/api.md §5).
+const (
+	// APIPrefix stands for https://api.weixin.qq.com.
+	APIPrefix = "/sandbox/api"
+	// OpenPrefix stands for https://open.weixin.qq.com.
+	OpenPrefix = "/sandbox/open"
+	// ControlPrefix is the sandbox's own control API.
+	ControlPrefix = "/sandbox/v1"
+)
+
+// App kinds, as WeChat distinguishes them (reference §3, §5, §6).
+const (
+	KindMiniProgram     = "miniprogram"
+	KindOfficialAccount = "official_account"
+	KindWebsite         = "website"
+)
+
+// DefaultCodeTTL is how long a wx.login code stays valid (reference §3.1).
+const DefaultCodeTTL = 5 * time.Minute
+
+// Errors returned by the sandbox's methods; the control API maps them to 404
+// and 409. Other errors are invalid input (400).
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// App is one WeChat application registered with the sandbox.
+type App struct {
+	// Name labels the app in the control API and logs; empty means AppID.
+	Name string
+	// Kind is KindMiniProgram, KindOfficialAccount or KindWebsite.
+	Kind string
+	// AppID is WeChat's application id (real ones look like "wx" and 16
+	// hex digits; the sandbox accepts any printable ASCII without spaces).
+	AppID string
+	// Secret is the AppSecret. It is never shown by the control API.
+	Secret string
+	// Unbound means the app is not bound to the Open Platform account, so
+	// WeChat answers no unionid for it (reference §4). False means bound.
+	Unbound bool
+}
+
+// Config configures a [Sandbox]. The zero value is a sandbox with no apps.
+type Config struct {
+	// Apps are registered at start; more can be added with [Sandbox.AddApp]
+	// or POST /sandbox/v1/apps. Nil means none.
+	Apps []App
+	// RotateSessionKey says whether a user's second and later jscode2session
+	// exchange for an app replaces their session_key, as WeChat may
+	// (reference §3.1, §3.9; unverified, hence the switch). Nil means true.
+	RotateSessionKey *bool
+	// CodeTTL is how long issued codes stay valid. Zero means
+	// [DefaultCodeTTL].
+	CodeTTL time.Duration
+	// Now is the clock for code expiry and rate limits. Nil means time.Now.
+	// Injected delays always use real time.
+	Now func() time.Time
+	// Rand is the source of codes, session keys and rids. Nil means
+	// crypto/rand. It is only read under the sandbox's lock.
+	Rand io.Reader
+	// Logger receives one debug line per WeChat call and notes on faults.
+	// It never sees secrets, codes or session keys. Nil discards.
+	Logger *slog.Logger
+}
+
+// Sandbox is an in-memory imitation of WeChat's servers plus a control API.
+// It is an [http.Handler]; all its methods are safe for concurrent use.
+type Sandbox struct {
+	mux          *http.ServeMux
+	rotate       bool
+	codeTTL      time.Duration
+	now          func() time.Time
+	log          *slog.Logger
+	controlPaths map[string]bool // control API paths, for 405 vs 404
+
+	mu          sync.Mutex
+	rand        io.Reader
+	apps        map[string]*App // by appid
+	appOrder    []string
+	users       map[string]*user // by name
+	userOrder   []string
+	codes       map[string]*loginCode
+	lastSweep   time.Time
+	sessionKeys map[appUser]string
+	rate        map[appUser][]time.Time
+	faults      map[string][]*Fault // by WeChat path, oldest first
+	calls       map[string]int      // by WeChat path
+}
+
+// appUser keys per-app, per-user state.
+type appUser struct{ appID, user string }
+
+// builtinUsers exist from the start (spec/api.md §5). snapshot will arrive
+// as WeChat's snapshot-page virtual user (reference §4, §5.2).
+var builtinUsers = []struct{ name, nickname string }{
+	{"alice", "Alice"},
+	{"bob", "Bob"},
+	{"snapshot", "Snapshot"},
+}
+
+// New returns a sandbox serving cfg's apps and the built-in test users
+// alice, bob and snapshot. It reports the first invalid field of cfg.
+func New(cfg Config) (*Sandbox, error) {
+	if cfg.CodeTTL < 0 {
+		return nil, fmt.Errorf("sandbox: CodeTTL is negative (%v)", cfg.CodeTTL)
+	}
+	s := &Sandbox{
+		mux:          http.NewServeMux(),
+		rotate:       cfg.RotateSessionKey == nil || *cfg.RotateSessionKey,
+		codeTTL:      cfg.CodeTTL,
+		now:          cfg.Now,
+		log:          cfg.Logger,
+		controlPaths: make(map[string]bool),
+		rand:         cfg.Rand,
+		apps:         make(map[string]*App),
+		users:        make(map[string]*user),
+		codes:        make(map[string]*loginCode),
+		sessionKeys:  make(map[appUser]string),
+		rate:         make(map[appUser][]time.Time),
+		faults:       make(map[string][]*Fault),
+		calls:        make(map[string]int),
+	}
+	if s.codeTTL == 0 {
+		s.codeTTL = DefaultCodeTTL
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	for i, a := range cfg.Apps {
+		if err := s.AddApp(a); err != nil {
+			return nil, fmt.Errorf("sandbox: Apps[%d]: %w", i, err)
+		}
+	}
+	for _, u := range builtinUsers {
+		s.users[u.name] = &user{name: u.name, nickname: u.nickname}
+		s.userOrder = append(s.userOrder, u.name)
+	}
+	s.routes()
+	return s, nil
+}
+
+// routes registers every path the sandbox serves. WeChat endpoints go
+// through handleWeChat with the path as WeChat spells it.
+func (s *Sandbox) routes() {
+	// WeChat server API (reference §7).
+	s.handleWeChat("/sns/jscode2session", s.jscode2session, http.MethodGet)
+
+	// Control API (spec/api.md §5).
+	s.handleControl("GET /apps", s.listApps)
+	s.handleControl("POST /apps", s.createApp)
+	s.handleControl("GET /users", s.listUsers)
+	s.handleControl("POST /users", s.createUser)
+	s.handleControl("POST /miniprogram/code", s.createCode)
+	s.handleControl("POST /faults", s.createFault)
+	s.handleControl("GET /stats", s.stats)
+	s.mux.HandleFunc(ControlPrefix+"/", s.controlNotFound)
+}
+
+// ServeHTTP serves the WeChat API, the browser pages and the control API.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// AddApp registers one more app. Registering an appid twice fails with
+// [ErrConflict].
+func (s *Sandbox) AddApp(a App) error {
+	if a.Name == "" {
+		a.Name = a.AppID
+	}
+	if err := validateApp(a); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.apps[a.AppID]; ok {
+		return fmt.Errorf("AppID %q already registered: %w", a.AppID, ErrConflict)
+	}
+	s.apps[a.AppID] = &a
+	s.appOrder = append(s.appOrder, a.AppID)
+	s.log.Info("sandbox app added", "app", a.Name, "appid", a.AppID, "kind", a.Kind)
+	return nil
+}
+
+// Apps returns the registered apps, secrets included, in registration order.
+func (s *Sandbox) Apps() []App {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]App, 0, len(s.appOrder))
+	for _, id := range s.appOrder {
+		out = append(out, *s.apps[id])
+	}
+	return out
+}
+
+func validateApp(a App) error {
+	switch a.Kind {
+	case KindMiniProgram, KindOfficialAccount, KindWebsite:
+	case "":
+		return errors.New("Kind is empty")
+	default:
+		return fmt.Errorf("Kind %q is not %q, %q or %q", a.Kind, KindMiniProgram, KindOfficialAccount, KindWebsite)
+	}
+	if err := checkToken(a.AppID); err != nil {
+		return fmt.Errorf("AppID %w", err)
+	}
+	if err := checkToken(a.Secret); err != nil {
+		return fmt.Errorf("Secret %w", err)
+	}
+	if len(a.Name) > 128 {
+		return errors.New("Name is longer than 128 bytes")
+	}
+	return nil
+}
+
+// checkToken accepts 1–128 bytes of printable ASCII without spaces, which
+// is what appids, secrets and user names travel as in query strings.
+func checkToken(v string) error {
+	if v == "" {
+		return errors.New("is empty")
+	}
+	if len(v) > 128 {
+		return errors.New("is longer than 128 bytes")
+	}
+	if strings.IndexFunc(v, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return errors.New("has characters other than printable ASCII")
+	}
+	return nil
+}
+
+// readRand fills b from the configured source. s.mu must be held.
+func (s *Sandbox) readRand(b []byte) error {
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return fmt.Errorf("read random: %w", err)
+	}
+	return nil
+}
+
+// LogValue shows a without its secret, so an App can be logged whole.
+func (a App) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("name", a.Name),
+		slog.String("kind", a.Kind),
+		slog.String("appid", a.AppID),
+		slog.Bool("unbound", a.Unbound),
+	)
+}

@@ -1,0 +1,139 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/wxauth/wxauth/storage"
+)
+
+// Config configures [Open].
+type Config struct {
+	// URL names the database:
+	//   - "sqlite:PATH": a SQLite file (created if missing), e.g.
+	//     "sqlite:/var/lib/wxauth/wxauth.db" or "sqlite:wxauth.db";
+	//   - "sqlite::memory:": a private in-memory SQLite database that is gone
+	//     on Close, for tests.
+	// "postgres://…" is not supported yet.
+	URL string
+	// Logger receives lifecycle messages (migrations applied). Nil discards.
+	Logger *slog.Logger
+	// Migrate runs the embedded migrations at Open. When false, Open fails if
+	// the database schema is behind this build's.
+	Migrate bool
+}
+
+// LogValue implements slog.LogValuer; a future PostgreSQL URL carries a
+// password.
+func (c Config) LogValue() slog.Value {
+	u := c.URL
+	if i := strings.Index(u, "@"); i >= 0 {
+		u = "…redacted…" + u[i:]
+	}
+	return slog.GroupValue(slog.String("url", u), slog.Bool("migrate", c.Migrate))
+}
+
+// Store is a [storage.Users] on SQL. It is safe for concurrent use.
+type Store struct {
+	d   dialect
+	db  *sql.DB // reads
+	wdb *sql.DB // writes; may be db
+	log *slog.Logger
+}
+
+var _ storage.Users = (*Store)(nil)
+
+// Open connects to the database of cfg.URL, checks that it answers, and
+// runs or checks the migrations.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s := &Store{log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	scheme, rest, ok := strings.Cut(cfg.URL, ":")
+	switch {
+	case cfg.URL == "":
+		return nil, errors.New(`sqlstore: Config.URL is empty (want "sqlite:PATH")`)
+	case !ok:
+		return nil, fmt.Errorf("sqlstore: Config.URL %q has no scheme (want \"sqlite:PATH\")", cfg.URL)
+	case scheme == "sqlite":
+		read, write, err := openSQLite(rest)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		}
+		s.d, s.db, s.wdb = sqliteDialect, read, write
+	case scheme == "postgres" || scheme == "postgresql":
+		return nil, fmt.Errorf("sqlstore: Config.URL: PostgreSQL is not supported yet")
+	default:
+		return nil, fmt.Errorf("sqlstore: Config.URL: unknown scheme %q (want \"sqlite:PATH\")", scheme)
+	}
+	if err := s.setUp(ctx, cfg.Migrate); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: open %s database: %w", s.d.name, err)
+	}
+	return s, nil
+}
+
+// setUp checks the schema (and the file: a corrupt one fails here) and
+// brings it up to date when migrate is set.
+func (s *Store) setUp(ctx context.Context, migrate bool) error {
+	p, err := goose.NewProvider(s.d.goose, s.wdb, s.d.migrations, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if !migrate {
+		current, target, err := p.GetVersions(ctx)
+		if err != nil {
+			return fmt.Errorf("schema version: %w", s.d.mapError(err))
+		}
+		if current < target {
+			return fmt.Errorf("schema at version %d, this build needs %d: open with Migrate", current, target)
+		}
+		return nil
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", s.d.mapError(err))
+	}
+	for _, r := range results {
+		s.log.InfoContext(ctx, "sqlstore: migration applied", "dialect", s.d.name, "version", r.Source.Version, "path", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	err := s.wdb.Close()
+	if s.db != s.wdb {
+		err = errors.Join(err, s.db.Close())
+	}
+	return err
+}
+
+// Ping implements [storage.Users.Ping]: a query on the read pool.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w: %w", storage.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction and commits it if fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return s.d.mapError(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return s.d.mapError(tx.Commit())
+}

@@ -1,0 +1,278 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wxauth/wxauth/storage"
+)
+
+// Times are stored as Unix nanoseconds (INTEGER / BIGINT): exact, UTC, and
+// the same in every dialect. 0 stands for the zero time.
+func dbTime(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func goTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// null stores an empty string or slice as NULL.
+func null[T string | []byte](v T) any {
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+
+// queryer is what reads need of *sql.DB and *sql.Tx.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+const userColumns = "id, nickname, avatar_url, phone, inviter_id, created_at, updated_at"
+
+func scanUser(row interface{ Scan(...any) error }) (storage.User, error) {
+	var (
+		u                    storage.User
+		phone                sql.NullString
+		createdAt, updatedAt int64
+	)
+	if err := row.Scan(&u.ID, &u.Nickname, &u.AvatarURL, &phone, &u.InviterID, &createdAt, &updatedAt); err != nil {
+		return storage.User{}, err
+	}
+	u.Phone = phone.String
+	u.CreatedAt, u.UpdatedAt = goTime(createdAt), goTime(updatedAt)
+	return u, nil
+}
+
+const identityColumns = "app_id, open_id, union_id, user_id, session_key, created_at, updated_at"
+
+func scanIdentity(row interface{ Scan(...any) error }) (storage.Identity, error) {
+	var (
+		id                   storage.Identity
+		unionID              sql.NullString
+		createdAt, updatedAt int64
+	)
+	if err := row.Scan(&id.AppID, &id.OpenID, &unionID, &id.UserID, &id.SessionKey, &createdAt, &updatedAt); err != nil {
+		return storage.Identity{}, err
+	}
+	id.UnionID = unionID.String
+	id.CreatedAt, id.UpdatedAt = goTime(createdAt), goTime(updatedAt)
+	return id, nil
+}
+
+func (s *Store) getUser(ctx context.Context, q queryer, id string) (storage.User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, s.d.rebind("SELECT "+userColumns+" FROM users WHERE id = ?"), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.User{}, fmt.Errorf("sqlstore: user %q: %w", id, storage.ErrNotFound)
+	}
+	if err != nil {
+		return storage.User{}, fmt.Errorf("sqlstore: user %q: %w", id, s.d.mapError(err))
+	}
+	return u, nil
+}
+
+func (s *Store) getIdentity(ctx context.Context, q queryer, appID, openID string) (storage.Identity, error) {
+	id, err := scanIdentity(q.QueryRowContext(ctx,
+		s.d.rebind("SELECT "+identityColumns+" FROM identities WHERE app_id = ? AND open_id = ?"), appID, openID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.Identity{}, fmt.Errorf("sqlstore: identity %s/%s: %w", appID, openID, storage.ErrNotFound)
+	}
+	if err != nil {
+		return storage.Identity{}, fmt.Errorf("sqlstore: identity %s/%s: %w", appID, openID, s.d.mapError(err))
+	}
+	return id, nil
+}
+
+// errRace marks a conflict that a concurrent LinkIdentity caused (possible
+// where writers are not serialised, as in PostgreSQL): the call starts over
+// and finds what the other one stored.
+var errRace = errors.New("sqlstore: concurrent link")
+
+// LinkIdentity implements [storage.Users.LinkIdentity] in one write
+// transaction.
+//
+// When an identity that had no unionid gets one already held by another
+// user, the identity stays with its own user and the unionid keeps pointing
+// at the first: users are never merged here.
+func (s *Store) LinkIdentity(ctx context.Context, req storage.LinkRequest) (storage.LinkResult, error) {
+	if req.Identity.AppID == "" || req.Identity.OpenID == "" {
+		return storage.LinkResult{}, errors.New("sqlstore: link identity: AppID and OpenID are required")
+	}
+	for range 3 {
+		res, err := s.link(ctx, req)
+		if !errors.Is(err, errRace) {
+			return res, err
+		}
+	}
+	return storage.LinkResult{}, fmt.Errorf("sqlstore: link identity %s/%s: %w", req.Identity.AppID, req.Identity.OpenID, storage.ErrConflict)
+}
+
+func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.LinkResult, error) {
+	in := req.Identity
+	now := dbTime(req.Now)
+	var res storage.LinkResult
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// 1. A known identity.
+		id, err := s.getIdentity(ctx, tx, in.AppID, in.OpenID)
+		switch {
+		case err == nil:
+			if id.UnionID == "" && in.UnionID != "" {
+				if _, err := tx.ExecContext(ctx, s.d.rebind(
+					"INSERT INTO unions (union_id, user_id) VALUES (?, ?) ON CONFLICT (union_id) DO NOTHING"),
+					in.UnionID, id.UserID); err != nil {
+					return fmt.Errorf("sqlstore: link identity: %w", s.d.mapError(err))
+				}
+			}
+			if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE identities
+				SET union_id = COALESCE(union_id, ?), session_key = COALESCE(?, session_key), updated_at = ?
+				WHERE app_id = ? AND open_id = ?`),
+				null(in.UnionID), null(in.SessionKey), now, in.AppID, in.OpenID); err != nil {
+				return fmt.Errorf("sqlstore: link identity: %w", s.d.mapError(err))
+			}
+			if res.Identity, err = s.getIdentity(ctx, tx, in.AppID, in.OpenID); err != nil {
+				return err
+			}
+			res.User, err = s.getUser(ctx, tx, id.UserID)
+			return err
+		case !errors.Is(err, storage.ErrNotFound):
+			return err
+		}
+
+		// 2. Another identity of the same unionid.
+		if in.UnionID != "" {
+			var userID string
+			err := tx.QueryRowContext(ctx, s.d.rebind("SELECT user_id FROM unions WHERE union_id = ?"), in.UnionID).Scan(&userID)
+			switch {
+			case err == nil:
+				if res.User, err = s.getUser(ctx, tx, userID); err != nil {
+					return err
+				}
+				res.Identity, err = s.insertIdentity(ctx, tx, in, userID, now)
+				return err
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("sqlstore: link identity: %w", s.d.mapError(err))
+			}
+		}
+
+		// 3. A new user.
+		nu := req.NewUser
+		if nu.ID == "" {
+			return errors.New("sqlstore: link identity: NewUser.ID is required")
+		}
+		if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"),
+			nu.ID, nu.Nickname, nu.AvatarURL, null(nu.Phone), nu.InviterID, now, now); err != nil {
+			return fmt.Errorf("sqlstore: create user %q: %w", nu.ID, s.d.mapError(err))
+		}
+		if in.UnionID != "" {
+			if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO unions (union_id, user_id) VALUES (?, ?)"),
+				in.UnionID, nu.ID); err != nil {
+				return raceOr(fmt.Errorf("sqlstore: link unionid: %w", s.d.mapError(err)))
+			}
+		}
+		if res.Identity, err = s.insertIdentity(ctx, tx, in, nu.ID, now); err != nil {
+			return err
+		}
+		res.User, err = s.getUser(ctx, tx, nu.ID)
+		res.Created = true
+		return err
+	})
+	if err != nil {
+		return storage.LinkResult{}, err
+	}
+	return res, nil
+}
+
+// raceOr turns a conflict on the identity or unionid keys into errRace.
+func raceOr(err error) error {
+	if errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("%w: %w", errRace, err)
+	}
+	return err
+}
+
+func (s *Store) insertIdentity(ctx context.Context, tx *sql.Tx, in storage.Identity, userID string, now int64) (storage.Identity, error) {
+	if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO identities ("+identityColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"),
+		in.AppID, in.OpenID, null(in.UnionID), userID, null(in.SessionKey), now, now); err != nil {
+		return storage.Identity{}, raceOr(fmt.Errorf("sqlstore: link identity %s/%s: %w", in.AppID, in.OpenID, s.d.mapError(err)))
+	}
+	return storage.Identity{
+		AppID: in.AppID, OpenID: in.OpenID, UnionID: in.UnionID, UserID: userID,
+		SessionKey: bytes.Clone(in.SessionKey), CreatedAt: goTime(now), UpdatedAt: goTime(now),
+	}, nil
+}
+
+// User implements [storage.Users.User].
+func (s *Store) User(ctx context.Context, id string) (storage.User, error) {
+	return s.getUser(ctx, s.db, id)
+}
+
+// Identity implements [storage.Users.Identity].
+func (s *Store) Identity(ctx context.Context, appID, openID string) (storage.Identity, error) {
+	return s.getIdentity(ctx, s.db, appID, openID)
+}
+
+// Identities implements [storage.Users.Identities]: oldest first, ties by
+// (app_id, open_id). An unknown user has none.
+func (s *Store) Identities(ctx context.Context, userID string) ([]storage.Identity, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(
+		"SELECT "+identityColumns+" FROM identities WHERE user_id = ? ORDER BY created_at, app_id, open_id"), userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: identities of %q: %w", userID, s.d.mapError(err))
+	}
+	defer rows.Close()
+	var out []storage.Identity
+	for rows.Next() {
+		id, err := scanIdentity(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: identities of %q: %w", userID, s.d.mapError(err))
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: identities of %q: %w", userID, s.d.mapError(err))
+	}
+	return out, nil
+}
+
+// UpdateUser implements [storage.Users.UpdateUser] in one write
+// transaction. fn runs inside it, so it must not call the store. The store
+// has no clock: fn sets UpdatedAt.
+func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*storage.User) error) (storage.User, error) {
+	var next storage.User
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.getUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		next = cur
+		if err := fn(&next); err != nil {
+			return err
+		}
+		next.ID, next.CreatedAt = cur.ID, cur.CreatedAt
+		next.UpdatedAt = goTime(dbTime(next.UpdatedAt))
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE users
+			SET nickname = ?, avatar_url = ?, phone = ?, inviter_id = ?, updated_at = ?
+			WHERE id = ?`),
+			next.Nickname, next.AvatarURL, null(next.Phone), next.InviterID, dbTime(next.UpdatedAt), id); err != nil {
+			return fmt.Errorf("sqlstore: update user %q: %w", id, s.d.mapError(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.User{}, err
+	}
+	return next, nil
+}

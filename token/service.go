@@ -1,0 +1,290 @@
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/storage"
+)
+
+// Config configures a [Service]. Durations at zero take the defaults of
+// spec/api.md §6.
+type Config struct {
+	// Issuer is the iss claim, and the expected iss when verifying. Required.
+	Issuer string
+	// Audience is the aud claim; empty means the Issuer.
+	Audience string
+	// AccessTTL is the access tokens' lifetime (default 2h).
+	AccessTTL time.Duration
+	// RefreshTTL is a session's idle lifetime, sliding with each refresh
+	// (default 168h).
+	RefreshTTL time.Duration
+	// SessionMaxAge caps a session's life however often it refreshes
+	// (default 720h).
+	SessionMaxAge time.Duration
+	// ReuseGrace is how long a rotated refresh token may be replayed and get
+	// the same successor (default 30s). Negative means no grace at all.
+	ReuseGrace time.Duration
+	// Keys signs and verifies access tokens. Required.
+	Keys Keys
+	// Sessions stores sessions. Required.
+	Sessions storage.Sessions
+	// Secret (at least 32 bytes) keys the refresh tokens' MAC and chain.
+	// Changing it invalidates every refresh token. Required.
+	Secret []byte
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the randomness for ids and secrets; nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Service issues, refreshes, checks and revokes wxauth's tokens. It is safe
+// for concurrent use and keeps no session state of its own, so several
+// instances on one session store act as one.
+type Service struct {
+	cfg    Config
+	keys   atomic.Pointer[keyHolder]
+	rk     refreshKeys
+	verify *verifier
+}
+
+type keyHolder struct {
+	keys   Keys
+	header []byte // encoded JOSE header of keys.Current()
+}
+
+// New checks cfg and makes a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("token: Config.Issuer is required")
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = cfg.Issuer
+	}
+	if cfg.Keys == nil {
+		return nil, errors.New("token: Config.Keys is required")
+	}
+	if cfg.Sessions == nil {
+		return nil, errors.New("token: Config.Sessions is required")
+	}
+	if len(cfg.Secret) < 32 {
+		return nil, errors.New("token: Config.Secret must be at least 32 bytes")
+	}
+	defaults := []struct {
+		d   *time.Duration
+		def time.Duration
+	}{
+		{&cfg.AccessTTL, 2 * time.Hour},
+		{&cfg.RefreshTTL, 168 * time.Hour},
+		{&cfg.SessionMaxAge, 720 * time.Hour},
+		{&cfg.ReuseGrace, 30 * time.Second},
+	}
+	for _, d := range defaults {
+		if *d.d == 0 {
+			*d.d = d.def
+		}
+	}
+	if cfg.ReuseGrace < 0 {
+		cfg.ReuseGrace = 0
+	}
+	if cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 || cfg.SessionMaxAge < 0 {
+		return nil, errors.New("token: lifetimes must be positive")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	rk, err := deriveRefreshKeys(cfg.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("token: derive refresh keys: %w", err)
+	}
+	s := &Service{cfg: cfg, rk: rk}
+	s.SetKeys(cfg.Keys)
+	s.verify = newVerifier(func() Keys { return s.keys.Load().keys }, cfg.Issuer, cfg.Audience, cfg.Now)
+	return s, nil
+}
+
+// SetKeys swaps the signing and verification keys, as a key rotation does.
+// Tokens signed with a key that is no longer in keys stop verifying.
+func (s *Service) SetKeys(keys Keys) {
+	s.keys.Store(&keyHolder{keys: keys, header: encodedHeader(keys.Current())})
+}
+
+// Pair is what a login or a refresh hands out.
+type Pair struct {
+	// IssuedAt is when the pair was made; lifetimes in the response count
+	// from it.
+	IssuedAt         time.Time
+	AccessToken      string
+	AccessExpiresAt  time.Time
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	Session          storage.Session
+}
+
+// Response is p as the contract's token response; user is nil for a refresh.
+func (p Pair) Response(user *api.User, isNew bool) api.TokenResponse {
+	return api.TokenResponse{
+		AccessToken:      p.AccessToken,
+		TokenType:        "Bearer",
+		ExpiresIn:        secondsUntil(p.AccessExpiresAt, p.IssuedAt),
+		RefreshToken:     p.RefreshToken,
+		RefreshExpiresIn: secondsUntil(p.RefreshExpiresAt, p.IssuedAt),
+		SessionID:        p.Session.ID,
+		User:             user,
+		IsNewUser:        isNew,
+	}
+}
+
+func secondsUntil(t, now time.Time) int64 {
+	d := t.Sub(now)
+	if d < 0 {
+		return 0
+	}
+	return int64(d / time.Second)
+}
+
+// Open starts a session for userID logged in through app and returns its
+// first token pair.
+func (s *Service) Open(ctx context.Context, userID, app string) (Pair, error) {
+	now := s.cfg.Now().UTC()
+	var raw [sidLen + secretLen]byte
+	if _, err := io.ReadFull(s.cfg.Rand, raw[:]); err != nil {
+		return Pair{}, fmt.Errorf("open session: %w", err)
+	}
+	rt := s.rk.mint(raw[:sidLen], 0, raw[sidLen:])
+	sess := storage.Session{
+		ID:           rt.sessionID(),
+		UserID:       userID,
+		App:          app,
+		CreatedAt:    now,
+		LastUsedAt:   now,
+		MaxExpiresAt: now.Add(s.cfg.SessionMaxAge),
+		Hash:         rt.hash(),
+	}
+	sess.ExpiresAt = storage.SlideExpiry(now, s.cfg.RefreshTTL, sess.MaxExpiresAt)
+	if err := s.cfg.Sessions.CreateSession(ctx, sess); err != nil {
+		return Pair{}, fmt.Errorf("open session: %w", err)
+	}
+	return s.pair(now, sess, rt)
+}
+
+// Refresh uses a refresh token (spec/api.md §4 "Sessions"): the live token
+// rotates; the token rotated less than ReuseGrace ago gets the same successor
+// again and changes nothing; an older one revokes the session and returns
+// [ErrReused]; anything else returns [ErrInvalidGrant].
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Pair, error) {
+	rt, err := s.rk.parse(refreshToken)
+	if err != nil {
+		return Pair{}, ErrInvalidGrant
+	}
+	next := s.rk.successor(rt)
+	now := s.cfg.Now().UTC()
+	sess, outcome, err := s.cfg.Sessions.Rotate(ctx, storage.RotateRequest{
+		SessionID: rt.sessionID(),
+		Gen:       rt.gen(),
+		Hash:      rt.hash(),
+		NextHash:  next.hash(),
+		Now:       now,
+		Grace:     s.cfg.ReuseGrace,
+		IdleTTL:   s.cfg.RefreshTTL,
+	})
+	if err != nil {
+		return Pair{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	switch outcome {
+	case storage.Rotated, storage.GraceReplay:
+		return s.pair(now, sess, next)
+	case storage.Reused:
+		return Pair{}, ErrReused
+	default:
+		return Pair{}, ErrInvalidGrant
+	}
+}
+
+// pair signs an access token for sess and pairs it with rt. The access
+// token never outlives the session.
+func (s *Service) pair(now time.Time, sess storage.Session, rt refreshToken) (Pair, error) {
+	var jti [16]byte
+	if _, err := io.ReadFull(s.cfg.Rand, jti[:]); err != nil {
+		return Pair{}, fmt.Errorf("token id: %w", err)
+	}
+	exp := now.Add(s.cfg.AccessTTL)
+	if exp.After(sess.ExpiresAt) {
+		exp = sess.ExpiresAt
+	}
+	kh := s.keys.Load()
+	c := api.Claims{
+		Issuer:    s.cfg.Issuer,
+		Audience:  s.cfg.Audience,
+		Subject:   sess.UserID,
+		SessionID: sess.ID,
+		IssuedAt:  now.Unix(),
+		Expiry:    exp.Unix(),
+		ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
+		App:       sess.App,
+	}
+	return Pair{
+		IssuedAt:         time.Unix(c.IssuedAt, 0),
+		AccessToken:      signAccess(kh.keys.Current(), kh.header, &c),
+		AccessExpiresAt:  time.Unix(c.Expiry, 0),
+		RefreshToken:     rt.String(),
+		RefreshExpiresAt: sess.ExpiresAt,
+		Session:          sess,
+	}, nil
+}
+
+// Verify checks an access token's signature, issuer, audience and expiry
+// without consulting the session store: [ErrInvalidToken] or
+// [ErrTokenExpired] when it fails.
+func (s *Service) Verify(accessToken string) (api.Claims, error) {
+	return s.verify.verify(accessToken)
+}
+
+// Authenticate is [Service.Verify] plus a look at the session, so that a
+// logged-out session's access tokens fail at once with [ErrSessionRevoked].
+// The look-up is one Session read from the store.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (api.Claims, error) {
+	c, err := s.verify.verify(accessToken)
+	if err != nil {
+		return c, err
+	}
+	sess, err := s.cfg.Sessions.Session(ctx, c.SessionID, s.cfg.Now())
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return api.Claims{}, ErrSessionRevoked
+	case err != nil:
+		return api.Claims{}, fmt.Errorf("look up session: %w", err)
+	case sess.UserID != c.Subject:
+		return api.Claims{}, ErrInvalidToken
+	}
+	return c, nil
+}
+
+// Revoke ends one session: its refresh token stops working and its access
+// tokens fail [Service.Authenticate] at once. Revoking a session that is
+// already gone is not an error.
+func (s *Service) Revoke(ctx context.Context, sessionID string) error {
+	if err := s.cfg.Sessions.RevokeSession(ctx, sessionID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}
+
+// RevokeUser ends every session of a user and says how many there were.
+func (s *Service) RevokeUser(ctx context.Context, userID string) (int, error) {
+	n, err := s.cfg.Sessions.RevokeUserSessions(ctx, userID)
+	if err != nil {
+		return n, fmt.Errorf("revoke user sessions: %w", err)
+	}
+	return n, nil
+}

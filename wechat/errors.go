@@ -1,0 +1,222 @@
+package wechat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Error classes. Test with [errors.Is]; errors of this package wrap or match
+// them, they are never returned bare (except [ErrInvalidRequest], wrapped).
+var (
+	// ErrInvalidRequest: the arguments were rejected before any call was
+	// made (an empty app ID, secret or code), or WeChat said the code was
+	// missing (41008, also [ErrMissingCode]).
+	ErrInvalidRequest = errors.New("wechat: invalid request")
+	// ErrInvalidCode: the code is unknown, expired, for another app, or
+	// already used (40029, 40163, 42003). Ask the user's device for a new one.
+	ErrInvalidCode = errors.New("wechat: invalid code")
+	// ErrMissingCode: WeChat saw no code in the request (41008).
+	ErrMissingCode = errors.New("wechat: missing code")
+	// ErrCodeBlocked: WeChat refuses to log in this high-risk user (40226).
+	ErrCodeBlocked = errors.New("wechat: code blocked")
+	// ErrBusy: WeChat answered "system error" (-1). Also [ErrUnavailable].
+	ErrBusy = errors.New("wechat: busy")
+	// ErrRateLimited: a WeChat quota or frequency limit was hit (45009 daily
+	// quota, 45011 per-minute limit).
+	ErrRateLimited = errors.New("wechat: rate limited")
+	// ErrBadCredential: the app's configuration is wrong: unknown app ID,
+	// wrong, frozen or missing secret, caller IP not whitelisted, bad
+	// grant_type (40002, 40013, 40125, 40164, 40243, 41002, 41004, 61004;
+	// 40001 on the endpoints that mint app access tokens). An operator must
+	// act.
+	ErrBadCredential = errors.New("wechat: bad app credential")
+	// ErrTokenInvalid: the app access_token sent was invalid, superseded or
+	// expired (40001, 42001). The caller should fetch a new token and retry
+	// once (reference §2.3).
+	ErrTokenInvalid = errors.New("wechat: app access token invalid")
+	// ErrUnavailable: WeChat could not be used: errcode -1, a transport
+	// failure or timeout, an HTTP status other than 200, or an answer that
+	// could not be understood.
+	ErrUnavailable = errors.New("wechat: unavailable")
+	// ErrUnexpectedResponse: WeChat answered 200 with a body that is not
+	// JSON, is too large, or lacks a field a success must have. Also
+	// [ErrUnavailable].
+	ErrUnexpectedResponse = errors.New("wechat: unexpected response")
+)
+
+// errcodeClasses is the one place that gives a WeChat errcode its meaning;
+// rows follow the WeChat reference §1.1 ("client reaction" column) and §3.2.
+// An errcode not listed here matches no sentinel: callers see an [*APIError]
+// with only its Code to go by.
+var errcodeClasses = map[int][]error{
+	// §1.1 -1 "system error": WeChat busy, retry later → wechat_unavailable.
+	-1: {ErrBusy, ErrUnavailable},
+
+	// §1.1 codes of jscode2session / oauth2 / getuserphonenumber → invalid_code.
+	40029: {ErrInvalidCode}, // invalid code: unknown, expired, other app, used phone code
+	40163: {ErrInvalidCode}, // code been used
+	42003: {ErrInvalidCode}, // code expired (OAuth)
+
+	// §1.1 41008 missing code → invalid_request.
+	41008: {ErrMissingCode, ErrInvalidRequest},
+
+	// §1.1, §3.2 40226 code blocked: high-risk user, refuse login.
+	40226: {ErrCodeBlocked},
+
+	// §1.1 throttling, transient from the caller's view (§1 "Throttling").
+	45009: {ErrRateLimited}, // daily quota exhausted
+	45011: {ErrRateLimited}, // per-minute limit
+
+	// §1.1 configuration problems ("config error" / "bug" rows).
+	40002: {ErrBadCredential}, // invalid grant_type
+	40013: {ErrBadCredential}, // invalid appid
+	40125: {ErrBadCredential}, // invalid appsecret
+	40164: {ErrBadCredential}, // caller IP not in whitelist
+	61004: {ErrBadCredential}, // caller IP not in whitelist (newer docs)
+	40243: {ErrBadCredential}, // AppSecret frozen
+	41002: {ErrBadCredential}, // appid missing
+	41004: {ErrBadCredential}, // appsecret missing
+
+	// §1.1, §2.3 app access_token invalid/superseded or expired: refetch, retry once.
+	40001: {ErrTokenInvalid},
+	42001: {ErrTokenInvalid},
+}
+
+// tokenEndpoints mint app access tokens from the secret. There 40001 means a
+// wrong AppSecret, not a bad token (reference §1.1, §2.1): classifying it
+// as [ErrTokenInvalid] would make token-refresh logic loop.
+var tokenEndpoints = map[string]bool{
+	"/cgi-bin/token":        true,
+	"/cgi-bin/stable_token": true,
+}
+
+// APIError is WeChat's answer with a non-zero errcode. Branch on Code or,
+// better, on the class its Is method gives (errors.Is(err, ErrInvalidCode)).
+type APIError struct {
+	// Endpoint is the path called, e.g. "/sns/jscode2session".
+	Endpoint string
+	// Code is WeChat's errcode; it may be negative.
+	Code int
+	// Msg is WeChat's errmsg as sent, trace suffix included. It is for
+	// humans: never compare it. Any request secret echoed in it is
+	// replaced by "[redacted]".
+	Msg string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("wechat: %s: errcode %d: %s", e.Endpoint, e.Code, e.Msg)
+}
+
+// Is reports whether the errcode belongs to target's class (see the
+// package documentation).
+func (e *APIError) Is(target error) bool {
+	if e.Code == 40001 && tokenEndpoints[e.Endpoint] {
+		return target == ErrBadCredential
+	}
+	for _, class := range errcodeClasses[e.Code] {
+		if class == target {
+			return true
+		}
+	}
+	return false
+}
+
+// HTTPError is an answer whose HTTP status is not 200. WeChat reports its
+// own errors with status 200 (reference §1), so any other status means a
+// proxy, gateway or WeChat itself failed; it matches [ErrUnavailable]
+// whatever the body says.
+type HTTPError struct {
+	// Endpoint is the path called, e.g. "/sns/jscode2session".
+	Endpoint string
+	// Status is the HTTP status code received.
+	Status int
+}
+
+func (e *HTTPError) Error() string {
+	return "wechat: " + e.Endpoint + ": HTTP status " + strconv.Itoa(e.Status)
+}
+
+// Is reports whether target is [ErrUnavailable].
+func (e *HTTPError) Is(target error) bool { return target == ErrUnavailable }
+
+// Temporary reports whether err is a passing failure that a later attempt may
+// not meet: WeChat busy, unavailable (transport, timeout, 5xx, garbled
+// answer) or rate limited. For a code exchange the later attempt needs a new
+// code: this package never retries one.
+func Temporary(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrBusy) || errors.Is(err, ErrRateLimited)
+}
+
+// callError is a failure other than an errcode or a status: transport
+// failures and answers that cannot be used. Its message names the endpoint
+// path only, never the URL, with every request secret redacted; its Unwrap
+// exposes the classes and the cause.
+type callError struct {
+	endpoint string
+	msg      string
+	errs     []error
+}
+
+func (e *callError) Error() string   { return "wechat: " + e.endpoint + ": " + e.msg }
+func (e *callError) Unwrap() []error { return e.errs }
+
+// transportError wraps a failure of the HTTP exchange. A *url.Error is
+// unwrapped first: its message holds the full URL, secret included. ctx is
+// the call's context; when it is done its error is kept reachable even if
+// the transport reported the failure differently.
+func transportError(ctx context.Context, endpoint string, err error, r redactor) error {
+	cause := err
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		cause = ue.Err
+	}
+	errs := []error{ErrUnavailable, cause}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(cause, cerr) {
+		errs = append(errs, cerr)
+	}
+	return &callError{endpoint: endpoint, msg: r.redact(cause.Error()), errs: errs}
+}
+
+// unexpected reports an answer that cannot be used.
+func unexpected(endpoint, why string, cause error, r redactor) error {
+	errs := []error{ErrUnexpectedResponse, ErrUnavailable}
+	msg := "unexpected response: " + why
+	if cause != nil {
+		errs = append(errs, cause)
+		msg += ": " + cause.Error()
+	}
+	return &callError{endpoint: endpoint, msg: r.redact(msg), errs: errs}
+}
+
+// redactor removes the values of one request's secrets from text.
+type redactor []string
+
+const redacted = "[redacted]"
+
+// sensitiveParams are the query parameters whose values must never appear
+// in an error: app secret, one-time codes, tokens, and the signature derived
+// from the session_key (reference §3.3).
+var sensitiveParams = []string{"secret", "js_code", "code", "access_token", "refresh_token", "signature"}
+
+func newRedactor(q url.Values) redactor {
+	var r redactor
+	for _, k := range sensitiveParams {
+		for _, v := range q[k] {
+			if v != "" {
+				r = append(r, v, url.QueryEscape(v))
+			}
+		}
+	}
+	return r
+}
+
+func (r redactor) redact(s string) string {
+	for _, v := range r {
+		s = strings.ReplaceAll(s, v, redacted)
+	}
+	return s
+}
