@@ -65,7 +65,9 @@ type LinkResult struct {
 type Users interface {
 	// LinkIdentity atomically finds or creates the user of a WeChat identity:
 	//   1. if (AppID, OpenID) is known, that identity's user (its UnionID is
-	//      filled in if it was empty, its SessionKey replaced if one is given);
+	//      filled in if it was empty, its SessionKey replaced if one is given;
+	//      users are never merged, so if another user already has that
+	//      UnionID, the unionid keeps linking to that other user);
 	//   2. else if UnionID is non-empty and another identity has it, the
 	//      identity is added to that identity's user (unionid linking);
 	//   3. else NewUser is created with the identity.
@@ -75,12 +77,14 @@ type Users interface {
 	User(ctx context.Context, id string) (User, error)
 	// Identity returns the identity (AppID, OpenID), or ErrNotFound.
 	Identity(ctx context.Context, appID, openID string) (Identity, error)
-	// Identities lists a user's identities, oldest first.
+	// Identities lists a user's identities, oldest first (none, and no
+	// error, for an unknown user).
 	Identities(ctx context.Context, userID string) ([]Identity, error)
 	// UpdateUser applies fn to the user atomically and stores the result.
 	// ErrNotFound if the user does not exist; ErrConflict if the change
 	// would give it a phone another user has. An error from fn is returned
-	// as is and nothing is stored. ID and CreatedAt cannot be changed.
+	// as is and nothing is stored. ID and CreatedAt cannot be changed; the
+	// store has no clock, so fn sets UpdatedAt.
 	UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error)
 	// Ping answers nil when the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -23,8 +23,10 @@ type clientError struct {
 
 func (e *clientError) Error() string { return e.code + ": " + e.desc }
 
-func errInvalidRequest(desc string) error { return &clientError{code: api.CodeInvalidRequest, desc: desc} }
-func errNotFound(desc string) error       { return &clientError{code: api.CodeNotFound, desc: desc} }
+func errInvalidRequest(desc string) error {
+	return &clientError{code: api.CodeInvalidRequest, desc: desc}
+}
+func errNotFound(desc string) error { return &clientError{code: api.CodeNotFound, desc: desc} }
 
 var errTooLarge = &clientError{code: api.CodeInvalidRequest, desc: "the body is larger than 64 KiB", status: http.StatusRequestEntityTooLarge}
 

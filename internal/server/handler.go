@@ -133,4 +133,3 @@ func jsonType(kind string) string {
 		return "number"
 	}
 }
-

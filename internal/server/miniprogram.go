@@ -42,4 +42,3 @@ func loginResult(isNew bool) string {
 func userBrief(u storage.User) *api.User {
 	return &api.User{ID: u.ID, Nickname: u.Nickname, AvatarURL: u.AvatarURL, PhoneBound: u.Phone != ""}
 }
-

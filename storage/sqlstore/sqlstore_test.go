@@ -93,7 +93,7 @@ func TestOpenErrors(t *testing.T) {
 		{"empty path", sqlstore.Config{URL: "sqlite:"}, "empty path"},
 		{"query in path", sqlstore.Config{URL: "sqlite:" + fresh + "?_pragma=foreign_keys(0)"}, "not allowed"},
 		{"corrupt file", sqlstore.Config{URL: "sqlite:" + garbage, Migrate: true}, "not a database"},
-		{"missing dir", sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "no", "such", "dir.db"), Migrate: true}, "open sqlite database"},
+		{"missing dir", sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "no", "such", "dir.db"), Migrate: true}, "such/dir.db: migrate: failed to initialize: unable to open database file"},
 		{"not migrated", sqlstore.Config{URL: "sqlite:" + fresh}, "open with Migrate"},
 	}
 	for _, tt := range tests {

@@ -32,11 +32,16 @@ type Config struct {
 // LogValue implements slog.LogValuer; a future PostgreSQL URL carries a
 // password.
 func (c Config) LogValue() slog.Value {
-	u := c.URL
-	if i := strings.Index(u, "@"); i >= 0 {
-		u = "…redacted…" + u[i:]
+	return slog.GroupValue(slog.String("url", redact(c.URL)), slog.Bool("migrate", c.Migrate))
+}
+
+// redact hides the credentials of a URL.
+func redact(url string) string {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if i := strings.LastIndex(rest, "@"); ok && i >= 0 {
+		return scheme + "://REDACTED" + rest[i:]
 	}
-	return slog.GroupValue(slog.String("url", u), slog.Bool("migrate", c.Migrate))
+	return url
 }
 
 // Store is a [storage.Users] on SQL. It is safe for concurrent use.
@@ -75,7 +80,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if err := s.setUp(ctx, cfg.Migrate); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("sqlstore: open %s database: %w", s.d.name, err)
+		return nil, fmt.Errorf("sqlstore: open %s: %w", redact(cfg.URL), err)
 	}
 	return s, nil
 }

@@ -36,6 +36,7 @@ func RunUsers(t *testing.T, newStore func(t *testing.T) storage.Users) {
 		{"LinkIdentity/SessionKeyKeptWhenNotGiven", testLinkKeepSessionKey},
 		{"LinkIdentity/UnionIDLinksApps", testLinkUnionID},
 		{"LinkIdentity/UnionIDFilledInLinks", testLinkUnionIDFilledIn},
+		{"LinkIdentity/UnionIDFilledInHeld", testLinkUnionIDFilledInHeld},
 		{"LinkIdentity/DifferentUnionIDs", testLinkDifferentUnionIDs},
 		{"LinkIdentity/NoUnionID", testLinkNoUnionID},
 		{"LinkIdentity/NewUserPhoneTaken", testLinkPhoneTaken},
@@ -238,6 +239,21 @@ func testLinkUnionIDFilledIn(t *testing.T, s storage.Users) {
 	got := mustLink(t, s, linkReq("oa", "o2", "un1", "u3", nil, t0.Add(2*time.Minute)))
 	if got.Created || got.User.ID != "u1" {
 		t.Errorf("LinkIdentity(oa/o2, filled-in unionid) = user %q created %v, want user %q created false", got.User.ID, got.Created, "u1")
+	}
+}
+
+func testLinkUnionIDFilledInHeld(t *testing.T, s storage.Users) {
+	mustLink(t, s, linkReq("mp", "o1", "", "u1", nil, t0))
+	mustLink(t, s, linkReq("oa", "o2", "un1", "u2", nil, t0))
+	// mp/o1 learns a unionid that u2 already has: no merge.
+	got := mustLink(t, s, linkReq("mp", "o1", "un1", "u3", nil, t0.Add(time.Minute)))
+	if got.Created || got.User.ID != "u1" || got.Identity.UnionID != "un1" {
+		t.Errorf("LinkIdentity(mp/o1, unionid of u2) = (%q, %v, %q), want (%q, false, %q)", got.User.ID, got.Created, got.Identity.UnionID, "u1", "un1")
+	}
+	// The unionid still links to the user that had it first.
+	got = mustLink(t, s, linkReq("web", "o3", "un1", "u4", nil, t0.Add(time.Minute)))
+	if got.Created || got.User.ID != "u2" {
+		t.Errorf("LinkIdentity(web/o3, unionid of u2) = (%q, %v), want (%q, false)", got.User.ID, got.Created, "u2")
 	}
 }
 

@@ -1,0 +1,239 @@
+// Package servertest runs the whole wxauth stack in process for end-to-end
+// tests: the WeChat sandbox and the API on one real HTTP server (loopback),
+// SQLite in a temporary folder, the in-process session store, and a settable
+// clock shared by wxauth and the sandbox. It is built through package
+// instance, exactly as `wxauth dev` builds it.
+package servertest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/fakeclock"
+	"github.com/wxauth/wxauth/internal/instance"
+	"github.com/wxauth/wxauth/sandbox"
+)
+
+// Start is the time the clock starts at.
+var Start = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+
+// Server is a running stack.
+type Server struct {
+	URL     string
+	Config  config.Config
+	Sandbox *sandbox.Sandbox
+	Inst    *instance.Instance
+	Clock   *fakeclock.Clock
+	// Logs holds every log line the stack wrote (JSON, one per line).
+	Logs *SyncBuffer
+	// HTTP is a client for the server.
+	HTTP *http.Client
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writes.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String is everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Option changes how a stack is built.
+type Option func(*options)
+
+type options struct {
+	edits   []func(*config.Config)
+	unbound map[string]bool
+	secrets map[string]string
+}
+
+// SandboxSecret gives app name another secret in the sandbox than in
+// wxauth's configuration, as when an operator pastes a wrong one.
+func SandboxSecret(name, secret string) Option {
+	return func(o *options) { o.secrets[name] = secret }
+}
+
+// Configure edits the configuration before the stack is built.
+func Configure(edit func(*config.Config)) Option {
+	return func(o *options) { o.edits = append(o.edits, edit) }
+}
+
+// Unbound makes the sandbox treat app name as not bound to the Open
+// Platform account: its logins carry no unionid.
+func Unbound(name string) Option {
+	return func(o *options) { o.unbound[name] = true }
+}
+
+// New starts a stack with the dev apps plus options, and stops it when the
+// test ends.
+func New(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	var h atomic.Pointer[http.Handler]
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*h.Load()).ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	dir := t.TempDir()
+	s := &Server{URL: hs.URL, Clock: fakeclock.New(Start), Logs: &SyncBuffer{}, HTTP: hs.Client()}
+	cfg := config.Defaults()
+	cfg.Addr = strings.TrimPrefix(hs.URL, "http://")
+	cfg.Secret = "test-secret-0123456789abcdef0123456789"
+	cfg.LogLevel = "debug"
+	o := options{unbound: map[string]bool{}, secrets: map[string]string{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	for _, e := range o.edits {
+		e(&cfg)
+	}
+	cfg.FillDev(hs.URL, dir)
+	if err := cfg.Validate(true); err != nil {
+		t.Fatal(err)
+	}
+	s.Config = cfg
+	log := slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	apps := make([]sandbox.App, len(cfg.Apps))
+	for i, a := range cfg.Apps {
+		apps[i] = sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret, Unbound: o.unbound[a.Name]}
+		if secret, ok := o.secrets[a.Name]; ok {
+			apps[i].Secret = secret
+		}
+	}
+	sb, err := sandbox.New(sandbox.Config{Apps: apps, Now: s.Clock.Now, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Sandbox = sb
+	inst, err := instance.New(t.Context(), &cfg, instance.Options{
+		KeyFile: filepath.Join(dir, "signing-key.json"),
+		Mount:   map[string]http.Handler{"/sandbox/": sb},
+		Logger:  log,
+		Now:     s.Clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inst.Close() })
+	s.Inst = inst
+	h.Store(&inst.Handler)
+	return s
+}
+
+// AppID is the appid of the configured app named name.
+func (s *Server) AppID(t testing.TB, name string) string {
+	t.Helper()
+	a, ok := s.Config.App(name)
+	if !ok {
+		t.Fatalf("no app %q", name)
+	}
+	return a.AppID
+}
+
+// Code is what wx.login() would give user in app.
+func (s *Server) Code(t testing.TB, app, user string) string {
+	t.Helper()
+	code, err := s.Sandbox.IssueCode(s.AppID(t, app), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// Response is an HTTP answer, body read.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test if it is not JSON.
+func (r Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("answer %d is not JSON: %v: %s", r.Status, err, r.Body)
+	}
+}
+
+// Error decodes a contract error body.
+func (r Response) Error(t testing.TB) api.Error {
+	t.Helper()
+	var e api.Error
+	r.JSON(t, &e)
+	return e
+}
+
+// Do sends a request. body may be nil, a string or []byte (sent as is), or
+// a value (sent as JSON). bearer, if not empty, goes in Authorization.
+func (s *Server) Do(t testing.TB, method, path string, body any, bearer string) Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Login logs user in through the mini program app and returns the token
+// response, failing the test on any error.
+func (s *Server) Login(t testing.TB, app, user string) api.TokenResponse {
+	t.Helper()
+	r := s.Do(t, "POST", "/v1/miniprogram/login", api.MiniprogramLoginRequest{App: app, Code: s.Code(t, app, user)}, "")
+	if r.Status != http.StatusOK {
+		t.Fatalf("login %s as %s = %d %s", app, user, r.Status, r.Body)
+	}
+	var tr api.TokenResponse
+	r.JSON(t, &tr)
+	return tr
+}
