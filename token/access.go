@@ -14,12 +14,12 @@ import (
 	"github.com/wxauth/wxauth/signer"
 )
 
-// signAccess encodes c as a compact JWS signed with key, whose encoded
-// header is given. The header and the
+// signAccess encodes c, with the token id jti (c.ID is not read), as a
+// compact JWS signed with key, whose encoded header is given. The header and the
 // claims are written straight into one buffer (no reflection, one pass),
 // since every login and refresh pays for this; verification goes through
 // golang-jwt, and tests hold both ends to independent JOSE libraries.
-func signAccess(key *signer.Key, header []byte, c *api.Claims) string {
+func signAccess(key *signer.Key, header []byte, c *api.Claims, jti *[16]byte) string {
 	var claims [512]byte
 	p := claims[:0]
 	p = append(p, `{"iss":`...)
@@ -34,8 +34,9 @@ func signAccess(key *signer.Key, header []byte, c *api.Claims) string {
 	p = strconv.AppendInt(p, c.IssuedAt, 10)
 	p = append(p, `,"exp":`...)
 	p = strconv.AppendInt(p, c.Expiry, 10)
-	p = append(p, `,"jti":`...)
-	p = appendJSONString(p, c.ID)
+	p = append(p, `,"jti":"`...)
+	p = base64.RawURLEncoding.AppendEncode(p, jti[:])
+	p = append(p, '"')
 	p = append(p, `,"app":`...)
 	p = appendJSONString(p, c.App)
 	p = append(p, '}')

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash"
+	"sync"
 )
 
 // Layout of a refresh token before base64url: version, raw session id,
@@ -23,8 +24,8 @@ const (
 
 // refreshKeys are derived from the configured secret, one per purpose.
 type refreshKeys struct {
-	tag   []byte // authenticates a token
-	chain []byte // derives a successor's secret from its predecessor
+	tag   *macKey // authenticates a token
+	chain *macKey // derives a successor's secret from its predecessor
 }
 
 func deriveRefreshKeys(secret []byte) (refreshKeys, error) {
@@ -36,7 +37,39 @@ func deriveRefreshKeys(secret []byte) (refreshKeys, error) {
 	if err != nil {
 		return refreshKeys{}, err
 	}
-	return refreshKeys{tag: tag, chain: chain}, nil
+	return refreshKeys{tag: newMACKey(tag), chain: newMACKey(chain)}, nil
+}
+
+// macKey is an HMAC-SHA256 key with a pool of ready hashes and scratch
+// space: every refresh computes three MACs, and a fresh HMAC costs five
+// allocations, while bytes handed to a hash.Hash escape to the heap.
+type macKey struct{ pool sync.Pool }
+
+type macScratch struct {
+	h   hash.Hash
+	in  [bodyLen]byte
+	out [sha256.Size]byte
+}
+
+func newMACKey(key []byte) *macKey {
+	m := &macKey{}
+	m.pool.New = func() any { return &macScratch{h: hmac.New(sha256.New, key)} }
+	return m
+}
+
+// sum writes HMAC(parts...) to out. The parts together are at most bodyLen
+// bytes, the largest message this package authenticates.
+func (m *macKey) sum(out *[sha256.Size]byte, parts ...[]byte) {
+	s := m.pool.Get().(*macScratch)
+	n := 0
+	for _, p := range parts {
+		n += copy(s.in[n:], p)
+	}
+	s.h.Reset()
+	s.h.Write(s.in[:n])
+	s.h.Sum(s.out[:0])
+	*out = s.out
+	m.pool.Put(s)
 }
 
 // refreshToken is a parsed, authenticated refresh token.
@@ -53,14 +86,6 @@ func (t *refreshToken) sessionID() string { return base64.RawURLEncoding.EncodeT
 
 var errMalformedRefresh = errors.New("malformed refresh token")
 
-func (k refreshKeys) mac(key []byte, parts ...[]byte) []byte {
-	var h hash.Hash = hmac.New(sha256.New, key)
-	for _, p := range parts {
-		h.Write(p)
-	}
-	return h.Sum(nil)
-}
-
 // mint builds the token of generation gen for sid with the given secret.
 func (k refreshKeys) mint(sid []byte, gen uint64, secret []byte) refreshToken {
 	var t refreshToken
@@ -68,7 +93,9 @@ func (k refreshKeys) mint(sid []byte, gen uint64, secret []byte) refreshToken {
 	copy(t.raw[1:], sid)
 	binary.BigEndian.PutUint64(t.raw[1+sidLen:], gen)
 	copy(t.raw[1+sidLen+8:], secret)
-	copy(t.raw[bodyLen:], k.mac(k.tag, t.raw[:bodyLen])[:tagLen])
+	var tag [sha256.Size]byte
+	k.tag.sum(&tag, t.raw[:bodyLen])
+	copy(t.raw[bodyLen:], tag[:tagLen])
 	return t
 }
 
@@ -78,8 +105,9 @@ func (k refreshKeys) mint(sid []byte, gen uint64, secret []byte) refreshToken {
 func (k refreshKeys) successor(t refreshToken) refreshToken {
 	var g [8]byte
 	binary.BigEndian.PutUint64(g[:], t.gen()+1)
-	secret := k.mac(k.chain, t.sid(), g[:], t.secret())
-	return k.mint(t.sid(), t.gen()+1, secret)
+	var secret [sha256.Size]byte
+	k.chain.sum(&secret, t.sid(), g[:], t.secret())
+	return k.mint(t.sid(), t.gen()+1, secret[:])
 }
 
 // parse decodes s and checks its tag in constant time.
@@ -92,7 +120,9 @@ func (k refreshKeys) parse(s string) (refreshToken, error) {
 	if err != nil || n != refreshLen || t.raw[0] != refreshVersion {
 		return t, errMalformedRefresh
 	}
-	if !hmac.Equal(k.mac(k.tag, t.raw[:bodyLen])[:tagLen], t.raw[bodyLen:]) {
+	var tag [sha256.Size]byte
+	k.tag.sum(&tag, t.raw[:bodyLen])
+	if !hmac.Equal(tag[:tagLen], t.raw[bodyLen:]) {
 		return t, errMalformedRefresh
 	}
 	return t, nil

@@ -3,7 +3,6 @@ package token
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -230,12 +229,11 @@ func (s *Service) pair(now time.Time, sess storage.Session, rt refreshToken) (Pa
 		SessionID: sess.ID,
 		IssuedAt:  now.Unix(),
 		Expiry:    exp.Unix(),
-		ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
 		App:       sess.App,
 	}
 	return Pair{
 		IssuedAt:         time.Unix(c.IssuedAt, 0),
-		AccessToken:      signAccess(kh.keys.Current(), kh.header, &c),
+		AccessToken:      signAccess(kh.keys.Current(), kh.header, &c, &jti),
 		AccessExpiresAt:  time.Unix(c.Expiry, 0),
 		RefreshToken:     rt.String(),
 		RefreshExpiresAt: sess.ExpiresAt,

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wxauth/wxauth/api"
+)
+
+// startDev runs `wxauth dev` in process on a free port with the given data
+// folder and environment, and returns its origin and a stop function that
+// waits for a clean shutdown.
+func startDev(t *testing.T, data string, env map[string]string) (origin string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	go func() {
+		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", data}, pw, io.Discard, getenv)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "wxauth dev is running on "); ok {
+			origin = strings.Fields(rest)[0]
+			break
+		}
+	}
+	if origin == "" {
+		cancel()
+		t.Fatalf("wxauth dev did not start: %v", <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	return origin, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("wxauth dev stopped with %v", err)
+		}
+	}
+}
+
+func post(t *testing.T, url, body, bearer string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func get(t *testing.T, url, bearer string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// loginAlice does what the banner's curl walkthrough does.
+func loginAlice(t *testing.T, origin string) api.TokenResponse {
+	t.Helper()
+	status, b := post(t, origin+"/sandbox/v1/miniprogram/code", `{"appid":"wxd0000000000000a1","user":"alice"}`, "")
+	var code struct{ Code string }
+	if status != 200 || json.Unmarshal(b, &code) != nil || code.Code == "" {
+		t.Fatalf("sandbox code = %d %s", status, b)
+	}
+	status, b = post(t, origin+"/v1/miniprogram/login", `{"app":"mp","code":"`+code.Code+`"}`, "")
+	var tr api.TokenResponse
+	if status != 200 || json.Unmarshal(b, &tr) != nil {
+		t.Fatalf("login = %d %s", status, b)
+	}
+	return tr
+}
+
+// The README's walkthrough works, and restarting `wxauth dev` on the same
+// data folder keeps users and the signing key.
+func TestDevWalkthroughAndRestart(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	origin, stop := startDev(t, data, nil)
+	first := loginAlice(t, origin)
+	if !first.IsNewUser {
+		t.Error("alice's first login is not a new user")
+	}
+	if status, b := get(t, origin+"/v1/me", first.AccessToken); status != 200 {
+		t.Errorf("GET /v1/me = %d %s", status, b)
+	}
+	if status, b := post(t, origin+"/v1/token/refresh", `{"refresh_token":"`+first.RefreshToken+`"}`, ""); status != 200 {
+		t.Errorf("refresh = %d %s", status, b)
+	}
+	_, jwks1 := get(t, origin+"/.well-known/jwks.json", "")
+	if status, _ := post(t, origin+"/v1/logout", ``, first.AccessToken); status != 204 {
+		t.Errorf("logout = %d", status)
+	}
+	stop()
+
+	for _, f := range []string{"wxauth.db", "signing-key.json", "secret"} {
+		fi, err := os.Stat(filepath.Join(data, f))
+		if err != nil {
+			t.Fatalf("data folder lacks %s: %v", f, err)
+		}
+		if f != "wxauth.db" && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+
+	origin, stop = startDev(t, data, nil)
+	defer stop()
+	again := loginAlice(t, origin)
+	if again.IsNewUser || again.User.ID != first.User.ID {
+		t.Errorf("after restart alice is user %q (new=%v), want %q", again.User.ID, again.IsNewUser, first.User.ID)
+	}
+	if _, jwks2 := get(t, origin+"/.well-known/jwks.json", ""); string(jwks2) != string(jwks1) {
+		t.Errorf("the signing key changed across restarts:\n%s\n%s", jwks1, jwks2)
+	}
+}
+
+// WXAUTH_* variables apply to `wxauth dev` (spec/api.md §7).
+func TestDevHonoursEnvironment(t *testing.T) {
+	origin, stop := startDev(t, t.TempDir(), map[string]string{"WXAUTH_ACCESS_TTL": "90s"})
+	defer stop()
+	if tr := loginAlice(t, origin); tr.ExpiresIn != 90 {
+		t.Errorf("expires_in = %d with WXAUTH_ACCESS_TTL=90s, want 90", tr.ExpiresIn)
+	}
+}
+
+func TestBadConfigurationStopsStartup(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		"bad duration": {[]string{"dev", "--data", t.TempDir()}, map[string]string{"WXAUTH_ACCESS_TTL": "soon"}, "WXAUTH_ACCESS_TTL"},
+		"bad registration": {[]string{"dev", "--addr", "127.0.0.1:0", "--data", t.TempDir()},
+			map[string]string{"WXAUTH_REGISTRATION": "open"}, "registration"},
+		"serve without secret": {[]string{"serve"}, map[string]string{"WXAUTH_ISSUER": "https://a.example.com",
+			"WXAUTH_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db")}, "secret"},
+		"unknown command": {[]string{"frobnicate"}, nil, "usage"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			getenv := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			var stderr strings.Builder
+			err := run(t.Context(), tc.args, io.Discard, &stderr, getenv)
+			if err == nil {
+				t.Fatal("run succeeded")
+			}
+			if !strings.Contains(err.Error()+stderr.String(), tc.want) {
+				t.Errorf("error %q (stderr %q) does not name %q", err, stderr.String(), tc.want)
+			}
+		})
+	}
+}
