@@ -68,7 +68,11 @@ type options struct {
 	edits   []func(*config.Config)
 	unbound map[string]bool
 	secrets map[string]string
+	quiet   bool
 }
+
+// Quiet keeps only warnings and errors in Logs, for benchmarks.
+func Quiet() Option { return func(o *options) { o.quiet = true } }
 
 // SandboxSecret gives app name another secret in the sandbox than in
 // wxauth's configuration, as when an operator pastes a wrong one.
@@ -97,7 +101,9 @@ func New(t testing.TB, opts ...Option) *Server {
 	}))
 	t.Cleanup(hs.Close)
 	dir := t.TempDir()
-	s := &Server{URL: hs.URL, Clock: fakeclock.New(Start), Logs: &SyncBuffer{}, HTTP: hs.Client()}
+	tr := hs.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	s := &Server{URL: hs.URL, Clock: fakeclock.New(Start), Logs: &SyncBuffer{}, HTTP: &http.Client{Transport: tr}}
 	cfg := config.Defaults()
 	cfg.Addr = strings.TrimPrefix(hs.URL, "http://")
 	cfg.Secret = "test-secret-0123456789abcdef0123456789"
@@ -114,7 +120,11 @@ func New(t testing.TB, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	s.Config = cfg
-	log := slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if o.quiet {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: level}))
 	apps := make([]sandbox.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
 		apps[i] = sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret, Unbound: o.unbound[a.Name]}

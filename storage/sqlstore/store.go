@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/pressly/goose/v3"
 
@@ -46,10 +47,62 @@ func redact(url string) string {
 
 // Store is a [storage.Users] on SQL. It is safe for concurrent use.
 type Store struct {
-	d   dialect
-	db  *sql.DB // reads
-	wdb *sql.DB // writes; may be db
-	log *slog.Logger
+	d     dialect
+	db    *sql.DB // reads
+	wdb   *sql.DB // writes; may be db
+	reads *stmtCache
+	log   *slog.Logger
+}
+
+// stmtCache is a queryer on the read pool that prepares each query once and
+// reuses it: parsing SQL anew took an eighth of the CPU of an authenticated
+// GET /v1/me. database/sql re-prepares a statement on each pooled
+// connection as needed.
+type stmtCache struct {
+	db *sql.DB
+	m  sync.Map // query → *sql.Stmt
+}
+
+func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := c.m.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// QueryRowContext runs a prepared query; if preparing fails, the plain
+// query reports the error through the Row.
+func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return c.db.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// QueryContext runs a prepared query.
+func (c *stmtCache) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (c *stmtCache) close() {
+	c.m.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		c.m.Delete(k)
+		return true
+	})
 }
 
 var _ storage.Users = (*Store)(nil)
@@ -73,6 +126,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 		}
 		s.d, s.db, s.wdb = sqliteDialect, read, write
+		s.reads = &stmtCache{db: read}
 	case scheme == "postgres" || scheme == "postgresql":
 		return nil, fmt.Errorf("sqlstore: Config.URL: PostgreSQL is not supported yet")
 	default:
@@ -114,6 +168,7 @@ func (s *Store) setUp(ctx context.Context, migrate bool) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.reads.close()
 	err := s.wdb.Close()
 	if s.db != s.wdb {
 		err = errors.Join(err, s.db.Close())

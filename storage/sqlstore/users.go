@@ -216,18 +216,18 @@ func (s *Store) insertIdentity(ctx context.Context, tx *sql.Tx, in storage.Ident
 
 // User implements [storage.Users.User].
 func (s *Store) User(ctx context.Context, id string) (storage.User, error) {
-	return s.getUser(ctx, s.db, id)
+	return s.getUser(ctx, s.reads, id)
 }
 
 // Identity implements [storage.Users.Identity].
 func (s *Store) Identity(ctx context.Context, appID, openID string) (storage.Identity, error) {
-	return s.getIdentity(ctx, s.db, appID, openID)
+	return s.getIdentity(ctx, s.reads, appID, openID)
 }
 
 // Identities implements [storage.Users.Identities]: oldest first, ties by
 // (app_id, open_id). An unknown user has none.
 func (s *Store) Identities(ctx context.Context, userID string) ([]storage.Identity, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(
+	rows, err := s.reads.QueryContext(ctx, s.d.rebind(
 		"SELECT "+identityColumns+" FROM identities WHERE user_id = ? ORDER BY created_at, app_id, open_id"), userID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: identities of %q: %w", userID, s.d.mapError(err))
