@@ -47,9 +47,9 @@ func startDev(t *testing.T, data string, env map[string]string) (origin string, 
 	}
 }
 
-func post(t *testing.T, url, body, bearer string) (int, []byte) {
+func call(t *testing.T, method, url, body, bearer string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
@@ -62,19 +62,14 @@ func post(t *testing.T, url, body, bearer string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+func post(t *testing.T, url, body, bearer string) (int, []byte) {
+	t.Helper()
+	return call(t, "POST", url, body, bearer)
+}
+
 func get(t *testing.T, url, bearer string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return call(t, "GET", url, "", bearer)
 }
 
 // loginAlice does what the banner's curl walkthrough does.

@@ -24,6 +24,18 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(requestid.Handler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
 }
 
+// loadConfig is the defaults, then the file at path (if any), then the
+// WXAUTH_* variables; validation is the caller's, as the modes differ.
+func loadConfig(path string, getenv func(string) (string, bool)) (config.Config, error) {
+	cfg := config.Defaults()
+	if path != "" {
+		if err := cfg.ParseFile(path); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, cfg.ApplyEnv(getenv)
+}
+
 // runDev is `wxauth dev` (spec/api.md §7).
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
 	fs := flag.NewFlagSet("wxauth dev", flag.ContinueOnError)
@@ -33,8 +45,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	cfg := config.Defaults()
-	if err := cfg.ApplyEnv(getenv); err != nil {
+	cfg, err := loadConfig("", getenv)
+	if err != nil {
 		return err
 	}
 	if *addr != "" {
@@ -88,13 +100,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	cfg := config.Defaults()
-	if *path != "" {
-		if err := cfg.ParseFile(*path); err != nil {
-			return err
-		}
-	}
-	if err := cfg.ApplyEnv(getenv); err != nil {
+	cfg, err := loadConfig(*path, getenv)
+	if err != nil {
 		return err
 	}
 	if err := cfg.Validate(true); err != nil {
@@ -125,14 +132,9 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	cfg := config.Defaults()
-	if *path != "" {
-		if err := cfg.ParseFile(*path); err != nil {
-			return err
-		}
-		if err := cfg.ApplyEnv(getenv); err != nil {
-			return err
-		}
+	cfg, err := loadConfig(*path, getenv)
+	if err != nil {
+		return err
 	}
 	if len(cfg.Apps) == 0 {
 		cfg.Apps = config.DevApps()

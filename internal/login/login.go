@@ -103,6 +103,12 @@ func (s *Service) AppName(appID string) string {
 	return ""
 }
 
+// Configured reports whether name is a configured app.
+func (s *Service) Configured(name string) bool {
+	_, ok := s.apps[name]
+	return ok
+}
+
 // app finds the app named name of the given kind; with name empty, the one
 // app of that kind if there is exactly one.
 func (s *Service) app(name, kind string) (App, error) {
@@ -148,8 +154,11 @@ func (s *Service) MiniProgram(ctx context.Context, req MiniProgramRequest) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	if req.Code == "" || len(req.Code) > 256 {
+	switch {
+	case req.Code == "":
 		return Result{}, fmt.Errorf("%w: code is required", ErrInvalidRequest)
+	case len(req.Code) > 256:
+		return Result{}, fmt.Errorf("%w: code is longer than any wx.login code", ErrInvalidRequest)
 	}
 	ws, err := s.cfg.WeChat.Code2Session(ctx, app.AppID, app.Secret, req.Code)
 	if err != nil {

@@ -18,11 +18,13 @@ func (s *Server) miniprogramLogin(w http.ResponseWriter, r *http.Request) error 
 		return errInvalidRequest(`"code" is required: the code from wx.login()`)
 	}
 	res, err := s.cfg.Login.MiniProgram(r.Context(), login.MiniProgramRequest{App: req.App, Code: req.Code, Inviter: req.Inviter})
-	app := req.App
-	if app == "" {
-		app = "default"
-	}
 	if err != nil {
+		// Label by configured app only: a client-chosen name would let
+		// anyone grow the metric without bound.
+		app := "unknown"
+		if s.cfg.Login.Configured(req.App) {
+			app = req.App
+		}
 		e, _ := translate(err)
 		s.m.Logins.WithLabelValues(app, e.Code).Inc()
 		return err
