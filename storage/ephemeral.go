@@ -1,0 +1,54 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// OneTime keeps short-lived, single-use items: OAuth state, bind tickets,
+// SMS codes, the result of a login kept for a duplicate redirect. Shared by
+// all instances in production (Redis), so an item put by one instance can be
+// taken by another.
+type OneTime interface {
+	// PutOnce stores value under key for ttl. ErrConflict if the key is
+	// already there (and not expired): nothing is overwritten.
+	PutOnce(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Take returns the value and deletes it in one atomic step, so that of
+	// concurrent callers exactly one gets it. ErrNotFound if absent or expired.
+	Take(ctx context.Context, key string) ([]byte, error)
+	// Get returns the value without consuming it. ErrNotFound if absent or
+	// expired.
+	Get(ctx context.Context, key string) ([]byte, error)
+}
+
+// Limiter counts attempts in fixed windows, across all instances in
+// production (Redis).
+type Limiter interface {
+	// Allow counts one attempt for key in the window of length window that
+	// contains now, and reports whether it is within limit. When it is not,
+	// retryAfter is the time until the window ends (at least one second).
+	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (ok bool, retryAfter time.Duration, err error)
+}
+
+// SigningKey is a token-signing key as stored: its private half sealed by
+// the caller (the store never sees it in clear).
+type SigningKey struct {
+	ID     string // kid
+	Sealed []byte
+	// CreatedAt is when the key was added; ActiveAt when instances start to
+	// sign with it (later than CreatedAt, so that every instance has loaded
+	// it for verification before the first token signed with it arrives).
+	CreatedAt time.Time
+	ActiveAt  time.Time
+}
+
+// SigningKeys stores the signing keys shared by all instances.
+type SigningKeys interface {
+	// AddSigningKey stores a new key. ErrConflict if the id exists.
+	AddSigningKey(ctx context.Context, k SigningKey) error
+	// SigningKeys lists every stored key, newest ActiveAt first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// DeleteSigningKey removes a key no token can still need. ErrNotFound if
+	// absent.
+	DeleteSigningKey(ctx context.Context, id string) error
+}
