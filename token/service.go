@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/signer"
 	"github.com/wxauth/wxauth/storage"
 )
 
@@ -55,8 +56,25 @@ type Service struct {
 }
 
 type keyHolder struct {
-	keys   Keys
-	header []byte // encoded JOSE header of keys.Current()
+	keys Keys
+	// hdr caches the encoded JOSE header of the last signing key; Keys may
+	// change its current key at any time (a key ring), so it is keyed by kid.
+	hdr atomic.Pointer[cachedHeader]
+}
+
+type cachedHeader struct {
+	kid string
+	enc []byte
+}
+
+// header is the encoded JOSE header for key.
+func (kh *keyHolder) header(key *signer.Key) []byte {
+	if h := kh.hdr.Load(); h != nil && h.kid == key.ID {
+		return h.enc
+	}
+	h := &cachedHeader{kid: key.ID, enc: encodedHeader(key)}
+	kh.hdr.Store(h)
+	return h.enc
 }
 
 // New checks cfg and makes a Service.
@@ -112,10 +130,11 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// SetKeys swaps the signing and verification keys, as a key rotation does.
-// Tokens signed with a key that is no longer in keys stop verifying.
+// SetKeys swaps the signing and verification keys. Tokens signed with a key
+// that is no longer in keys stop verifying. Keys whose Current changes over
+// time (a key ring) need not be set again.
 func (s *Service) SetKeys(keys Keys) {
-	s.keys.Store(&keyHolder{keys: keys, header: encodedHeader(keys.Current())})
+	s.keys.Store(&keyHolder{keys: keys})
 }
 
 // Pair is what a login or a refresh hands out.
@@ -222,6 +241,7 @@ func (s *Service) pair(now time.Time, sess storage.Session, rt refreshToken) (Pa
 		exp = sess.ExpiresAt
 	}
 	kh := s.keys.Load()
+	key := kh.keys.Current()
 	c := api.Claims{
 		Issuer:    s.cfg.Issuer,
 		Audience:  s.cfg.Audience,
@@ -233,7 +253,7 @@ func (s *Service) pair(now time.Time, sess storage.Session, rt refreshToken) (Pa
 	}
 	return Pair{
 		IssuedAt:         time.Unix(c.IssuedAt, 0),
-		AccessToken:      signAccess(kh.keys.Current(), kh.header, &c, &jti),
+		AccessToken:      signAccess(key, kh.header(key), &c, &jti),
 		AccessExpiresAt:  time.Unix(c.Expiry, 0),
 		RefreshToken:     rt.String(),
 		RefreshExpiresAt: sess.ExpiresAt,
@@ -285,4 +305,15 @@ func (s *Service) RevokeUser(ctx context.Context, userID string) (int, error) {
 		return n, fmt.Errorf("revoke user sessions: %w", err)
 	}
 	return n, nil
+}
+
+// RefreshSessionID is the session a refresh token belongs to, if the token
+// is authentic (its MAC verifies); no storage is read. Callers use it to
+// apply per-session limits before [Service.Refresh].
+func (s *Service) RefreshSessionID(refreshToken string) (string, bool) {
+	rt, err := s.rk.parse(refreshToken)
+	if err != nil {
+		return "", false
+	}
+	return rt.sessionID(), true
 }

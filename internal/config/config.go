@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"regexp"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wxauth/wxauth/internal/ratelimit"
 )
 
 // App kinds (spec/api.md §1).
@@ -48,6 +51,39 @@ type Config struct {
 	// Secret (≥ 32 bytes) keys refresh tokens and encrypts secrets at rest.
 	Secret   string `yaml:"secret"`    // WXAUTH_SECRET
 	LogLevel string `yaml:"log_level"` // WXAUTH_LOG_LEVEL: debug, info, warn, error
+	// TrustedProxyHeader names the header the load balancer puts the client
+	// address in (X-Forwarded-For: its last entry; X-Real-IP: as is).
+	// Empty: the connection's address. WXAUTH_TRUSTED_PROXY_HEADER
+	TrustedProxyHeader string     `yaml:"trusted_proxy_header"`
+	RateLimits         RateLimits `yaml:"rate_limits"`
+}
+
+// RateLimits are attempt limits shared by all instances, each "N/window"
+// (e.g. "300/1m") or "off".
+type RateLimits struct {
+	LoginPerIP        string `yaml:"login_per_ip"`        // WXAUTH_RATE_LOGIN_PER_IP
+	LoginPerUser      string `yaml:"login_per_user"`      // WXAUTH_RATE_LOGIN_PER_USER
+	RefreshPerIP      string `yaml:"refresh_per_ip"`      // WXAUTH_RATE_REFRESH_PER_IP
+	RefreshPerSession string `yaml:"refresh_per_session"` // WXAUTH_RATE_REFRESH_PER_SESSION
+}
+
+// Rules are the parsed rate limits (Validate reports bad ones).
+func (r RateLimits) Rules() Rules {
+	parse := func(name, v string) ratelimit.Rule {
+		rule, _ := ratelimit.ParseRule(name, v)
+		return rule
+	}
+	return Rules{
+		LoginPerIP:        parse("login_ip", r.LoginPerIP),
+		LoginPerUser:      parse("login_user", r.LoginPerUser),
+		RefreshPerIP:      parse("refresh_ip", r.RefreshPerIP),
+		RefreshPerSession: parse("refresh_session", r.RefreshPerSession),
+	}
+}
+
+// Rules are RateLimits parsed.
+type Rules struct {
+	LoginPerIP, LoginPerUser, RefreshPerIP, RefreshPerSession ratelimit.Rule
 }
 
 // WeChat says where WeChat's servers are (the sandbox in development).
@@ -112,6 +148,14 @@ func Defaults() Config {
 		},
 		Registration: RegistrationAuto,
 		LogLevel:     "info",
+		// Generous per IP: many mobile users in China share a carrier-grade
+		// NAT address.
+		RateLimits: RateLimits{
+			LoginPerIP:        "300/1m",
+			LoginPerUser:      "20/1m",
+			RefreshPerIP:      "1200/1m",
+			RefreshPerSession: "60/1m",
+		},
 	}
 }
 
@@ -148,6 +192,12 @@ func (c *Config) ApplyEnv(getenv func(string) (string, bool)) error {
 		"WXAUTH_REGISTRATION":     &c.Registration,
 		"WXAUTH_SECRET":           &c.Secret,
 		"WXAUTH_LOG_LEVEL":        &c.LogLevel,
+
+		"WXAUTH_TRUSTED_PROXY_HEADER":     &c.TrustedProxyHeader,
+		"WXAUTH_RATE_LOGIN_PER_IP":        &c.RateLimits.LoginPerIP,
+		"WXAUTH_RATE_LOGIN_PER_USER":      &c.RateLimits.LoginPerUser,
+		"WXAUTH_RATE_REFRESH_PER_IP":      &c.RateLimits.RefreshPerIP,
+		"WXAUTH_RATE_REFRESH_PER_SESSION": &c.RateLimits.RefreshPerSession,
 	}
 	for name, p := range str {
 		if v, ok := getenv(name); ok {
@@ -295,6 +345,19 @@ func (c *Config) Validate(needSecret bool) error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		bad("log_level", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	for key, v := range map[string]string{
+		"rate_limits.login_per_ip":        c.RateLimits.LoginPerIP,
+		"rate_limits.login_per_user":      c.RateLimits.LoginPerUser,
+		"rate_limits.refresh_per_ip":      c.RateLimits.RefreshPerIP,
+		"rate_limits.refresh_per_session": c.RateLimits.RefreshPerSession,
+	} {
+		if _, err := ratelimit.ParseRule(key, v); err != nil {
+			bad(key, "%v", err)
+		}
+	}
+	if h := c.TrustedProxyHeader; h != "" && http.CanonicalHeaderKey(h) != http.CanonicalHeaderKey(strings.TrimSpace(h)) {
+		bad("trusted_proxy_header", "%q is not a header name", h)
 	}
 	return errors.Join(errs...)
 }

@@ -141,6 +141,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	api, err := server.New(server.Config{
 		Login: ls, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.Keys.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
+		ServiceKeys: cfg.ServiceKeys,
 	})
 	if err != nil {
 		return nil, err

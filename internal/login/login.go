@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
@@ -53,6 +54,10 @@ type Config struct {
 	Rand io.Reader
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Limiter and PerUser limit logins per user (counted once the user is
+	// known, before a session is opened); nil Limiter: no limit.
+	Limiter *ratelimit.Limiter
+	PerUser ratelimit.Rule
 }
 
 // Service logs users in.
@@ -195,6 +200,9 @@ func (s *Service) finish(ctx context.Context, app App, id storage.Identity, invi
 	link, err := s.cfg.Users.LinkIdentity(ctx, storage.LinkRequest{Identity: id, NewUser: newUser, Now: now})
 	if err != nil {
 		return Result{}, fmt.Errorf("link identity: %w", err)
+	}
+	if err := s.cfg.Limiter.Check(ctx, s.cfg.PerUser, link.User.ID); err != nil {
+		return Result{}, err
 	}
 	pair, err := s.cfg.Tokens.Open(ctx, link.User.ID, app.Name)
 	if err != nil {

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -499,5 +501,63 @@ func TestNoSecretsInLogs(t *testing.T) {
 	}
 	if !strings.Contains(logs, `"request_id"`) && !strings.Contains(logs, "request failed") {
 		t.Errorf("no request logs were written at all; the check above proves nothing:\n%s", logs)
+	}
+}
+
+func TestIntrospect(t *testing.T) {
+	const key = "service-key-0123456789"
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.ServiceKeys = []string{key} }))
+	l := s.Login(t, "mp", "alice")
+	introspect := func(body any, contentType, bearer string) servertest.Response {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", s.URL+"/v1/introspect", strings.NewReader(fmt.Sprint(body)))
+		req.Header.Set("Content-Type", contentType)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := s.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return servertest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	}
+	active := func(r servertest.Response) map[string]any {
+		t.Helper()
+		if r.Status != 200 {
+			t.Fatalf("introspect = %d %s", r.Status, r.Body)
+		}
+		var m map[string]any
+		r.JSON(t, &m)
+		return m
+	}
+	form := "application/x-www-form-urlencoded"
+	m := active(introspect("token="+l.AccessToken, form, key))
+	if m["active"] != true || m["sub"] != l.User.ID || m["sid"] != l.SessionID || m["app"] != "mp" || m["iss"] != s.URL || m["aud"] != s.URL || m["exp"] == nil || m["iat"] == nil {
+		t.Errorf("introspect(form) = %v", m)
+	}
+	if m := active(introspect(`{"token":"`+l.AccessToken+`"}`, "application/json", key)); m["active"] != true {
+		t.Errorf("introspect(json) = %v", m)
+	}
+	for name, tok := range map[string]string{"garbage": "x.y.z", "refresh token": l.RefreshToken} {
+		if m := active(introspect("token="+tok, form, key)); len(m) != 1 || m["active"] != false {
+			t.Errorf("introspect(%s) = %v, want only active:false", name, m)
+		}
+	}
+	// Callers need a service key.
+	wantError(t, introspect("token="+l.AccessToken, form, ""), 401, api.CodeInvalidToken)
+	wantError(t, introspect("token="+l.AccessToken, form, "wrong-key-0123456789"), 401, api.CodeInvalidToken)
+	wantError(t, introspect("token="+l.AccessToken, form, l.AccessToken), 401, api.CodeInvalidToken)
+	wantError(t, introspect("", form, key), 400, api.CodeInvalidRequest)
+	// Expired and revoked tokens are inactive.
+	s.Clock.Advance(2*time.Hour + time.Second)
+	if m := active(introspect("token="+l.AccessToken, form, key)); m["active"] != false {
+		t.Errorf("introspect(expired) = %v", m)
+	}
+	l2 := s.Login(t, "mp", "alice")
+	s.Do(t, "POST", "/v1/logout", nil, l2.AccessToken)
+	if m := active(introspect("token="+l2.AccessToken, form, key)); m["active"] != false {
+		t.Errorf("introspect(logged out) = %v", m)
 	}
 }

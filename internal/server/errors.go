@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/login"
+	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
 	"github.com/wxauth/wxauth/wechat"
@@ -61,6 +64,11 @@ func translate(err error) (*api.Error, slog.Level) {
 	case errors.Is(err, token.ErrInvalidGrant):
 		out = e(api.CodeInvalidGrant, "the refresh token is unknown, expired, or its session has ended; log in again")
 
+	// Limits.
+	case errors.Is(err, ratelimit.ErrLimited):
+		out = e(api.CodeRateLimited, "too many attempts; retry later")
+		level = slog.LevelInfo
+
 	// Login.
 	case errors.Is(err, login.ErrUnknownApp):
 		out = e(api.CodeUnknownApp, "no configured app of the right kind has this name")
@@ -111,6 +119,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		attrs = append(attrs, "wechat_errcode", *e.WeChatErrcode)
 	}
 	s.log.Log(r.Context(), level, "request failed", attrs...)
+	var limited *ratelimit.LimitedError
+	if errors.As(err, &limited) {
+		secs := int((limited.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	}
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_token", error_description=%q`, e.Description))
 	}

@@ -17,6 +17,9 @@ func (s *Server) miniprogramLogin(w http.ResponseWriter, r *http.Request) error 
 	if req.Code == "" {
 		return errInvalidRequest(`"code" is required: the code from wx.login()`)
 	}
+	if err := s.cfg.Limiter.Check(r.Context(), s.cfg.LoginPerIP, clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
+		return err
+	}
 	res, err := s.cfg.Login.MiniProgram(r.Context(), login.MiniProgramRequest{App: req.App, Code: req.Code, Inviter: req.Inviter})
 	if err != nil {
 		// Label by configured app only: a client-chosen name would let

@@ -13,6 +13,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /v1/sessions/{id}", s.authed(s.deleteSession))
 
 	s.handle("GET /.well-known/jwks.json", s.jwks)
+	s.handle("POST /v1/introspect", s.serviceOnly(s.introspect))
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())

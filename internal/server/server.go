@@ -8,6 +8,7 @@ import (
 
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
+	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
 )
@@ -26,6 +27,17 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ServiceKeys are the bearer keys of other services, for
+	// /v1/introspect. None: introspection answers 401 to everyone.
+	ServiceKeys []string
+	// Limiter applies the per-IP and per-session limits; nil: no limits.
+	Limiter *ratelimit.Limiter
+	// LoginPerIP, RefreshPerIP, RefreshPerSession are the rules it applies
+	// (per-user login limits are package login's).
+	LoginPerIP, RefreshPerIP, RefreshPerSession ratelimit.Rule
+	// TrustedProxyHeader names the header that carries the client address
+	// behind a load balancer; empty: the connection's address.
+	TrustedProxyHeader string
 }
 
 // Server is wxauth's HTTP API.
@@ -34,6 +46,8 @@ type Server struct {
 	mux *http.ServeMux
 	log *slog.Logger
 	m   *metrics.Metrics
+
+	serviceKeys serviceKeys
 }
 
 // New checks cfg and returns the API as an http.Handler.
@@ -59,7 +73,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, m: cfg.Metrics}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, m: cfg.Metrics,
+		serviceKeys: newServiceKeys(cfg.ServiceKeys)}
 	s.routes()
 	return s, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
 )
@@ -18,6 +19,14 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if req.RefreshToken == "" {
 		return errInvalidRequest(`"refresh_token" is required`)
 	}
+	if err := s.cfg.Limiter.Check(r.Context(), s.cfg.RefreshPerIP, clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
+		return err
+	}
+	if sid, ok := s.cfg.Tokens.RefreshSessionID(req.RefreshToken); ok {
+		if err := s.cfg.Limiter.Check(r.Context(), s.cfg.RefreshPerSession, sid); err != nil {
+			return err
+		}
+	}
 	p, err := s.cfg.Tokens.Refresh(r.Context(), req.RefreshToken)
 	switch {
 	case err == nil:
@@ -28,6 +37,9 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		return err
 	case errors.Is(err, token.ErrInvalidGrant):
 		s.m.Refreshes.WithLabelValues("invalid_grant").Inc()
+		return err
+	case errors.Is(err, ratelimit.ErrLimited):
+		s.m.Refreshes.WithLabelValues("rate_limited").Inc()
 		return err
 	default:
 		s.m.Refreshes.WithLabelValues("error").Inc()
