@@ -3,6 +3,8 @@
 //	wxauth dev      [--addr 127.0.0.1:8080] [--data ./wxauth-data]
 //	wxauth serve    --config wxauth.yaml
 //	wxauth sandbox  [--addr 127.0.0.1:9090] [--config wxauth.yaml]
+//	wxauth migrate  --config wxauth.yaml
+//	wxauth keys     rotate|list --config wxauth.yaml
 //
 // See README.md and spec/api.md §6–§7.
 package main
@@ -23,8 +25,12 @@ Usage:
   wxauth dev      [--addr 127.0.0.1:8080] [--data ./wxauth-data]
         everything on one port, no outside service: the WeChat sandbox,
         apps mp/oa/web, SQLite and an in-process session store
-  wxauth serve    --config wxauth.yaml
+  wxauth serve    --config wxauth.yaml [--migrate]
         production mode, from a configuration file and WXAUTH_* variables
+  wxauth migrate  --config wxauth.yaml
+        bring the database schema up to date
+  wxauth keys     rotate|list --config wxauth.yaml
+        add a signing key (it signs after every instance has loaded it), or list them
   wxauth sandbox  [--addr 127.0.0.1:9090] [--config wxauth.yaml]
         the WeChat imitation alone
 
@@ -58,6 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runServe(ctx, args[1:], stdout, stderr, getenv)
 	case "sandbox":
 		return runSandbox(ctx, args[1:], stdout, stderr, getenv)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr, getenv)
+	case "keys":
+		return runKeys(ctx, args[1:], stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

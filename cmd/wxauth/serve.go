@@ -78,6 +78,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	}
 	inst, err := instance.New(ctx, &cfg, instance.Options{
 		KeyFile: filepath.Join(*data, "signing-key.json"),
+		Migrate: true,
 		Mount:   map[string]http.Handler{"/sandbox/": sb},
 		Logger:  log,
 	})
@@ -96,7 +97,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs := flag.NewFlagSet("wxauth serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (YAML); WXAUTH_* variables override it")
-	keyFile := fs.String("key-file", "wxauth-signing-key.json", "signing key file, created on first start")
+	migrate := fs.Bool("migrate", false, "run the database migrations before serving (else run `wxauth migrate` first)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -108,7 +109,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	log := newLogger(stderr, cfg.Level())
-	inst, err := instance.New(ctx, &cfg, instance.Options{KeyFile: *keyFile, Logger: log})
+	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, Logger: log})
 	if err != nil {
 		return err
 	}

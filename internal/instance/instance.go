@@ -11,17 +11,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/keyring"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
+	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/internal/server"
 	"github.com/wxauth/wxauth/signer"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/storage/memstore"
+	"github.com/wxauth/wxauth/storage/redisstore"
 	"github.com/wxauth/wxauth/storage/sqlstore"
 	"github.com/wxauth/wxauth/token"
 	"github.com/wxauth/wxauth/wechat"
@@ -29,8 +31,12 @@ import (
 
 // Options are what a configuration file does not say.
 type Options struct {
-	// KeyFile is where the signing key is kept (created on first start).
+	// KeyFile, if set, is where the signing key is kept (created on first
+	// start): `wxauth dev`. Empty: the keys live in the database, shared by
+	// every instance and reloaded on a timer (keyring).
 	KeyFile string
+	// Migrate runs the database migrations at start.
+	Migrate bool
 	// Mount adds handlers beside the API (the sandbox under /sandbox/ in
 	// `wxauth dev`), by pattern.
 	Mount map[string]http.Handler
@@ -39,20 +45,32 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// KeyReload is how often shared keys are reloaded (default 15s).
+	KeyReload time.Duration
+}
+
+// sessionStore is what the session store must do: sessions, one-time items
+// and rate-limit counters (memstore in process, redisstore shared).
+type sessionStore interface {
+	storage.Sessions
+	storage.OneTime
+	storage.Limiter
 }
 
 // Instance is one wxauth: its handler and what must be closed with it.
 type Instance struct {
 	Handler  http.Handler
 	Users    storage.Users
-	Sessions storage.Sessions
+	Sessions sessionStore
 	Tokens   *token.Service
 	Metrics  *metrics.Metrics
-	Keys     *signer.Set
-	closers  []func() error
+	// JWKS is the public key set being served.
+	JWKS    func() []byte
+	closers []func() error
 }
 
-// New builds an instance from a validated configuration.
+// New builds an instance from a validated configuration. Background work
+// (reloading shared keys) runs until Close.
 func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -67,35 +85,53 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		}
 	}()
 
-	switch {
-	case strings.HasPrefix(cfg.DatabaseURL, "sqlite:"):
-		st, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: opt.Logger, Migrate: true})
-		if err != nil {
-			return nil, fmt.Errorf("open database: %w", err)
-		}
-		inst.closers = append(inst.closers, st.Close)
-		inst.Users = st
-	default:
-		return nil, fmt.Errorf("config: database_url: %q: only sqlite:PATH is supported in this version", redactScheme(cfg.DatabaseURL))
+	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: opt.Logger, Migrate: opt.Migrate})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if cfg.RedisURL != "" {
-		return nil, errors.New("config: redis_url: Redis sessions are not supported in this version; leave it empty for the in-process store")
-	}
-	inst.Sessions = memstore.New()
+	inst.closers = append(inst.closers, db.Close)
+	inst.Users = db
 
-	if opt.KeyFile == "" {
-		return nil, errors.New("instance: Options.KeyFile is required")
+	if cfg.RedisURL != "" {
+		rs, err := redisstore.Open(ctx, redisstore.Config{URL: cfg.RedisURL, Logger: opt.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("open redis: %w", err)
+		}
+		inst.closers = append(inst.closers, rs.Close)
+		inst.Sessions = rs
+	} else {
+		inst.Sessions = memstore.New()
 	}
-	key, created, err := signer.LoadOrCreateFile(opt.KeyFile, nil, opt.Now())
+
+	box, err := seal.New([]byte(cfg.Secret), nil)
 	if err != nil {
 		return nil, err
 	}
-	if created {
-		opt.Logger.Info("generated a signing key", "kid", key.ID, "file", opt.KeyFile)
-	}
-	inst.Keys, err = signer.NewSet(key)
-	if err != nil {
-		return nil, err
+	var keys token.Keys
+	if opt.KeyFile != "" {
+		key, created, err := signer.LoadOrCreateFile(opt.KeyFile, nil, opt.Now())
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			opt.Logger.Info("generated a signing key", "kid", key.ID, "file", opt.KeyFile)
+		}
+		set, err := signer.NewSet(key)
+		if err != nil {
+			return nil, err
+		}
+		keys, inst.JWKS = set, set.JWKS
+	} else {
+		ring, err := keyring.Open(ctx, keyring.Config{Store: db, Seal: box, AccessTTL: cfg.Tokens.AccessTTL.D(),
+			Reload: opt.KeyReload, Now: opt.Now, Logger: opt.Logger})
+		if err != nil {
+			return nil, err
+		}
+		rctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); ring.Run(rctx) }()
+		inst.closers = append(inst.closers, func() error { cancel(); <-done; return nil })
+		keys, inst.JWKS = ring, ring.JWKS
 	}
 
 	inst.Tokens, err = token.New(token.Config{
@@ -105,15 +141,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		RefreshTTL:    cfg.Tokens.RefreshTTL.D(),
 		SessionMaxAge: cfg.Tokens.SessionMaxAge.D(),
 		ReuseGrace:    graceOrNone(cfg.Tokens.ReuseGrace.D()),
-		Keys:          inst.Keys,
+		Keys:          keys,
 		Sessions:      inst.Sessions,
 		Secret:        []byte(cfg.Secret),
 		Now:           opt.Now,
 	})
-	if err != nil {
-		return nil, err
-	}
-	box, err := seal.New([]byte(cfg.Secret), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -127,21 +159,24 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
+	limiter := ratelimit.New(inst.Sessions, opt.Now)
+	rules := cfg.RateLimits.Rules()
 	apps := make([]login.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
 		apps[i] = login.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret}
 	}
 	ls, err := login.New(login.Config{
 		Apps: apps, WeChat: wc, Users: inst.Users, Tokens: inst.Tokens, Seal: box,
-		Now: opt.Now, Logger: opt.Logger,
+		Now: opt.Now, Logger: opt.Logger, Limiter: limiter, PerUser: rules.LoginPerUser,
 	})
 	if err != nil {
 		return nil, err
 	}
 	api, err := server.New(server.Config{
 		Login: ls, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
-		JWKS: inst.Keys.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
-		ServiceKeys: cfg.ServiceKeys,
+		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
+		ServiceKeys: cfg.ServiceKeys, Limiter: limiter, TrustedProxyHeader: cfg.TrustedProxyHeader,
+		LoginPerIP: rules.LoginPerIP, RefreshPerIP: rules.RefreshPerIP, RefreshPerSession: rules.RefreshPerSession,
 	})
 	if err != nil {
 		return nil, err
@@ -166,13 +201,6 @@ func graceOrNone(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
-}
-
-func redactScheme(u string) string {
-	if i := strings.Index(u, ":"); i > 0 {
-		return u[:i] + ":…"
-	}
-	return "…"
 }
 
 // Close releases the stores.

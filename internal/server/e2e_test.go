@@ -561,3 +561,71 @@ func TestIntrospect(t *testing.T) {
 		t.Errorf("introspect(logged out) = %v", m)
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
+		c.RateLimits = config.RateLimits{LoginPerIP: "3/1m", LoginPerUser: "2/1m", RefreshPerIP: "off", RefreshPerSession: "2/1m"}
+		c.TrustedProxyHeader = "X-Forwarded-For"
+	}))
+	loginFrom := func(ip, user string) servertest.Response {
+		t.Helper()
+		body := `{"app":"mp","code":"` + s.Code(t, "mp", user) + `"}`
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", s.URL+"/v1/miniprogram/login", strings.NewReader(body))
+		req.Header.Set("X-Forwarded-For", "203.0.113.99, "+ip) // the first entry is the client's to forge
+		resp, err := s.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return servertest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	}
+	// Per user: alice may log in twice a minute, from anywhere.
+	for i, ip := range []string{"198.51.100.1", "198.51.100.2"} {
+		if r := loginFrom(ip, "alice"); r.Status != 200 {
+			t.Fatalf("alice login %d = %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := loginFrom("198.51.100.3", "alice")
+	wantError(t, r, 429, api.CodeRateLimited)
+	if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("Retry-After = %q", ra)
+	}
+	// Per IP: a third login from one address is refused whoever it is.
+	if _, err := s.Sandbox.AddUser("carol"); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range []string{"bob", "carol"} {
+		if r := loginFrom("198.51.100.1", user); r.Status != 200 {
+			t.Fatalf("%s = %d %s", user, r.Status, r.Body)
+		}
+	}
+	wantError(t, loginFrom("198.51.100.1", "carol"), 429, api.CodeRateLimited)
+	if r := loginFrom("198.51.100.4", "carol"); r.Status != 200 {
+		t.Errorf("carol from another address = %d %s", r.Status, r.Body)
+	}
+	// A new window opens a minute later.
+	s.Clock.Advance(time.Minute)
+	if r := loginFrom("198.51.100.1", "alice"); r.Status != 200 {
+		t.Fatalf("alice a minute later = %d %s", r.Status, r.Body)
+	}
+	var l api.TokenResponse
+	loginFrom("198.51.100.5", "bob").JSON(t, &l)
+	// Per session: two refreshes a minute (grace replays count too).
+	rt := l.RefreshToken
+	for i := range 2 {
+		r := refresh(t, s, rt)
+		if r.Status != 200 {
+			t.Fatalf("refresh %d = %d %s", i, r.Status, r.Body)
+		}
+		var tr api.TokenResponse
+		r.JSON(t, &tr)
+		rt = tr.RefreshToken
+	}
+	wantError(t, refresh(t, s, rt), 429, api.CodeRateLimited)
+	// The limited refresh did not spend the token.
+	s.Clock.Advance(time.Minute)
+	if r := refresh(t, s, rt); r.Status != 200 {
+		t.Errorf("refresh after the window = %d %s", r.Status, r.Body)
+	}
+}

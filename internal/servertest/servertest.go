@@ -139,6 +139,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	s.Sandbox = sb
 	inst, err := instance.New(t.Context(), &cfg, instance.Options{
 		KeyFile: filepath.Join(dir, "signing-key.json"),
+		Migrate: true,
 		Mount:   map[string]http.Handler{"/sandbox/": sb},
 		Logger:  log,
 		Now:     s.Clock.Now,

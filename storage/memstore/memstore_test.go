@@ -15,3 +15,11 @@ func TestUsers(t *testing.T) {
 func TestSessions(t *testing.T) {
 	storagetest.RunSessions(t, func(*testing.T) storage.Sessions { return memstore.New() })
 }
+
+func TestOneTime(t *testing.T) {
+	storagetest.RunOneTime(t, func(*testing.T) storage.OneTime { return memstore.New() })
+}
+
+func TestLimiter(t *testing.T) {
+	storagetest.RunLimiter(t, func(*testing.T) storage.Limiter { return memstore.New() })
+}

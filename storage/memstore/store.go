@@ -25,6 +25,11 @@ type Store struct {
 	latest int64
 	// writesSinceSweep counts session writes since the last sweep.
 	writesSinceSweep int
+
+	keys signingKeys
+
+	oneTime  oneTimeItems
+	counters windowCounters
 }
 
 // New returns an empty Store.

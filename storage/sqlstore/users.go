@@ -74,7 +74,7 @@ func scanIdentity(row interface{ Scan(...any) error }) (storage.Identity, error)
 }
 
 func (s *Store) getUser(ctx context.Context, q queryer, id string) (storage.User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, s.d.rebind("SELECT "+userColumns+" FROM users WHERE id = ?"), id))
+	u, err := scanUser(q.QueryRowContext(ctx, s.q("SELECT "+userColumns+" FROM users WHERE id = ?"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.User{}, fmt.Errorf("sqlstore: user %q: %w", id, storage.ErrNotFound)
 	}
@@ -86,7 +86,7 @@ func (s *Store) getUser(ctx context.Context, q queryer, id string) (storage.User
 
 func (s *Store) getIdentity(ctx context.Context, q queryer, appID, openID string) (storage.Identity, error) {
 	id, err := scanIdentity(q.QueryRowContext(ctx,
-		s.d.rebind("SELECT "+identityColumns+" FROM identities WHERE app_id = ? AND open_id = ?"), appID, openID))
+		s.q("SELECT "+identityColumns+" FROM identities WHERE app_id = ? AND open_id = ?"), appID, openID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.Identity{}, fmt.Errorf("sqlstore: identity %s/%s: %w", appID, openID, storage.ErrNotFound)
 	}
@@ -101,8 +101,14 @@ func (s *Store) getIdentity(ctx context.Context, q queryer, appID, openID string
 // and finds what the other one stored.
 var errRace = errors.New("sqlstore: concurrent link")
 
-// LinkIdentity implements [storage.Users.LinkIdentity] in one write
-// transaction.
+// LinkIdentity implements [storage.Users.LinkIdentity].
+//
+// A returning user, the common case, costs one statement ([Store.relink]):
+// one round trip and one commit. Otherwise one write transaction finds or
+// creates the user; where writers are not serialised (PostgreSQL at READ
+// COMMITTED), a concurrent call that created the same identity or unionid
+// first makes it fail on a unique key, and it starts over to find what the
+// other stored.
 //
 // When an identity that had no unionid gets one already held by another
 // user, the identity stays with its own user and the unionid keeps pointing
@@ -111,13 +117,65 @@ func (s *Store) LinkIdentity(ctx context.Context, req storage.LinkRequest) (stor
 	if req.Identity.AppID == "" || req.Identity.OpenID == "" {
 		return storage.LinkResult{}, errors.New("sqlstore: link identity: AppID and OpenID are required")
 	}
+	if err := s.wgate.enter(ctx); err != nil {
+		return storage.LinkResult{}, err
+	}
+	defer s.wgate.leave()
 	for range 3 {
+		if res, ok, err := s.relink(ctx, req); ok || err != nil {
+			return res, err
+		}
 		res, err := s.link(ctx, req)
 		if !errors.Is(err, errRace) {
 			return res, err
 		}
 	}
 	return storage.LinkResult{}, fmt.Errorf("sqlstore: link identity %s/%s: %w", req.Identity.AppID, req.Identity.OpenID, storage.ErrConflict)
+}
+
+// relinkQuery touches a known identity and returns it with its user, in one
+// statement that both dialects accept (a data-modifying CTE would be one
+// round trip too, but SQLite has none; UPDATE … FROM … RETURNING may not
+// return the joined table in SQLite). It leaves alone an identity that is
+// to learn its unionid: that also writes the unions table, in [Store.link].
+const relinkQuery = `UPDATE identities
+	SET union_id = COALESCE(union_id, ?), session_key = COALESCE(?, session_key), updated_at = ?
+	WHERE app_id = ? AND open_id = ? AND (union_id IS NOT NULL OR CAST(? AS TEXT) IS NULL)
+	RETURNING ` + identityColumns + `,
+		(SELECT nickname FROM users WHERE users.id = identities.user_id),
+		(SELECT avatar_url FROM users WHERE users.id = identities.user_id),
+		(SELECT phone FROM users WHERE users.id = identities.user_id),
+		(SELECT inviter_id FROM users WHERE users.id = identities.user_id),
+		(SELECT created_at FROM users WHERE users.id = identities.user_id),
+		(SELECT updated_at FROM users WHERE users.id = identities.user_id)`
+
+// relink is step 1 of LinkIdentity for an identity that needs no new
+// unionid link: ok is false when there is no such identity (or it is to
+// learn its unionid), and [Store.link] takes over.
+func (s *Store) relink(ctx context.Context, req storage.LinkRequest) (res storage.LinkResult, ok bool, err error) {
+	in := req.Identity
+	var (
+		id                   = &res.Identity
+		u                    = &res.User
+		unionID, phone       sql.NullString
+		idCreated, idUpdated int64
+		uCreated, uUpdated   int64
+	)
+	err = s.writes.QueryRowContext(ctx, s.q(relinkQuery),
+		null(in.UnionID), null(in.SessionKey), dbTime(req.Now), in.AppID, in.OpenID, null(in.UnionID),
+	).Scan(&id.AppID, &id.OpenID, &unionID, &id.UserID, &id.SessionKey, &idCreated, &idUpdated,
+		&u.Nickname, &u.AvatarURL, &phone, &u.InviterID, &uCreated, &uUpdated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.LinkResult{}, false, nil
+	}
+	if err != nil {
+		return storage.LinkResult{}, false, fmt.Errorf("sqlstore: link identity %s/%s: %w", in.AppID, in.OpenID, s.d.mapError(err))
+	}
+	id.UnionID = unionID.String
+	id.CreatedAt, id.UpdatedAt = goTime(idCreated), goTime(idUpdated)
+	u.ID, u.Phone = id.UserID, phone.String
+	u.CreatedAt, u.UpdatedAt = goTime(uCreated), goTime(uUpdated)
+	return res, true, nil
 }
 
 func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.LinkResult, error) {
@@ -130,13 +188,13 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 		switch {
 		case err == nil:
 			if id.UnionID == "" && in.UnionID != "" {
-				if _, err := tx.ExecContext(ctx, s.d.rebind(
+				if _, err := tx.ExecContext(ctx, s.q(
 					"INSERT INTO unions (union_id, user_id) VALUES (?, ?) ON CONFLICT (union_id) DO NOTHING"),
 					in.UnionID, id.UserID); err != nil {
 					return fmt.Errorf("sqlstore: link identity: %w", s.d.mapError(err))
 				}
 			}
-			if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE identities
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE identities
 				SET union_id = COALESCE(union_id, ?), session_key = COALESCE(?, session_key), updated_at = ?
 				WHERE app_id = ? AND open_id = ?`),
 				null(in.UnionID), null(in.SessionKey), now, in.AppID, in.OpenID); err != nil {
@@ -154,7 +212,7 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 		// 2. Another identity of the same unionid.
 		if in.UnionID != "" {
 			var userID string
-			err := tx.QueryRowContext(ctx, s.d.rebind("SELECT user_id FROM unions WHERE union_id = ?"), in.UnionID).Scan(&userID)
+			err := tx.QueryRowContext(ctx, s.q("SELECT user_id FROM unions WHERE union_id = ?"), in.UnionID).Scan(&userID)
 			switch {
 			case err == nil:
 				if res.User, err = s.getUser(ctx, tx, userID); err != nil {
@@ -172,12 +230,12 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 		if nu.ID == "" {
 			return errors.New("sqlstore: link identity: NewUser.ID is required")
 		}
-		if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"),
+		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"),
 			nu.ID, nu.Nickname, nu.AvatarURL, null(nu.Phone), nu.InviterID, now, now); err != nil {
 			return fmt.Errorf("sqlstore: create user %q: %w", nu.ID, s.d.mapError(err))
 		}
 		if in.UnionID != "" {
-			if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO unions (union_id, user_id) VALUES (?, ?)"),
+			if _, err := tx.ExecContext(ctx, s.q("INSERT INTO unions (union_id, user_id) VALUES (?, ?)"),
 				in.UnionID, nu.ID); err != nil {
 				return raceOr(fmt.Errorf("sqlstore: link unionid: %w", s.d.mapError(err)))
 			}
@@ -204,7 +262,7 @@ func raceOr(err error) error {
 }
 
 func (s *Store) insertIdentity(ctx context.Context, tx *sql.Tx, in storage.Identity, userID string, now int64) (storage.Identity, error) {
-	if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO identities ("+identityColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"),
+	if _, err := tx.ExecContext(ctx, s.q("INSERT INTO identities ("+identityColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"),
 		in.AppID, in.OpenID, null(in.UnionID), userID, null(in.SessionKey), now, now); err != nil {
 		return storage.Identity{}, raceOr(fmt.Errorf("sqlstore: link identity %s/%s: %w", in.AppID, in.OpenID, s.d.mapError(err)))
 	}
@@ -216,18 +274,30 @@ func (s *Store) insertIdentity(ctx context.Context, tx *sql.Tx, in storage.Ident
 
 // User implements [storage.Users.User].
 func (s *Store) User(ctx context.Context, id string) (storage.User, error) {
+	if err := s.rgate.enter(ctx); err != nil {
+		return storage.User{}, err
+	}
+	defer s.rgate.leave()
 	return s.getUser(ctx, s.reads, id)
 }
 
 // Identity implements [storage.Users.Identity].
 func (s *Store) Identity(ctx context.Context, appID, openID string) (storage.Identity, error) {
+	if err := s.rgate.enter(ctx); err != nil {
+		return storage.Identity{}, err
+	}
+	defer s.rgate.leave()
 	return s.getIdentity(ctx, s.reads, appID, openID)
 }
 
 // Identities implements [storage.Users.Identities]: oldest first, ties by
 // (app_id, open_id). An unknown user has none.
 func (s *Store) Identities(ctx context.Context, userID string) ([]storage.Identity, error) {
-	rows, err := s.reads.QueryContext(ctx, s.d.rebind(
+	if err := s.rgate.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.rgate.leave()
+	rows, err := s.reads.QueryContext(ctx, s.q(
 		"SELECT "+identityColumns+" FROM identities WHERE user_id = ? ORDER BY created_at, app_id, open_id"), userID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: identities of %q: %w", userID, s.d.mapError(err))
@@ -251,6 +321,10 @@ func (s *Store) Identities(ctx context.Context, userID string) ([]storage.Identi
 // transaction. fn runs inside it, so it must not call the store. The store
 // has no clock: fn sets UpdatedAt.
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*storage.User) error) (storage.User, error) {
+	if err := s.wgate.enter(ctx); err != nil {
+		return storage.User{}, err
+	}
+	defer s.wgate.leave()
 	var next storage.User
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		cur, err := s.getUser(ctx, tx, id)
@@ -263,7 +337,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*storage.User
 		}
 		next.ID, next.CreatedAt = cur.ID, cur.CreatedAt
 		next.UpdatedAt = goTime(dbTime(next.UpdatedAt))
-		if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE users
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users
 			SET nickname = ?, avatar_url = ?, phone = ?, inviter_id = ?, updated_at = ?
 			WHERE id = ?`),
 			next.Nickname, next.AvatarURL, null(next.Phone), next.InviterID, dbTime(next.UpdatedAt), id); err != nil {
