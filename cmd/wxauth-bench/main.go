@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +48,7 @@ type options struct {
 	clients  int
 	duration time.Duration
 	only     string
+	cpuprof  string
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -58,6 +60,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.clients, "clients", 64, "concurrent clients")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "time per scenario")
 	fs.StringVar(&o.only, "only", "", "comma-separated scenarios to run (bare always runs)")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the scenarios (not the bare baseline) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,8 +71,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	defer st.close()
 
 	fmt.Fprintf(out, "wxauth-bench: stores=%s clients=%d duration=%v GOMAXPROCS=%d\n\n", o.stores, o.clients, o.duration, st.procs)
-	fmt.Fprintf(out, "%-26s %10s %9s %9s %8s %7s\n", "scenario", "req/s", "p50", "p99", "vs bare", "errors")
+	fmt.Fprintf(out, "%-12s %10s %9s %9s %8s %7s %6s\n", "scenario", "req/s", "p50", "p99", "vs bare", "errors", "cpu")
 	var bare float64
+	profiling := false
 	for _, sc := range st.scenarios() {
 		if o.only != "" && sc.name != "bare" && !slices.Contains(strings.Split(o.only, ","), sc.name) {
 			continue
@@ -79,11 +83,29 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				return fmt.Errorf("%s: %w", sc.name, err)
 			}
 		}
+		if o.cpuprof != "" && sc.name != "bare" && !profiling {
+			f, err := os.Create(o.cpuprof)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+			profiling = true
+		}
+		b0, t0, _ := cpuTimes()
 		r := drive(ctx, o.clients, o.duration, sc.newClient)
+		b1, t1, ok := cpuTimes()
+		cpu := "-"
+		if ok && t1 > t0 {
+			cpu = fmt.Sprintf("%.0f%%", 100*float64(b1-b0)/float64(t1-t0))
+		}
 		if sc.name == "bare" {
 			bare = r.rate
 		}
-		fmt.Fprintf(out, "%-26s %10.0f %9s %9s %7.3fx %7d\n", sc.name, r.rate, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.rate/bare, r.errors)
+		fmt.Fprintf(out, "%-12s %10.0f %9s %9s %7.3fx %7d %6s\n", sc.name, r.rate, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.rate/bare, r.errors, cpu)
 		if r.firstErr != nil {
 			fmt.Fprintf(out, "    first error: %v\n", r.firstErr)
 		}

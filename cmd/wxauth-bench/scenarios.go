@@ -53,7 +53,7 @@ func (s *stack) scenarios() []scenario {
 				return err
 			}
 		}},
-		{name: "login (returning user)", setup: func(ctx context.Context) error {
+		{name: "login", setup: func(ctx context.Context) error {
 			for u := range users {
 				name := fmt.Sprintf("bench%04d", u)
 				if _, err := s.sb.AddUser(name); err != nil {
