@@ -228,6 +228,7 @@ func start(ctx context.Context, o options) (*stack, error) {
 
 	cfg := config.Defaults()
 	cfg.Secret = "wxauth-bench-secret-0123456789abcdef"
+	cfg.ServiceKeys = []string{serviceKey}
 	cfg.RateLimits = config.RateLimits{LoginPerIP: "off", LoginPerUser: "off", RefreshPerIP: "off", RefreshPerSession: "off"}
 	switch o.stores {
 	case "embedded":

@@ -18,6 +18,9 @@ type scenario struct {
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
 
+// serviceKey is the bench's own key for /v1/introspect.
+const serviceKey = "wxauth-bench-service-key"
+
 // users is how many sandbox users the login scenario spreads over: the
 // sandbox, like WeChat, allows one user 100 logins a minute.
 const users = 2000
@@ -34,6 +37,18 @@ func (s *stack) scenarios() []scenario {
 			return err
 		}, newClient: func(int) func(context.Context) error {
 			return func(ctx context.Context) error { return s.call(ctx, "GET", s.url+"/v1/me", "", meToken, nil) }
+		}},
+		{name: "introspect", setup: func(ctx context.Context) error {
+			if meToken != "" {
+				return nil
+			}
+			tr, err := s.login(ctx, "alice")
+			meToken = tr.AccessToken
+			return err
+		}, newClient: func(int) func(context.Context) error {
+			return func(ctx context.Context) error {
+				return s.call(ctx, "POST", s.url+"/v1/introspect", `{"token":"`+meToken+`"}`, serviceKey, nil)
+			}
 		}},
 		{name: "refresh", newClient: func(i int) func(context.Context) error {
 			rt := ""
