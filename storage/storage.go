@@ -36,17 +36,17 @@ type Identity struct {
 	OpenID  string
 	UnionID string // empty when the app is not bound to an Open Platform account
 	UserID  string
-	// SessionKey is the WeChat session_key of a mini program identity, sealed
-	// by the caller (the store never sees it in clear). Replaced on each login.
-	SessionKey []byte
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// CreatedAt is when the identity was linked, UpdatedAt when it last
+	// changed (its UnionID filled in); a login that changes nothing leaves
+	// it alone.
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // LinkRequest asks [Users.LinkIdentity] to find or create the user behind a
 // WeChat identity.
 type LinkRequest struct {
-	Identity Identity // AppID, OpenID, UnionID, SessionKey are used; UserID is ignored
+	Identity Identity // AppID, OpenID, UnionID are used; the rest is ignored
 	// NewUser is created when neither the openid nor the unionid is known yet.
 	// Its ID must be set; CreatedAt/UpdatedAt are set to Now.
 	NewUser User
@@ -64,10 +64,11 @@ type LinkResult struct {
 // Users stores users and their WeChat identities.
 type Users interface {
 	// LinkIdentity atomically finds or creates the user of a WeChat identity:
-	//   1. if (AppID, OpenID) is known, that identity's user (its UnionID is
-	//      filled in if it was empty, its SessionKey replaced if one is given;
-	//      users are never merged, so if another user already has that
-	//      UnionID, the unionid keeps linking to that other user);
+	//   1. if (AppID, OpenID) is known, that identity's user; its UnionID is
+	//      filled in if it was empty (UpdatedAt = Now), and otherwise nothing
+	//      is written, so that a returning user's login is a read. Users are
+	//      never merged: if another user already has that UnionID, the
+	//      unionid keeps linking to that other user;
 	//   2. else if UnionID is non-empty and another identity has it, the
 	//      identity is added to that identity's user (unionid linking);
 	//   3. else NewUser is created with the identity.
@@ -96,6 +97,13 @@ type Session struct {
 	ID     string
 	UserID string
 	App    string // app key the session was opened through
+	// SessionKey is the WeChat session_key that the mini program login
+	// opening this session received, sealed by the caller (the store never
+	// sees it in clear); empty for sessions opened otherwise. It belongs to
+	// the login, not to the identity: WeChat replaces it at each wx.login,
+	// and the calls that decrypt with it carry this session's access token.
+	// It never changes over the session's life (rotations keep it).
+	SessionKey []byte
 	// CreatedAt, LastUsedAt: when the session was opened and last refreshed.
 	CreatedAt  time.Time
 	LastUsedAt time.Time
@@ -163,7 +171,8 @@ func (o Outcome) String() string {
 }
 
 // Sessions stores sessions. Expired sessions behave as absent; revoked
-// sessions are deleted.
+// sessions are deleted. A stored session shares no memory with the one the
+// caller passed in or with any returned (SessionKey is copied).
 type Sessions interface {
 	// CreateSession stores a new session. ErrConflict if the id exists.
 	CreateSession(ctx context.Context, s Session) error

@@ -64,7 +64,8 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err != nil {
 		return err
 	}
-	ring, err := keyring.Open(ctx, keyring.Config{Store: db, Seal: box, AccessTTL: cfg.Tokens.AccessTTL.D(), Logger: log})
+	ring, err := keyring.Open(ctx, keyring.Config{Store: db, Seal: box, AccessTTL: cfg.Tokens.AccessTTL.D(),
+		Reload: cfg.KeyReload.D(), Logger: log})
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ type Config struct {
 	// Empty: the connection's address. WXAUTH_TRUSTED_PROXY_HEADER
 	TrustedProxyHeader string     `yaml:"trusted_proxy_header"`
 	RateLimits         RateLimits `yaml:"rate_limits"`
+	// KeyReload is how often instances reload the shared signing keys; a
+	// new key signs after two reloads. WXAUTH_KEY_RELOAD
+	KeyReload Duration `yaml:"key_reload"`
 }
 
 // RateLimits are attempt limits shared by all instances, each "N/window"
@@ -148,6 +151,7 @@ func Defaults() Config {
 		},
 		Registration: RegistrationAuto,
 		LogLevel:     "info",
+		KeyReload:    Duration(15 * time.Second),
 		// Generous per IP: many mobile users in China share a carrier-grade
 		// NAT address.
 		RateLimits: RateLimits{
@@ -220,6 +224,7 @@ func (c *Config) ApplyEnv(getenv func(string) (string, bool)) error {
 		"WXAUTH_SESSION_MAX_AGE": &c.Tokens.SessionMaxAge,
 		"WXAUTH_REUSE_GRACE":     &c.Tokens.ReuseGrace,
 		"WXAUTH_WECHAT_TIMEOUT":  &c.WeChat.Timeout,
+		"WXAUTH_KEY_RELOAD":      &c.KeyReload,
 	}
 	for name, p := range durs {
 		if v, ok := getenv(name); ok {
@@ -307,6 +312,9 @@ func (c *Config) Validate(needSecret bool) error {
 		if d <= 0 {
 			bad(key, "must be positive")
 		}
+	}
+	if c.KeyReload < Duration(100*time.Millisecond) {
+		bad("key_reload", "must be at least 100ms")
 	}
 	if c.Tokens.ReuseGrace < 0 {
 		bad("tokens.reuse_grace", "must not be negative")

@@ -45,8 +45,6 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// KeyReload is how often shared keys are reloaded (default 15s).
-	KeyReload time.Duration
 }
 
 // sessionStore is what the session store must do: sessions, one-time items
@@ -123,7 +121,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		keys, inst.JWKS = set, set.JWKS
 	} else {
 		ring, err := keyring.Open(ctx, keyring.Config{Store: db, Seal: box, AccessTTL: cfg.Tokens.AccessTTL.D(),
-			Reload: opt.KeyReload, Now: opt.Now, Logger: opt.Logger})
+			Reload: cfg.KeyReload.D(), Now: opt.Now, Logger: opt.Logger})
 		if err != nil {
 			return nil, err
 		}

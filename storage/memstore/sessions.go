@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -17,10 +18,12 @@ var _ storage.Sessions = (*Store)(nil)
 // its cost per write stays constant.
 const minSweepEvery = 1024
 
-// sessionRec is a [storage.Session] in about 170 bytes plus its strings:
-// times are Unix nanoseconds (UTC) instead of 24-byte time.Time values.
+// sessionRec is a [storage.Session] in about 200 bytes plus its strings
+// and sealed session_key: times are Unix nanoseconds (UTC) instead of
+// 24-byte time.Time values.
 type sessionRec struct {
 	id, userID, app                                 string
+	sessionKey                                      []byte // nil when empty; never changed in place
 	created, lastUsed, expires, maxExpires, rotated int64
 	gen                                             uint64
 	hash, prevHash                                  [32]byte
@@ -46,11 +49,15 @@ func fromNanos(n int64) time.Time {
 
 func newSessionRec(s storage.Session) *sessionRec {
 	r := &sessionRec{id: s.ID, userID: s.UserID, app: s.App}
+	if len(s.SessionKey) > 0 {
+		r.sessionKey = bytes.Clone(s.SessionKey)
+	}
 	r.set(s)
 	return r
 }
 
-// set copies the mutable part of s into r.
+// set copies the mutable part of s into r (the ids, app and session key
+// never change).
 func (r *sessionRec) set(s storage.Session) {
 	r.created = nanos(s.CreatedAt)
 	r.lastUsed = nanos(s.LastUsedAt)
@@ -67,6 +74,7 @@ func (r *sessionRec) session() storage.Session {
 		ID:           r.id,
 		UserID:       r.userID,
 		App:          r.app,
+		SessionKey:   bytes.Clone(r.sessionKey),
 		CreatedAt:    fromNanos(r.created),
 		LastUsedAt:   fromNanos(r.lastUsed),
 		ExpiresAt:    fromNanos(r.expires),

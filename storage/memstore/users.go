@@ -1,8 +1,6 @@
 package memstore
 
 import (
-	"bytes"
-
 	"context"
 	"errors"
 	"fmt"
@@ -41,15 +39,12 @@ func (s *Store) LinkIdentity(ctx context.Context, req storage.LinkRequest) (stor
 	if id, ok := s.identities[identityKey{in.AppID, in.OpenID}]; ok {
 		if id.UnionID == "" && in.UnionID != "" {
 			id.UnionID = in.UnionID
+			id.UpdatedAt = now
 			if _, taken := s.unions[in.UnionID]; !taken {
 				s.unions[in.UnionID] = id.UserID
 			}
 		}
-		if len(in.SessionKey) > 0 {
-			id.SessionKey = bytes.Clone(in.SessionKey)
-		}
-		id.UpdatedAt = now
-		return storage.LinkResult{User: s.users[id.UserID].user, Identity: copyIdentity(id)}, nil
+		return storage.LinkResult{User: s.users[id.UserID].user, Identity: *id}, nil
 	}
 
 	// 2. Another identity of the same unionid.
@@ -57,7 +52,7 @@ func (s *Store) LinkIdentity(ctx context.Context, req storage.LinkRequest) (stor
 		if userID, ok := s.unions[in.UnionID]; ok {
 			u := s.users[userID]
 			id := s.addIdentity(u, in, now)
-			return storage.LinkResult{User: u.user, Identity: copyIdentity(id)}, nil
+			return storage.LinkResult{User: u.user, Identity: *id}, nil
 		}
 	}
 
@@ -82,29 +77,21 @@ func (s *Store) LinkIdentity(ctx context.Context, req storage.LinkRequest) (stor
 		s.unions[in.UnionID] = nu.ID
 	}
 	id := s.addIdentity(u, in, now)
-	return storage.LinkResult{User: u.user, Identity: copyIdentity(id), Created: true}, nil
+	return storage.LinkResult{User: u.user, Identity: *id, Created: true}, nil
 }
 
 func (s *Store) addIdentity(u *userRec, in storage.Identity, now time.Time) *storage.Identity {
 	id := &storage.Identity{
-		AppID:      in.AppID,
-		OpenID:     in.OpenID,
-		UnionID:    in.UnionID,
-		UserID:     u.user.ID,
-		SessionKey: bytes.Clone(in.SessionKey),
-		CreatedAt:  now,
-		UpdatedAt:  now,
+		AppID:     in.AppID,
+		OpenID:    in.OpenID,
+		UnionID:   in.UnionID,
+		UserID:    u.user.ID,
+		CreatedAt: now,
+		UpdatedAt: now,
 	}
 	s.identities[identityKey{in.AppID, in.OpenID}] = id
 	u.identities = append(u.identities, id)
 	return id
-}
-
-// copyIdentity returns a copy of id that shares no memory with the store.
-func copyIdentity(id *storage.Identity) storage.Identity {
-	c := *id
-	c.SessionKey = bytes.Clone(id.SessionKey)
-	return c
 }
 
 // User implements [storage.Users.User].
@@ -126,7 +113,7 @@ func (s *Store) Identity(ctx context.Context, appID, openID string) (storage.Ide
 	if !ok {
 		return storage.Identity{}, fmt.Errorf("memstore: identity %s/%s: %w", appID, openID, storage.ErrNotFound)
 	}
-	return copyIdentity(id), nil
+	return *id, nil
 }
 
 // Identities implements [storage.Users.Identities]: oldest first, ties in
@@ -140,7 +127,7 @@ func (s *Store) Identities(ctx context.Context, userID string) ([]storage.Identi
 	}
 	out := make([]storage.Identity, len(u.identities))
 	for i, id := range u.identities {
-		out[i] = copyIdentity(id)
+		out[i] = *id
 	}
 	slices.SortStableFunc(out, func(a, b storage.Identity) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil

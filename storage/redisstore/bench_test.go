@@ -122,3 +122,35 @@ func BenchmarkRotate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCreateSession measures opening sessions (what a login costs in
+// Redis): the session hash and the user's index entry, with a realistic
+// sealed session_key. Node and Cluster run when their variables are set.
+//
+//	go test -run '^$' -bench CreateSession -cpu 1,32 ./storage/redisstore
+func BenchmarkCreateSession(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := openTest(b, testURL(b, be.env))
+			var seq atomic.Int64
+			now := time.Now().UTC()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := b.Context()
+				for pb.Next() {
+					i := seq.Add(1)
+					err := s.CreateSession(ctx, storage.Session{
+						ID: fmt.Sprintf("%022d", i), UserID: fmt.Sprintf("user-%016d", i/3), App: "mp",
+						CreatedAt: now, LastUsedAt: now,
+						ExpiresAt: now.Add(time.Hour), MaxExpiresAt: now.Add(2 * time.Hour),
+						Hash: sha256.Sum256(fmt.Appendf(nil, "%d", i)),
+					})
+					if err != nil {
+						b.Errorf("CreateSession(#%d) = %v", i, err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
+		})
+	}
+}
