@@ -4,13 +4,15 @@ import (
 	"crypto/ed25519"
 	"strings"
 	"testing"
+
+	"github.com/wxauth/wxauth/token"
 )
 
 // The raw cost of the signature algorithm, measured in the same run as the
 // token operations below (docs/benchmarks.md compares the two).
 func BenchmarkEd25519Verify(b *testing.B) {
 	f := newFixture(b)
-	p, _ := f.svc.Open(b.Context(), "u1", "mp")
+	p, _ := f.svc.Open(b.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
 	i := strings.LastIndexByte(p.AccessToken, '.')
 	msg := []byte(p.AccessToken[:i])
 	sig := ed25519.Sign(f.keys.Current().Private, msg)
@@ -25,7 +27,7 @@ func BenchmarkEd25519Verify(b *testing.B) {
 
 func BenchmarkEd25519Sign(b *testing.B) {
 	f := newFixture(b)
-	p, _ := f.svc.Open(b.Context(), "u1", "mp")
+	p, _ := f.svc.Open(b.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
 	msg := []byte(p.AccessToken[:strings.LastIndexByte(p.AccessToken, '.')])
 	priv := f.keys.Current().Private
 	b.ReportAllocs()
@@ -38,7 +40,7 @@ func BenchmarkEd25519Sign(b *testing.B) {
 // iss, aud, exp.
 func BenchmarkVerify(b *testing.B) {
 	f := newFixture(b)
-	p, _ := f.svc.Open(b.Context(), "u1", "mp")
+	p, _ := f.svc.Open(b.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := f.svc.Verify(p.AccessToken); err != nil {
@@ -51,7 +53,7 @@ func BenchmarkVerify(b *testing.B) {
 func BenchmarkAuthenticate(b *testing.B) {
 	f := newFixture(b)
 	ctx := b.Context()
-	p, _ := f.svc.Open(ctx, "u1", "mp")
+	p, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := f.svc.Authenticate(ctx, p.AccessToken); err != nil {
@@ -66,7 +68,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 func BenchmarkRefresh(b *testing.B) {
 	f := newFixture(b)
 	ctx := b.Context()
-	p, _ := f.svc.Open(ctx, "u1", "mp")
+	p, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
 	rt := p.RefreshToken
 	b.ReportAllocs()
 	for b.Loop() {
@@ -84,7 +86,7 @@ func BenchmarkOpen(b *testing.B) {
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := f.svc.Open(ctx, "u1", "mp"); err != nil {
+		if _, err := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -171,9 +171,20 @@ func secondsUntil(t, now time.Time) int64 {
 	return int64(d / time.Second)
 }
 
-// Open starts a session for userID logged in through app and returns its
-// first token pair.
-func (s *Service) Open(ctx context.Context, userID, app string) (Pair, error) {
+// OpenRequest asks [Service.Open] for a new session.
+type OpenRequest struct {
+	// UserID is the user logged in; App the app key logged in through.
+	UserID, App string
+	// SessionKey is the WeChat session_key of a mini program login, sealed
+	// by the caller; it is kept with the session (storage.Session.SessionKey)
+	// for the calls that decrypt with it, which name the session by the sid
+	// of their access token. Empty for other logins.
+	SessionKey []byte
+}
+
+// Open starts a session for req.UserID logged in through req.App and
+// returns its first token pair.
+func (s *Service) Open(ctx context.Context, req OpenRequest) (Pair, error) {
 	now := s.cfg.Now().UTC()
 	var raw [sidLen + secretLen]byte
 	if _, err := io.ReadFull(s.cfg.Rand, raw[:]); err != nil {
@@ -182,8 +193,9 @@ func (s *Service) Open(ctx context.Context, userID, app string) (Pair, error) {
 	rt := s.rk.mint(raw[:sidLen], 0, raw[sidLen:])
 	sess := storage.Session{
 		ID:           rt.sessionID(),
-		UserID:       userID,
-		App:          app,
+		UserID:       req.UserID,
+		App:          req.App,
+		SessionKey:   req.SessionKey,
 		CreatedAt:    now,
 		LastUsedAt:   now,
 		MaxExpiresAt: now.Add(s.cfg.SessionMaxAge),

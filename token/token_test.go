@@ -1,6 +1,7 @@
 package token_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -60,7 +61,7 @@ func newFixture(t testing.TB, edit ...func(*token.Config)) *fixture {
 func TestOpenVerifyAuthenticate(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	p, err := f.svc.Open(ctx, "u1", "mp")
+	p, err := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,10 +85,44 @@ func TestOpenVerifyAuthenticate(t *testing.T) {
 	}
 }
 
+// The sealed session_key given to Open stays with the session, through
+// refreshes.
+func TestOpenKeepsSessionKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	key := []byte("sealed-session-key")
+	p, err := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp", SessionKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(p.Session.SessionKey, key) {
+		t.Errorf("Open().Session.SessionKey = %q, want %q", p.Session.SessionKey, key)
+	}
+	f.clock.Advance(time.Hour)
+	r, err := f.svc.Refresh(ctx, p.RefreshToken)
+	if err != nil {
+		t.Fatalf("Refresh() = %v", err)
+	}
+	stored, err := f.store.Session(ctx, p.Session.ID, f.clock.Now())
+	if err != nil {
+		t.Fatalf("Session(%s) = %v", p.Session.ID, err)
+	}
+	for what, got := range map[string][]byte{"Refresh().Session": r.Session.SessionKey, "stored session": stored.SessionKey} {
+		if !bytes.Equal(got, key) {
+			t.Errorf("%s.SessionKey = %q, want %q", what, got, key)
+		}
+	}
+	// Other logins have none.
+	p, err = f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "web"})
+	if err != nil || len(p.Session.SessionKey) != 0 {
+		t.Errorf("Open(no session key) = session key %q, %v; want none, nil", p.Session.SessionKey, err)
+	}
+}
+
 // A third-party JOSE library verifies the access token from the JWKS alone.
 func TestAccessTokenVerifiesWithGoJose(t *testing.T) {
 	f := newFixture(t)
-	p, err := f.svc.Open(t.Context(), "u1", "mp")
+	p, err := f.svc.Open(t.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,15 +158,15 @@ func TestAccessTokenVerifiesWithGoJose(t *testing.T) {
 
 func TestVerifyRejects(t *testing.T) {
 	f := newFixture(t)
-	p, err := f.svc.Open(t.Context(), "u1", "mp")
+	p, err := f.svc.Open(t.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	parts := strings.Split(p.AccessToken, ".")
 	other := newFixture(t) // another key, same issuer
-	op, _ := other.svc.Open(t.Context(), "u1", "mp")
+	op, _ := other.svc.Open(t.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
 	wrongIss := newFixture(t, func(c *token.Config) { c.Issuer = "https://evil.example.com"; c.Keys = f.keys })
-	wp, _ := wrongIss.svc.Open(t.Context(), "u1", "mp")
+	wp, _ := wrongIss.svc.Open(t.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	tampered := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"sub":"u1"`, `"sub":"u2"`, 1)))
 	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
@@ -161,7 +196,7 @@ func TestVerifyRejects(t *testing.T) {
 func TestRefreshRotationGraceAndReuse(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	p0, _ := f.svc.Open(ctx, "u1", "mp")
+	p0, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
 	f.clock.Advance(time.Minute)
 	p1, err := f.svc.Refresh(ctx, p0.RefreshToken)
 	if err != nil {
@@ -205,7 +240,7 @@ func TestRefreshRotationGraceAndReuse(t *testing.T) {
 func TestRefreshReplayAfterGrace(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	p0, _ := f.svc.Open(ctx, "u1", "mp")
+	p0, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
 	p1, _ := f.svc.Refresh(ctx, p0.RefreshToken)
 	f.clock.Advance(30 * time.Second)
 	if _, err := f.svc.Refresh(ctx, p0.RefreshToken); !errors.Is(err, token.ErrReused) {
@@ -219,7 +254,7 @@ func TestRefreshReplayAfterGrace(t *testing.T) {
 func TestRefreshRejectsForgeries(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	p0, _ := f.svc.Open(ctx, "u1", "mp")
+	p0, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
 	p1, _ := f.svc.Refresh(ctx, p0.RefreshToken)
 	raw, _ := base64.RawURLEncoding.DecodeString(p1.RefreshToken)
 	flip := func(i int) string {
@@ -228,7 +263,7 @@ func TestRefreshRejectsForgeries(t *testing.T) {
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
 	other := newFixture(t)
-	op, _ := other.svc.Open(ctx, "u1", "mp")
+	op, _ := other.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
 	for _, tc := range []struct{ name, tok string }{
 		{"empty", ""},
 		{"garbage", "abc"},
@@ -259,7 +294,7 @@ func TestLifetimes(t *testing.T) {
 		c.SessionMaxAge = 5 * time.Hour
 	})
 	ctx := t.Context()
-	p, _ := f.svc.Open(ctx, "u1", "mp")
+	p, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
 	// Idle lifetime slides with each refresh…
 	for i := 0; i < 3; i++ {
 		f.clock.Advance(2 * time.Hour)
@@ -280,7 +315,7 @@ func TestLifetimes(t *testing.T) {
 		}
 	}
 	// Idle expiry: a session not refreshed for RefreshTTL ends.
-	p, _ = f.svc.Open(ctx, "u1", "mp")
+	p, _ = f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
 	f.clock.Advance(3 * time.Hour)
 	if _, err := f.svc.Refresh(ctx, p.RefreshToken); !errors.Is(err, token.ErrInvalidGrant) {
 		t.Errorf("refresh after the idle lifetime = %v, want ErrInvalidGrant", err)
@@ -290,9 +325,9 @@ func TestLifetimes(t *testing.T) {
 func TestRevoke(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	a, _ := f.svc.Open(ctx, "u1", "mp")
-	b, _ := f.svc.Open(ctx, "u1", "oa")
-	c, _ := f.svc.Open(ctx, "u2", "mp")
+	a, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
+	b, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "oa"})
+	c, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u2", App: "mp"})
 	if err := f.svc.Revoke(ctx, a.Session.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +356,7 @@ func TestRevoke(t *testing.T) {
 func TestConcurrentRefresh(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	p0, _ := f.svc.Open(ctx, "u1", "mp")
+	p0, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
 	const n = 50
 	var wg sync.WaitGroup
 	start := make(chan struct{})

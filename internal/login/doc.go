@@ -1,8 +1,8 @@
 // Package login turns a WeChat login code into a wxauth session: it asks
 // WeChat who the code belongs to, finds or creates the user behind that
 // identity (linking by unionid across the apps of one Open Platform
-// account), keeps what WeChat handed over server-side (the session_key,
-// sealed), and opens a session with package token.
+// account), and opens a session with package token that keeps what WeChat
+// handed over server-side (the session_key, sealed).
 //
 // It owns the rules of spec/api.md §4 "Mini program" login; the HTTP shape is
 // package server's, the token rules package token's.

@@ -46,7 +46,7 @@ type Config struct {
 	WeChat CodeExchanger
 	Users  storage.Users
 	Tokens *token.Service
-	// Seal encrypts session_keys before they are stored.
+	// Seal encrypts session_keys before they are stored with the session.
 	Seal *seal.Box
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -152,8 +152,9 @@ type Result struct {
 }
 
 // MiniProgram exchanges a wx.login code (jscode2session, never retried: a
-// code works once), finds or creates the user, keeps the session_key sealed
-// on the identity, and opens a session.
+// code works once), finds or creates the user, and opens a session that
+// keeps the session_key, sealed (docs/sessions.md "Where the session_key
+// goes").
 func (s *Service) MiniProgram(ctx context.Context, req MiniProgramRequest) (Result, error) {
 	app, err := s.app(req.App, KindMiniProgram)
 	if err != nil {
@@ -173,16 +174,16 @@ func (s *Service) MiniProgram(ctx context.Context, req MiniProgramRequest) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	return s.finish(ctx, app, storage.Identity{
-		AppID: app.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID, SessionKey: sealed,
-	}, req.Inviter)
+	return s.finish(ctx, app, storage.Identity{AppID: app.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}, sealed, req.Inviter)
 }
 
-// SessionKeyContext binds a sealed session_key to its identity.
+// SessionKeyContext binds a sealed session_key to the identity it was
+// issued to, so that it opens only for that identity.
 func SessionKeyContext(appID, openID string) string { return "session_key|" + appID + "|" + openID }
 
-// finish links the identity to a user and opens a session.
-func (s *Service) finish(ctx context.Context, app App, id storage.Identity, inviter string) (Result, error) {
+// finish links the identity to a user and opens a session that keeps
+// sessionKey (sealed; nil for logins that have none).
+func (s *Service) finish(ctx context.Context, app App, id storage.Identity, sessionKey []byte, inviter string) (Result, error) {
 	now := s.cfg.Now().UTC()
 	uid, err := s.newUserID()
 	if err != nil {
@@ -204,7 +205,7 @@ func (s *Service) finish(ctx context.Context, app App, id storage.Identity, invi
 	if err := s.cfg.Limiter.Check(ctx, s.cfg.PerUser, link.User.ID); err != nil {
 		return Result{}, err
 	}
-	pair, err := s.cfg.Tokens.Open(ctx, link.User.ID, app.Name)
+	pair, err := s.cfg.Tokens.Open(ctx, token.OpenRequest{UserID: link.User.ID, App: app.Name, SessionKey: sessionKey})
 	if err != nil {
 		return Result{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/servertest"
 )
 
@@ -34,6 +35,14 @@ func drain(b *testing.B, resp *http.Response, err error, want int) {
 	}
 }
 
+// benchServer is the stack with rate limits off: the benchmark's clients all
+// come from one address and one user.
+func benchServer(b *testing.B) *servertest.Server {
+	return servertest.New(b, servertest.Quiet(), servertest.Configure(func(c *config.Config) {
+		c.RateLimits = config.RateLimits{LoginPerIP: "off", LoginPerUser: "off", RefreshPerIP: "off", RefreshPerSession: "off"}
+	}))
+}
+
 func BenchmarkHTTPBare(b *testing.B) {
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -52,7 +61,7 @@ func BenchmarkHTTPBare(b *testing.B) {
 // BenchmarkHTTPMe is an authenticated GET /v1/me: signature check, session
 // look-up, user and identities from SQLite.
 func BenchmarkHTTPMe(b *testing.B) {
-	s := servertest.New(b, servertest.Quiet())
+	s := benchServer(b)
 	tok := s.Login(b, "mp", "alice").AccessToken
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -67,7 +76,7 @@ func BenchmarkHTTPMe(b *testing.B) {
 // BenchmarkHTTPRefresh is POST /v1/token/refresh; each client keeps its own
 // session and refreshes the token it got last, so every call rotates.
 func BenchmarkHTTPRefresh(b *testing.B) {
-	s := servertest.New(b, servertest.Quiet())
+	s := benchServer(b)
 	b.RunParallel(func(pb *testing.PB) {
 		rt := s.Login(b, "mp", "alice").RefreshToken
 		for pb.Next() {
@@ -91,10 +100,10 @@ func BenchmarkHTTPRefresh(b *testing.B) {
 
 // BenchmarkHTTPLogin is a returning user's mini program login: a code from
 // the sandbox (in process), POST /v1/miniprogram/login, which calls the
-// sandbox's jscode2session over loopback HTTP, updates the identity in
+// sandbox's jscode2session over loopback HTTP, reads the identity from
 // SQLite and opens a session.
 func BenchmarkHTTPLogin(b *testing.B) {
-	s := servertest.New(b, servertest.Quiet())
+	s := benchServer(b)
 	s.Login(b, "mp", "alice")
 	appid := s.AppID(b, "mp")
 	b.RunParallel(func(pb *testing.PB) {

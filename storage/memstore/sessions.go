@@ -1,7 +1,6 @@
 package memstore
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -18,12 +17,12 @@ var _ storage.Sessions = (*Store)(nil)
 // its cost per write stays constant.
 const minSweepEvery = 1024
 
-// sessionRec is a [storage.Session] in about 200 bytes plus its strings
-// and sealed session_key: times are Unix nanoseconds (UTC) instead of
-// 24-byte time.Time values.
+// sessionRec is a [storage.Session] in about 180 bytes plus its strings
+// (the sealed session_key kept as one, so it cannot change in place): times
+// are Unix nanoseconds (UTC) instead of 24-byte time.Time values.
 type sessionRec struct {
 	id, userID, app                                 string
-	sessionKey                                      []byte // nil when empty; never changed in place
+	sessionKey                                      string
 	created, lastUsed, expires, maxExpires, rotated int64
 	gen                                             uint64
 	hash, prevHash                                  [32]byte
@@ -48,10 +47,7 @@ func fromNanos(n int64) time.Time {
 }
 
 func newSessionRec(s storage.Session) *sessionRec {
-	r := &sessionRec{id: s.ID, userID: s.UserID, app: s.App}
-	if len(s.SessionKey) > 0 {
-		r.sessionKey = bytes.Clone(s.SessionKey)
-	}
+	r := &sessionRec{id: s.ID, userID: s.UserID, app: s.App, sessionKey: string(s.SessionKey)}
 	r.set(s)
 	return r
 }
@@ -74,7 +70,7 @@ func (r *sessionRec) session() storage.Session {
 		ID:           r.id,
 		UserID:       r.userID,
 		App:          r.app,
-		SessionKey:   bytes.Clone(r.sessionKey),
+		SessionKey:   sessionKeyBytes(r.sessionKey),
 		CreatedAt:    fromNanos(r.created),
 		LastUsedAt:   fromNanos(r.lastUsed),
 		ExpiresAt:    fromNanos(r.expires),
@@ -84,6 +80,14 @@ func (r *sessionRec) session() storage.Session {
 		PrevHash:     r.prevHash,
 		RotatedAt:    fromNanos(r.rotated),
 	}
+}
+
+// sessionKeyBytes is a new copy of a stored session key; nil when empty.
+func sessionKeyBytes(k string) []byte {
+	if k == "" {
+		return nil
+	}
+	return []byte(k)
 }
 
 // live is [storage.Session.Live] on the record.

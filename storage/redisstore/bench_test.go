@@ -16,7 +16,8 @@ import (
 
 // BenchmarkSessionMemory reports what a live session costs in Redis, its
 // share of the user index included, as the used_memory delta (INFO memory)
-// over 100k sessions, 3 per user, with ids as long as real ones (target:
+// over 100k sessions, 3 per user, with ids as long as real ones and a
+// sealed session_key of realistic length on each (target:
 // at most 600 B/session). The sessions are written in pipelines by the same
 // scripts CreateSession runs. Needs WXAUTH_TEST_REDIS_URL (one node: a
 // cluster spreads the memory over nodes); runs only with -bench, and deletes
@@ -43,7 +44,8 @@ func BenchmarkSessionMemory(b *testing.B) {
 					App:       "mp",
 					CreatedAt: now, LastUsedAt: now,
 					ExpiresAt: now.Add(7 * 24 * time.Hour), MaxExpiresAt: now.Add(30 * 24 * time.Hour),
-					Hash: sha256.Sum256(fmt.Appendf(nil, "%d", i)),
+					Hash:       sha256.Sum256(fmt.Appendf(nil, "%d", i)),
+					SessionKey: sealedKey(i), // as long as a sealed session_key
 				}
 				args := append([]any{unixMilliCeil(sess.ExpiresAt.UnixNano())}, sessionFields(sess)...)
 				createScript.Eval(ctx, pipe, []string{s.sessionKey(sess.ID)}, args...)
@@ -142,7 +144,8 @@ func BenchmarkCreateSession(b *testing.B) {
 						ID: fmt.Sprintf("%022d", i), UserID: fmt.Sprintf("user-%016d", i/3), App: "mp",
 						CreatedAt: now, LastUsedAt: now,
 						ExpiresAt: now.Add(time.Hour), MaxExpiresAt: now.Add(2 * time.Hour),
-						Hash: sha256.Sum256(fmt.Appendf(nil, "%d", i)),
+						Hash:       sha256.Sum256(fmt.Appendf(nil, "%d", i)),
+						SessionKey: sealedKey(int(i)), // as long as a sealed session_key
 					})
 					if err != nil {
 						b.Errorf("CreateSession(#%d) = %v", i, err)
@@ -153,4 +156,10 @@ func BenchmarkCreateSession(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
 		})
 	}
+}
+
+// sealedKey is 53 bytes, as long as a session_key sealed by internal/seal.
+func sealedKey(i int) []byte {
+	h := sha256.Sum256(fmt.Appendf(nil, "session_key %d", i))
+	return append(append([]byte{1}, h[:]...), h[:20]...)
 }

@@ -9,7 +9,7 @@
 //
 // [Config.URL] takes one of:
 //
-//	redis://[user:password@]host:port[/db][?options]        one node (or a proxy)
+//	redis://[user:password@]host:port[/db][?options]        one node (or a proxy to one)
 //	rediss://[user:password@]host:port[/db][?options]       the same over TLS
 //	redis+cluster://[user:password@]h1:p1,h2:p2,…[?options] Redis Cluster: seed nodes, any subset
 //	rediss+cluster://…                                       the same over TLS
@@ -43,9 +43,12 @@
 // u user id, a app, c created, l last used, e expires, m max expires,
 // r rotated (times as Unix nanoseconds in decimal; c, l, r absent while
 // zero), g generation (decimal), h and p the SHA-256 of the live and the
-// previous refresh token (32 raw bytes; p absent while zero). The id is in
-// the key only. About 470 bytes per live session, its share of the index
-// included (BenchmarkSessionMemory).
+// previous refresh token (32 raw bytes; p absent while zero), k the sealed
+// WeChat session_key of the login that opened the session (raw bytes, set
+// at creation and never changed; absent for sessions without one). The id
+// is in the key only. About 505 bytes per live session with a 53-byte
+// sealed session_key (475 without), its share of the index included
+// (BenchmarkSessionMemory).
 //
 // # Expiry
 //
@@ -82,8 +85,15 @@
 //     rotateScript for why that is safe here.
 //   - Session: one HGETALL.
 //   - CreateSession: a script creates the hash unless the id exists, then
-//     a second adds the index entry (a different slot). RevokeSession: a
-//     script deletes the session, then the index entry goes.
+//     a second adds the index entry (a different slot). On one node or
+//     Sentinel both go in one pipeline, one round trip, and run in that
+//     order (one connection's commands run in order; a proxy in front must
+//     keep them so, sending them to one node); on a cluster, where the two
+//     slots may be on different nodes, they are two steps. A pipelined
+//     create refused for a taken id has added an index entry too, which it
+//     removes unless the session holding the id is the same user's.
+//     RevokeSession: a script deletes the session, then the index entry
+//     goes.
 //     RevokeUserSessions: one such script per indexed session, pipelined.
 //     The order (session before index entry on create, entry after session
 //     on delete) means an index entry is never dropped while its session

@@ -279,6 +279,18 @@ func TestIndex(t *testing.T) {
 				}
 			}
 			wantIndex(4)
+			// A taken id leaves no entry in another user's index, and keeps
+			// its own user's (a create sent again after a lost reply).
+			for _, user := range []string{"u2", "u1"} {
+				dup := storage.Session{ID: "s3", UserID: user, ExpiresAt: now.Add(time.Hour), MaxExpiresAt: now.Add(2 * time.Hour)}
+				if err := s.CreateSession(ctx, dup); !errors.Is(err, storage.ErrConflict) {
+					t.Fatalf("CreateSession(s3 again, %s) = %v, want ErrConflict", user, err)
+				}
+			}
+			if n := s.client.HLen(ctx, s.userKey("u2")).Val(); n != 0 {
+				t.Errorf("index of u2 has %d entries after a refused create, want 0", n)
+			}
+			wantIndex(4)
 			// The index outlives the sessions' absolute expiry, not just their idle one.
 			if ttl := s.client.PTTL(ctx, s.userKey("u1")).Val(); ttl < 2*time.Hour-time.Minute || ttl > 2*time.Hour+time.Second {
 				t.Errorf("index TTL = %v, want about 2h", ttl)
@@ -334,8 +346,32 @@ func TestScriptFlushed(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			if n, err := s.RevokeUserSessions(ctx, "u1"); err != nil || n != 3 {
-				t.Errorf("RevokeUserSessions(u1) after SCRIPT FLUSH = %d, %v; want 3, nil", n, err)
+			// CreateSession sends both of its scripts again.
+			if err := s.CreateSession(ctx, storage.Session{ID: "s3", UserID: "u1", ExpiresAt: now.Add(time.Hour), MaxExpiresAt: now.Add(time.Hour)}); err != nil {
+				t.Fatalf("CreateSession(s3) after SCRIPT FLUSH = %v, want nil", err)
+			}
+			if n := s.client.HLen(ctx, s.userKey("u1")).Val(); n != 4 {
+				t.Errorf("index of u1 has %d entries, want 4", n)
+			}
+			// Only the index script missing.
+			if err := forEachNode(ctx, s.client, func(ctx context.Context, c *redis.Client) error {
+				if err := c.ScriptFlush(ctx).Err(); err != nil {
+					return err
+				}
+				return createScript.Load(ctx, c).Err()
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateSession(ctx, storage.Session{ID: "s4", UserID: "u1", ExpiresAt: now.Add(time.Hour), MaxExpiresAt: now.Add(time.Hour)}); err != nil {
+				t.Fatalf("CreateSession(s4) after SCRIPT FLUSH = %v, want nil", err)
+			}
+			if err := forEachNode(ctx, s.client, func(ctx context.Context, c *redis.Client) error {
+				return c.ScriptFlush(ctx).Err()
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := s.RevokeUserSessions(ctx, "u1"); err != nil || n != 5 {
+				t.Errorf("RevokeUserSessions(u1) after SCRIPT FLUSH = %d, %v; want 5, nil", n, err)
 			}
 		})
 	}

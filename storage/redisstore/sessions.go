@@ -28,6 +28,7 @@ const (
 	fHash       = "h" // 32 raw bytes
 	fPrevHash   = "p" // 32 raw bytes; absent while zero
 	fRotated    = "r" // Unix ns; absent while zero
+	fSessionKey = "k" // the sealed session_key, raw bytes; absent when empty
 )
 
 // sessionKey is the hash of one session. The braces make the id its hash
@@ -68,7 +69,7 @@ func checkTimes(sess storage.Session) error {
 
 // sessionFields is sess as hash fields, zero optional fields left out.
 func sessionFields(sess storage.Session) []any {
-	f := make([]any, 0, 20)
+	f := make([]any, 0, 22)
 	f = append(f,
 		fUser, sess.UserID, fApp, sess.App,
 		fExpires, encodeTime(sess.ExpiresAt), fMaxExpires, encodeTime(sess.MaxExpiresAt),
@@ -84,12 +85,18 @@ func sessionFields(sess storage.Session) []any {
 	if sess.PrevHash != ([32]byte{}) {
 		f = append(f, fPrevHash, sess.PrevHash[:])
 	}
+	if len(sess.SessionKey) > 0 {
+		f = append(f, fSessionKey, sess.SessionKey)
+	}
 	return f
 }
 
 // decodeSession reads a session hash.
 func decodeSession(id string, f map[string]string) (storage.Session, error) {
 	sess := storage.Session{ID: id, UserID: f[fUser], App: f[fApp]}
+	if v, ok := f[fSessionKey]; ok {
+		sess.SessionKey = []byte(v)
+	}
 	var err error
 	times := []struct {
 		name string
@@ -149,32 +156,109 @@ func pairs(v any) (map[string]string, error) {
 }
 
 // CreateSession implements [storage.Sessions.CreateSession] in two steps:
-// the session hash (a script: refused if the id exists), then the user's
-// index. In that order, a concurrent RevokeUserSessions either sees the new
-// session in the index or misses it entirely, never deletes the index entry
-// of a session it did not delete. If the index cannot be written the
-// session is deleted again and the error returned.
+// the session hash (createScript: refused if the id exists), then the
+// user's index (indexScript). In that order, a concurrent
+// RevokeUserSessions either sees the new session in the index or misses it
+// entirely, never deletes the index entry of a session it did not delete.
+// If the index cannot be written the session is deleted again and the
+// error returned.
+//
+// On one node (or Sentinel) both scripts go in one pipeline: one round
+// trip, executed in order on one connection. On a cluster the two keys
+// live on different nodes, which would run a pipeline's commands in no
+// particular order, so the steps are sequential there.
 func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
 	if err := checkTimes(sess); err != nil {
 		return fmt.Errorf("redisstore: create session %q: %w", sess.ID, err)
 	}
-	key := s.sessionKey(sess.ID)
-	args := append([]any{unixMilliCeil(sess.ExpiresAt.UnixNano())}, sessionFields(sess)...)
-	created, err := createScript.Run(ctx, s.client, []string{key}, args...).Int()
+	create := scriptCall{createScript, []string{s.sessionKey(sess.ID)},
+		append([]any{unixMilliCeil(sess.ExpiresAt.UnixNano())}, sessionFields(sess)...)}
+	until := unixMilliCeil(max(sess.ExpiresAt.UnixNano(), sess.MaxExpiresAt.UnixNano()))
+	index := scriptCall{indexScript, []string{s.userKey(sess.UserID)}, []any{sess.ID, until}}
+
+	var created, indexed *redis.Cmd
+	if _, ok := s.client.(*redis.ClusterClient); ok {
+		created = create.run(ctx, s.client)
+		if n, err := created.Int(); err == nil && n == 1 {
+			indexed = index.run(ctx, s.client)
+		}
+	} else {
+		created, indexed = s.createPipelined(ctx, create, index)
+	}
+	n, err := created.Int()
 	if err != nil {
 		return wrap("create session", err)
 	}
-	if created == 0 {
+	if n == 0 {
+		if indexed != nil {
+			s.unindexForeign(ctx, sess)
+		}
 		return fmt.Errorf("redisstore: session %q exists: %w", sess.ID, storage.ErrConflict)
 	}
-	until := unixMilliCeil(max(sess.ExpiresAt.UnixNano(), sess.MaxExpiresAt.UnixNano()))
-	if err := indexScript.Run(ctx, s.client, []string{s.userKey(sess.UserID)}, sess.ID, until).Err(); err != nil {
-		if derr := s.client.Del(context.WithoutCancel(ctx), key).Err(); derr != nil {
+	if err := indexed.Err(); err != nil {
+		if derr := s.client.Del(context.WithoutCancel(ctx), create.keys[0]).Err(); derr != nil {
 			s.log.WarnContext(ctx, "redisstore: session left out of its user's index", "sid", sess.ID, "user_id", sess.UserID, "err", derr)
 		}
 		return wrap("index session", err)
 	}
 	return nil
+}
+
+// scriptCall is one run of a script.
+type scriptCall struct {
+	script *redis.Script
+	keys   []string
+	args   []any
+}
+
+// run runs c on its own (EVALSHA, then EVAL if the node lacks the script).
+func (c scriptCall) run(ctx context.Context, client redis.Scripter) *redis.Cmd {
+	return c.script.Run(ctx, client, c.keys, c.args...)
+}
+
+// isNoScript reports whether a script was refused because the node did not
+// have it cached.
+func isNoScript(err error) bool {
+	return errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT")
+}
+
+// createPipelined runs create and then index in one pipeline, by their
+// SHA1. When a node lacks a script (a restart, SCRIPT FLUSH), what did not
+// run is sent again with its text, still create before index: if create
+// did not run, index runs again after it, so the entry is in place once
+// the session exists even if a concurrent RevokeUserSessions dropped the
+// first one as stale.
+func (s *Store) createPipelined(ctx context.Context, create, index scriptCall) (created, indexed *redis.Cmd) {
+	pipe := s.client.Pipeline()
+	created = create.script.EvalSha(ctx, pipe, create.keys, create.args...)
+	indexed = index.script.EvalSha(ctx, pipe, index.keys, index.args...)
+	_, _ = pipe.Exec(ctx) // errors are per command
+	switch {
+	case isNoScript(created.Err()):
+		pipe = s.client.Pipeline()
+		created = create.script.Eval(ctx, pipe, create.keys, create.args...)
+		indexed = index.script.Eval(ctx, pipe, index.keys, index.args...)
+		_, _ = pipe.Exec(ctx)
+	case isNoScript(indexed.Err()):
+		indexed = index.script.Eval(ctx, s.client, index.keys, index.args...)
+	}
+	return created, indexed
+}
+
+// unindexForeign undoes the index entry that a pipelined create added for
+// an id that was taken, unless the session holding the id is this user's
+// (a create sent again after a lost reply), whose entry it is. A failure
+// leaves an entry that reads ignore (the session's user is checked) and
+// RevokeUserSessions removes.
+func (s *Store) unindexForeign(ctx context.Context, sess storage.Session) {
+	owner, err := s.client.HGet(context.WithoutCancel(ctx), s.sessionKey(sess.ID), fUser).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		s.log.WarnContext(ctx, "redisstore: stale entry left in a user's session index", "sid", sess.ID, "user_id", sess.UserID, "err", err)
+		return
+	}
+	if owner != sess.UserID {
+		s.unindex(ctx, sess.UserID, sess.ID)
+	}
 }
 
 // Session implements [storage.Sessions.Session] with one HGETALL.

@@ -15,6 +15,14 @@
 // in time as [storage.ErrUnavailable]. Times are stored as Unix nanoseconds
 // (INTEGER, BIGINT) in both dialects.
 //
+// [Store.LinkIdentity] finds a returning user with one prepared read on
+// the read pool (the identity joined to its user): one round trip, no
+// write and no commit, so the logins of known users neither wait for the
+// writer (SQLite) nor flush the WAL (PostgreSQL). Only a new identity, or
+// one that learns its unionid, takes a write transaction. The sealed WeChat
+// session_key is not kept here but on the session (storage.Session), since
+// it belongs to one login.
+//
 // What differs between SQL dialects (placeholders, driver errors, DSN
 // options, pool, migration locking) is kept in dialect.go; the queries
 // themselves are portable (ON CONFLICT … DO NOTHING and UPDATE … RETURNING
@@ -39,11 +47,10 @@
 // connect_timeout (no answer). A server lost in the middle of a call is
 // bounded by the caller's context, which should carry a deadline.
 //
-// [Store.LinkIdentity] finds a returning user with one statement (an UPDATE
-// of the identity RETURNING it and its user): one round trip and one commit
-// per login. A new identity takes a transaction; when a concurrent login
-// inserted the same identity or unionid first, a unique key stops it and it
-// starts over, finding what the other stored. [Migrate] and Open with
+// A login that must write (a new identity, a unionid to fill in) takes a
+// transaction; when a concurrent login inserted the same identity or
+// unionid first, a unique key stops it and it starts over, finding what
+// the other stored. [Migrate] and Open with
 // Migrate hold goose's session advisory lock, so instances that start
 // together migrate one after the other.
 //

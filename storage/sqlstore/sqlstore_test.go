@@ -80,7 +80,7 @@ func testReopen(t *testing.T, url string) {
 		t.Fatalf("Open(%q) = %v, want nil", url, err)
 	}
 	req := storage.LinkRequest{
-		Identity: storage.Identity{AppID: "mp", OpenID: "o1", UnionID: "un1", SessionKey: []byte("k")},
+		Identity: storage.Identity{AppID: "mp", OpenID: "o1", UnionID: "un1"},
 		NewUser:  storage.User{ID: "u1", Phone: "+8613800000000"},
 		Now:      now,
 	}

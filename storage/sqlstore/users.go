@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -57,7 +56,7 @@ func scanUser(row interface{ Scan(...any) error }) (storage.User, error) {
 	return u, nil
 }
 
-const identityColumns = "app_id, open_id, union_id, user_id, session_key, created_at, updated_at"
+const identityColumns = "app_id, open_id, union_id, user_id, created_at, updated_at"
 
 func scanIdentity(row interface{ Scan(...any) error }) (storage.Identity, error) {
 	var (
@@ -65,7 +64,7 @@ func scanIdentity(row interface{ Scan(...any) error }) (storage.Identity, error)
 		unionID              sql.NullString
 		createdAt, updatedAt int64
 	)
-	if err := row.Scan(&id.AppID, &id.OpenID, &unionID, &id.UserID, &id.SessionKey, &createdAt, &updatedAt); err != nil {
+	if err := row.Scan(&id.AppID, &id.OpenID, &unionID, &id.UserID, &createdAt, &updatedAt); err != nil {
 		return storage.Identity{}, err
 	}
 	id.UnionID = unionID.String
@@ -103,12 +102,13 @@ var errRace = errors.New("sqlstore: concurrent link")
 
 // LinkIdentity implements [storage.Users.LinkIdentity].
 //
-// A returning user, the common case, costs one statement ([Store.relink]):
-// one round trip and one commit. Otherwise one write transaction finds or
-// creates the user; where writers are not serialised (PostgreSQL at READ
-// COMMITTED), a concurrent call that created the same identity or unionid
-// first makes it fail on a unique key, and it starts over to find what the
-// other stored.
+// A returning user, the common case, costs one prepared read on the read
+// pool ([Store.lookup]): one round trip, no write, no commit. Only an
+// identity that is new, or that is to learn its unionid, takes the write
+// transaction ([Store.link]); where writers are not serialised
+// (PostgreSQL at READ COMMITTED), a concurrent call that created the same
+// identity or unionid first makes it fail on a unique key, and it starts
+// over to find what the other stored.
 //
 // When an identity that had no unionid gets one already held by another
 // user, the identity stays with its own user and the unionid keeps pointing
@@ -117,14 +117,14 @@ func (s *Store) LinkIdentity(ctx context.Context, req storage.LinkRequest) (stor
 	if req.Identity.AppID == "" || req.Identity.OpenID == "" {
 		return storage.LinkResult{}, errors.New("sqlstore: link identity: AppID and OpenID are required")
 	}
+	if res, ok, err := s.lookup(ctx, req.Identity); ok || err != nil {
+		return res, err
+	}
 	if err := s.wgate.enter(ctx); err != nil {
 		return storage.LinkResult{}, err
 	}
 	defer s.wgate.leave()
 	for range 3 {
-		if res, ok, err := s.relink(ctx, req); ok || err != nil {
-			return res, err
-		}
 		res, err := s.link(ctx, req)
 		if !errors.Is(err, errRace) {
 			return res, err
@@ -133,27 +133,23 @@ func (s *Store) LinkIdentity(ctx context.Context, req storage.LinkRequest) (stor
 	return storage.LinkResult{}, fmt.Errorf("sqlstore: link identity %s/%s: %w", req.Identity.AppID, req.Identity.OpenID, storage.ErrConflict)
 }
 
-// relinkQuery touches a known identity and returns it with its user, in one
-// statement that both dialects accept (a data-modifying CTE would be one
-// round trip too, but SQLite has none; UPDATE … FROM … RETURNING may not
-// return the joined table in SQLite). It leaves alone an identity that is
-// to learn its unionid: that also writes the unions table, in [Store.link].
-const relinkQuery = `UPDATE identities
-	SET union_id = COALESCE(union_id, ?), session_key = COALESCE(?, session_key), updated_at = ?
-	WHERE app_id = ? AND open_id = ? AND (union_id IS NOT NULL OR CAST(? AS TEXT) IS NULL)
-	RETURNING ` + identityColumns + `,
-		(SELECT nickname FROM users WHERE users.id = identities.user_id),
-		(SELECT avatar_url FROM users WHERE users.id = identities.user_id),
-		(SELECT phone FROM users WHERE users.id = identities.user_id),
-		(SELECT inviter_id FROM users WHERE users.id = identities.user_id),
-		(SELECT created_at FROM users WHERE users.id = identities.user_id),
-		(SELECT updated_at FROM users WHERE users.id = identities.user_id)`
+// lookupQuery reads an identity and its user in one statement.
+const lookupQuery = `SELECT i.union_id, i.user_id, i.created_at, i.updated_at,
+		u.nickname, u.avatar_url, u.phone, u.inviter_id, u.created_at, u.updated_at
+	FROM identities i JOIN users u ON u.id = i.user_id
+	WHERE i.app_id = ? AND i.open_id = ?`
 
-// relink is step 1 of LinkIdentity for an identity that needs no new
-// unionid link: ok is false when there is no such identity (or it is to
-// learn its unionid), and [Store.link] takes over.
-func (s *Store) relink(ctx context.Context, req storage.LinkRequest) (res storage.LinkResult, ok bool, err error) {
-	in := req.Identity
+// lookup is step 1 of LinkIdentity for an identity that is known and needs
+// no change: ok is false when there is no such identity, or when it is to
+// learn its unionid (in.UnionID is set and it has none), and [Store.link]
+// takes over. Identities are never deleted but with their user, and never
+// change user, so what this read finds stays true however the writers
+// interleave.
+func (s *Store) lookup(ctx context.Context, in storage.Identity) (res storage.LinkResult, ok bool, err error) {
+	if err := s.rgate.enter(ctx); err != nil {
+		return storage.LinkResult{}, false, err
+	}
+	defer s.rgate.leave()
 	var (
 		id                   = &res.Identity
 		u                    = &res.User
@@ -161,9 +157,8 @@ func (s *Store) relink(ctx context.Context, req storage.LinkRequest) (res storag
 		idCreated, idUpdated int64
 		uCreated, uUpdated   int64
 	)
-	err = s.writes.QueryRowContext(ctx, s.q(relinkQuery),
-		null(in.UnionID), null(in.SessionKey), dbTime(req.Now), in.AppID, in.OpenID, null(in.UnionID),
-	).Scan(&id.AppID, &id.OpenID, &unionID, &id.UserID, &id.SessionKey, &idCreated, &idUpdated,
+	err = s.reads.QueryRowContext(ctx, s.q(lookupQuery), in.AppID, in.OpenID).Scan(
+		&unionID, &id.UserID, &idCreated, &idUpdated,
 		&u.Nickname, &u.AvatarURL, &phone, &u.InviterID, &uCreated, &uUpdated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.LinkResult{}, false, nil
@@ -171,7 +166,10 @@ func (s *Store) relink(ctx context.Context, req storage.LinkRequest) (res storag
 	if err != nil {
 		return storage.LinkResult{}, false, fmt.Errorf("sqlstore: link identity %s/%s: %w", in.AppID, in.OpenID, s.d.mapError(err))
 	}
-	id.UnionID = unionID.String
+	if !unionID.Valid && in.UnionID != "" {
+		return storage.LinkResult{}, false, nil
+	}
+	id.AppID, id.OpenID, id.UnionID = in.AppID, in.OpenID, unionID.String
 	id.CreatedAt, id.UpdatedAt = goTime(idCreated), goTime(idUpdated)
 	u.ID, u.Phone = id.UserID, phone.String
 	u.CreatedAt, u.UpdatedAt = goTime(uCreated), goTime(uUpdated)
@@ -183,7 +181,8 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 	now := dbTime(req.Now)
 	var res storage.LinkResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// 1. A known identity.
+		// 1. A known identity: found here when it is to learn its unionid,
+		// or was linked by a concurrent call since the look-up.
 		id, err := s.getIdentity(ctx, tx, in.AppID, in.OpenID)
 		switch {
 		case err == nil:
@@ -193,16 +192,16 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 					in.UnionID, id.UserID); err != nil {
 					return fmt.Errorf("sqlstore: link identity: %w", s.d.mapError(err))
 				}
+				// COALESCE: a concurrent call may have filled it in first.
+				if id, err = scanIdentity(tx.QueryRowContext(ctx, s.q(`UPDATE identities
+					SET union_id = COALESCE(union_id, ?), updated_at = ?
+					WHERE app_id = ? AND open_id = ?
+					RETURNING `+identityColumns),
+					in.UnionID, now, in.AppID, in.OpenID)); err != nil {
+					return fmt.Errorf("sqlstore: link identity: %w", s.d.mapError(err))
+				}
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE identities
-				SET union_id = COALESCE(union_id, ?), session_key = COALESCE(?, session_key), updated_at = ?
-				WHERE app_id = ? AND open_id = ?`),
-				null(in.UnionID), null(in.SessionKey), now, in.AppID, in.OpenID); err != nil {
-				return fmt.Errorf("sqlstore: link identity: %w", s.d.mapError(err))
-			}
-			if res.Identity, err = s.getIdentity(ctx, tx, in.AppID, in.OpenID); err != nil {
-				return err
-			}
+			res.Identity = id
 			res.User, err = s.getUser(ctx, tx, id.UserID)
 			return err
 		case !errors.Is(err, storage.ErrNotFound):
@@ -262,13 +261,13 @@ func raceOr(err error) error {
 }
 
 func (s *Store) insertIdentity(ctx context.Context, tx *sql.Tx, in storage.Identity, userID string, now int64) (storage.Identity, error) {
-	if _, err := tx.ExecContext(ctx, s.q("INSERT INTO identities ("+identityColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"),
-		in.AppID, in.OpenID, null(in.UnionID), userID, null(in.SessionKey), now, now); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q("INSERT INTO identities ("+identityColumns+") VALUES (?, ?, ?, ?, ?, ?)"),
+		in.AppID, in.OpenID, null(in.UnionID), userID, now, now); err != nil {
 		return storage.Identity{}, raceOr(fmt.Errorf("sqlstore: link identity %s/%s: %w", in.AppID, in.OpenID, s.d.mapError(err)))
 	}
 	return storage.Identity{
 		AppID: in.AppID, OpenID: in.OpenID, UnionID: in.UnionID, UserID: userID,
-		SessionKey: bytes.Clone(in.SessionKey), CreatedAt: goTime(now), UpdatedAt: goTime(now),
+		CreatedAt: goTime(now), UpdatedAt: goTime(now),
 	}, nil
 }
 

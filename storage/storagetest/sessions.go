@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -31,6 +32,7 @@ func RunSessions(t *testing.T, newStore func(t *testing.T) storage.Sessions) {
 	}{
 		{"CreateSession", testCreateSession},
 		{"CreateSession/Duplicate", testCreateSessionDuplicate},
+		{"SessionKey", testSessionKey},
 		{"Session/NotFound", testSessionNotFound},
 		{"Session/Expired", testSessionExpired},
 		{"UserSessions", testUserSessions},
@@ -69,10 +71,18 @@ func tok(sid string, gen uint64) [32]byte {
 	return sha256.Sum256(fmt.Appendf(nil, "%s.%d", sid, gen))
 }
 
-// newSession is a fresh session opened at at.
+// sealedKey stands for the sealed session_key of session id: binary, with
+// a NUL and bytes that are not UTF-8.
+func sealedKey(id string) []byte {
+	h := sha256.Sum256([]byte("session_key|" + id))
+	return append([]byte{1, 0, 0xff, '\n'}, h[:]...)
+}
+
+// newSession is a fresh session opened at at by a mini program login (it
+// has a sealed session_key).
 func newSession(id, userID string, at time.Time) storage.Session {
 	return storage.Session{
-		ID: id, UserID: userID, App: "mp",
+		ID: id, UserID: userID, App: "mp", SessionKey: sealedKey(id),
 		CreatedAt: at, LastUsedAt: at,
 		ExpiresAt: at.Add(idleTTL), MaxExpiresAt: at.Add(maxAge),
 		Hash: tok(id, 0),
@@ -113,7 +123,7 @@ func wantNoSession(t *testing.T, s storage.Sessions, id string, now time.Time) {
 // wantStored checks that the stored session is want.
 func wantStored(t *testing.T, s storage.Sessions, want storage.Session, now time.Time) {
 	t.Helper()
-	if diff := cmp.Diff(want, mustSession(t, s, want.ID, now)); diff != "" {
+	if diff := cmp.Diff(want, mustSession(t, s, want.ID, now), cmpOpts); diff != "" {
 		t.Errorf("Session(%q) mismatch (-want +got):\n%s", want.ID, diff)
 	}
 }
@@ -133,7 +143,7 @@ func rotate(t *testing.T, s storage.Sessions, req storage.RotateRequest, want st
 	case storage.Rotated, storage.GraceReplay:
 		wantStored(t, s, got, req.Now)
 	default:
-		if diff := cmp.Diff(storage.Session{}, got); diff != "" {
+		if diff := cmp.Diff(storage.Session{}, got, cmpOpts); diff != "" {
 			t.Errorf("Rotate(%q, gen %d) = %v with a session, want the zero session (-want +got):\n%s", req.SessionID, req.Gen, out, diff)
 		}
 	}
@@ -155,9 +165,11 @@ func testCreateSession(t *testing.T, s storage.Sessions) {
 	sess := newSession("s1", "u1", t0)
 	mustCreate(t, s, sess)
 	wantStored(t, s, sess, t0)
-	// Every field round-trips, including a chain already under way.
+	// Every field round-trips, including a chain already under way, and a
+	// session with no session_key (not opened by a mini program).
 	other := rotated(newSession("s2", "u1", t0), t0.Add(time.Hour))
 	other.App = "oa"
+	other.SessionKey = nil
 	mustCreate(t, s, other)
 	wantStored(t, s, other, t0.Add(time.Hour))
 }
@@ -204,7 +216,7 @@ func testUserSessions(t *testing.T, s storage.Sessions) {
 	if err != nil {
 		t.Fatalf("UserSessions(u1) = %v, want nil", err)
 	}
-	if diff := cmp.Diff([]storage.Session{s2, s1}, got); diff != "" {
+	if diff := cmp.Diff([]storage.Session{s2, s1}, got, cmpOpts); diff != "" {
 		t.Errorf("UserSessions(u1) mismatch (-want +got):\n%s", diff)
 	}
 	got, err = s.UserSessions(t.Context(), "nobody", now)
@@ -231,7 +243,7 @@ func testRevokeSession(t *testing.T, s storage.Sessions) {
 	if err != nil {
 		t.Fatalf("UserSessions(u1) = %v, want nil", err)
 	}
-	if diff := cmp.Diff([]storage.Session{s2}, got); diff != "" {
+	if diff := cmp.Diff([]storage.Session{s2}, got, cmpOpts); diff != "" {
 		t.Errorf("UserSessions(u1) after revoking s1 mismatch (-want +got):\n%s", diff)
 	}
 	// A revoked id may not come back through its refresh token.
@@ -273,7 +285,7 @@ func testRotateLive(t *testing.T, s storage.Sessions) {
 	want.RotatedAt = now
 	want.LastUsedAt = now
 	want.ExpiresAt = now.Add(idleTTL)
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
 		t.Errorf("Rotate(s1, gen 0) session mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -299,7 +311,7 @@ func testRotateGraceReplay(t *testing.T, s storage.Sessions) {
 	after := rotate(t, s, rotateReq("s1", 0, t1), storage.Rotated)
 	for _, d := range []time.Duration{0, time.Second, grace - time.Nanosecond} {
 		got := rotate(t, s, rotateReq("s1", 0, t1.Add(d)), storage.GraceReplay)
-		if diff := cmp.Diff(after, got); diff != "" {
+		if diff := cmp.Diff(after, got, cmpOpts); diff != "" {
 			t.Errorf("Rotate(s1, gen 0) replay %v after rotation mismatch (-want +got):\n%s", d, diff)
 		}
 	}
@@ -345,7 +357,7 @@ func testRotateChain(t *testing.T, s storage.Sessions) {
 		now = now.Add(time.Hour)
 		got := rotate(t, s, rotateReq("s1", gen, now), storage.Rotated)
 		want = rotated(want, now)
-		if diff := cmp.Diff(want, got); diff != "" {
+		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
 			t.Errorf("Rotate(s1, gen %d) session mismatch (-want +got):\n%s", gen, diff)
 		}
 	}
@@ -439,13 +451,13 @@ func testRotateMatchesDecide(t *testing.T, s storage.Sessions) {
 					t.Errorf("Rotate(gen %d, forged %v, now +%v) = %v, %v; want %v, nil", gen, forged, d, out, err, wantOut)
 					continue
 				}
-				if diff := cmp.Diff(wantSess, got); diff != "" {
+				if diff := cmp.Diff(wantSess, got, cmpOpts); diff != "" {
 					t.Errorf("Rotate(gen %d, forged %v, now +%v) session mismatch (-want +got):\n%s", gen, forged, d, diff)
 				}
 				stored, err := s.Session(t.Context(), sess.ID, req.Now)
 				switch wantOut {
 				case storage.Rotated, storage.GraceReplay:
-					if diff := cmp.Diff(wantSess, stored); err != nil || diff != "" {
+					if diff := cmp.Diff(wantSess, stored, cmpOpts); err != nil || diff != "" {
 						t.Errorf("Session after Rotate(gen %d, forged %v, now +%v) = %v, mismatch (-want +got):\n%s", gen, forged, d, err, diff)
 					}
 				case storage.Reused:
@@ -454,7 +466,7 @@ func testRotateMatchesDecide(t *testing.T, s storage.Sessions) {
 					}
 				case storage.Rejected:
 					if sess.Live(req.Now) {
-						if diff := cmp.Diff(sess, stored); err != nil || diff != "" {
+						if diff := cmp.Diff(sess, stored, cmpOpts); err != nil || diff != "" {
 							t.Errorf("Session after rejected Rotate(gen %d, forged %v, now +%v) = %v, mismatch (-want +got):\n%s", gen, forged, d, err, diff)
 						}
 					}
@@ -466,7 +478,10 @@ func testRotateMatchesDecide(t *testing.T, s storage.Sessions) {
 
 func testSessionsCopies(t *testing.T, s storage.Sessions) {
 	sess := newSession("s1", "u1", t0)
-	mustCreate(t, s, sess)
+	in := sess
+	in.SessionKey = bytes.Clone(sess.SessionKey)
+	mustCreate(t, s, in)
+	in.SessionKey[0] ^= 0xff // the caller reuses its buffer
 	list, err := s.UserSessions(t.Context(), "u1", t0)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("UserSessions(u1) = %d sessions, %v; want 1, nil", len(list), err)
@@ -474,9 +489,59 @@ func testSessionsCopies(t *testing.T, s storage.Sessions) {
 	list[0].Gen = 9
 	list[0].Hash[0] ^= 0xff
 	list[0].UserID = "scribbled"
+	list[0].SessionKey[1] ^= 0xff
 	got := mustSession(t, s, "s1", t0)
 	got.Gen = 7
+	got.SessionKey[2] ^= 0xff
 	wantStored(t, s, sess, t0)
+	for _, out := range []storage.Outcome{storage.Rotated, storage.GraceReplay} {
+		r, o, err := s.Rotate(t.Context(), rotateReq("s1", 0, t0.Add(time.Minute)))
+		if err != nil || o != out {
+			t.Fatalf("Rotate(s1, gen 0) = %v, %v; want %v, nil", o, err, out)
+		}
+		r.SessionKey[3] ^= 0xff
+	}
+	if got := mustSession(t, s, "s1", t0.Add(time.Minute)).SessionKey; !bytes.Equal(got, sess.SessionKey) {
+		t.Errorf("Session(s1).SessionKey = %x after mutating returned copies, want %x", got, sess.SessionKey)
+	}
+}
+
+// testSessionKey: the sealed session_key is stored with the session and
+// comes back from every read, unchanged by rotations; a session opened
+// without one has none.
+func testSessionKey(t *testing.T, s storage.Sessions) {
+	withKey := newSession("s1", "u1", t0)
+	noKey := newSession("s2", "u1", t0.Add(time.Minute))
+	noKey.SessionKey = nil
+	mustCreate(t, s, withKey)
+	mustCreate(t, s, noKey)
+	now := t0.Add(time.Hour)
+	wantKey := func(what string, got []byte, want []byte) {
+		t.Helper()
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s.SessionKey = %x, want %x", what, got, want)
+		}
+	}
+	wantKey("Session(s1)", mustSession(t, s, "s1", now).SessionKey, withKey.SessionKey)
+	wantKey("Session(s2)", mustSession(t, s, "s2", now).SessionKey, nil)
+	list, err := s.UserSessions(t.Context(), "u1", now)
+	if err != nil || len(list) != 2 || list[0].ID != "s2" || list[1].ID != "s1" {
+		t.Fatalf("UserSessions(u1) = %d sessions, %v; want s2, s1", len(list), err)
+	}
+	wantKey("UserSessions(u1)[s2]", list[0].SessionKey, nil)
+	wantKey("UserSessions(u1)[s1]", list[1].SessionKey, withKey.SessionKey)
+
+	// Every rotation keeps it; so does a grace replay.
+	for gen := range uint64(3) {
+		now = now.Add(time.Hour)
+		got := rotate(t, s, rotateReq("s1", gen, now), storage.Rotated)
+		wantKey(fmt.Sprintf("Rotate(s1, gen %d)", gen), got.SessionKey, withKey.SessionKey)
+		got = rotate(t, s, rotateReq("s1", gen, now.Add(time.Second)), storage.GraceReplay)
+		wantKey(fmt.Sprintf("Rotate(s1, gen %d) replayed", gen), got.SessionKey, withKey.SessionKey)
+	}
+	wantKey("Session(s1) after rotations", mustSession(t, s, "s1", now).SessionKey, withKey.SessionKey)
+	got := rotate(t, s, rotateReq("s2", 0, now), storage.Rotated)
+	wantKey("Rotate(s2)", got.SessionKey, nil)
 }
 
 func testRaceCreateSession(t *testing.T, s storage.Sessions) {

@@ -20,7 +20,8 @@ import (
 // drop a record the suite still expects; every other time derives from t0.
 var t0 = time.Now().UTC().Truncate(time.Second).Add(123456789)
 
-// cmpOpts lets a backend return a nil or an empty SessionKey alike.
+// cmpOpts lets a backend return a nil or an empty slice (a session's
+// SessionKey) alike.
 var cmpOpts = cmpopts.EquateEmpty()
 
 // raceN is how many goroutines the race tests start.
@@ -35,7 +36,7 @@ func RunUsers(t *testing.T, newStore func(t *testing.T) storage.Users) {
 	}{
 		{"LinkIdentity/Create", testLinkCreate},
 		{"LinkIdentity/SameOpenID", testLinkSameOpenID},
-		{"LinkIdentity/SessionKeyKeptWhenNotGiven", testLinkKeepSessionKey},
+		{"LinkIdentity/Returning", testLinkReturning},
 		{"LinkIdentity/UnionIDLinksApps", testLinkUnionID},
 		{"LinkIdentity/UnionIDFilledInLinks", testLinkUnionIDFilledIn},
 		{"LinkIdentity/UnionIDFilledInHeld", testLinkUnionIDFilledInHeld},
@@ -66,9 +67,9 @@ func RunUsers(t *testing.T, newStore func(t *testing.T) storage.Users) {
 }
 
 // linkReq is a LinkRequest for (appID, openID) that would create userID.
-func linkReq(appID, openID, unionID, userID string, key []byte, now time.Time) storage.LinkRequest {
+func linkReq(appID, openID, unionID, userID string, now time.Time) storage.LinkRequest {
 	return storage.LinkRequest{
-		Identity: storage.Identity{AppID: appID, OpenID: openID, UnionID: unionID, SessionKey: key},
+		Identity: storage.Identity{AppID: appID, OpenID: openID, UnionID: unionID},
 		NewUser:  storage.User{ID: userID},
 		Now:      now,
 	}
@@ -133,7 +134,7 @@ func identityKeys(ids []storage.Identity) []string {
 }
 
 func testLinkCreate(t *testing.T, s storage.Users) {
-	req := linkReq("mp", "o1", "", "u1", []byte("key-1"), t0)
+	req := linkReq("mp", "o1", "", "u1", t0)
 	req.NewUser.Nickname = "Ming"
 	req.NewUser.AvatarURL = "https://example.com/a.png"
 	req.NewUser.Phone = "+8613800000000"
@@ -146,7 +147,7 @@ func testLinkCreate(t *testing.T, s storage.Users) {
 		Phone: "+8613800000000", InviterID: "u0", CreatedAt: t0, UpdatedAt: t0,
 	}
 	wantIdent := storage.Identity{
-		AppID: "mp", OpenID: "o1", UserID: "u1", SessionKey: []byte("key-1"),
+		AppID: "mp", OpenID: "o1", UserID: "u1",
 		CreatedAt: t0, UpdatedAt: t0,
 	}
 	want := storage.LinkResult{User: wantUser, Identity: wantIdent, Created: true}
@@ -169,14 +170,14 @@ func testLinkCreate(t *testing.T, s storage.Users) {
 }
 
 func testLinkSameOpenID(t *testing.T, s storage.Users) {
-	first := mustLink(t, s, linkReq("mp", "o1", "", "u1", []byte("key-1"), t0))
+	first := mustLink(t, s, linkReq("mp", "o1", "", "u1", t0))
 	t1 := t0.Add(time.Hour)
-	req := linkReq("mp", "o1", "un1", "u2", []byte("key-2"), t1)
+	req := linkReq("mp", "o1", "un1", "u2", t1)
 	req.NewUser.Nickname = "other"
 	got := mustLink(t, s, req)
 
 	wantIdent := storage.Identity{
-		AppID: "mp", OpenID: "o1", UnionID: "un1", UserID: "u1", SessionKey: []byte("key-2"),
+		AppID: "mp", OpenID: "o1", UnionID: "un1", UserID: "u1",
 		CreatedAt: t0, UpdatedAt: t1,
 	}
 	want := storage.LinkResult{User: first.User, Identity: wantIdent, Created: false}
@@ -188,29 +189,45 @@ func testLinkSameOpenID(t *testing.T, s storage.Users) {
 	}
 	wantNotFoundUser(t, s, "u2")
 
-	// A known UnionID is not overwritten by another one.
-	got = mustLink(t, s, linkReq("mp", "o1", "un-other", "u3", nil, t1.Add(time.Hour)))
-	if got.Identity.UnionID != "un1" {
-		t.Errorf("LinkIdentity() with another unionid: UnionID = %q, want %q", got.Identity.UnionID, "un1")
+	// A known UnionID is not overwritten by another one (and nothing
+	// changes: UpdatedAt stays).
+	got = mustLink(t, s, linkReq("mp", "o1", "un-other", "u3", t1.Add(time.Hour)))
+	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+		t.Errorf("LinkIdentity() with another unionid mismatch (-want +got):\n%s", diff)
 	}
 	wantNotFoundUser(t, s, "u3")
 }
 
-func testLinkKeepSessionKey(t *testing.T, s storage.Users) {
-	mustLink(t, s, linkReq("mp", "o1", "", "u1", []byte("key-1"), t0))
-	got := mustLink(t, s, linkReq("mp", "o1", "", "u2", nil, t0.Add(time.Minute)))
-	if string(got.Identity.SessionKey) != "key-1" {
-		t.Errorf("LinkIdentity() without a session key: SessionKey = %q, want %q", got.Identity.SessionKey, "key-1")
+// testLinkReturning: a returning user's login finds what is stored and
+// changes nothing, whether it brings the known unionid or none.
+func testLinkReturning(t *testing.T, s storage.Users) {
+	req := linkReq("mp", "o1", "un1", "u1", t0)
+	req.NewUser.Nickname = "Ming"
+	first := mustLink(t, s, req)
+	want := storage.LinkResult{User: first.User, Identity: first.Identity}
+	for i, again := range []storage.LinkRequest{
+		linkReq("mp", "o1", "un1", "u2", t0.Add(time.Hour)),
+		linkReq("mp", "o1", "", "u3", t0.Add(2*time.Hour)),
+	} {
+		got := mustLink(t, s, again)
+		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+			t.Errorf("LinkIdentity() again #%d mismatch (-want +got):\n%s", i, diff)
+		}
 	}
-	if k := mustIdentity(t, s, "mp", "o1").SessionKey; string(k) != "key-1" {
-		t.Errorf("Identity(mp, o1).SessionKey = %q, want %q", k, "key-1")
+	if diff := cmp.Diff(first.Identity, mustIdentity(t, s, "mp", "o1"), cmpOpts); diff != "" {
+		t.Errorf("Identity(mp, o1) after returning logins mismatch (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff(first.User, mustUser(t, s, "u1"), cmpOpts); diff != "" {
+		t.Errorf("User(u1) after returning logins mismatch (-want +got):\n%s", diff)
+	}
+	wantNotFoundUser(t, s, "u2")
+	wantNotFoundUser(t, s, "u3")
 }
 
 func testLinkUnionID(t *testing.T, s storage.Users) {
-	first := mustLink(t, s, linkReq("mp", "o1", "un1", "u1", []byte("k"), t0))
+	first := mustLink(t, s, linkReq("mp", "o1", "un1", "u1", t0))
 	t1 := t0.Add(time.Hour)
-	got := mustLink(t, s, linkReq("oa", "o2", "un1", "u2", nil, t1))
+	got := mustLink(t, s, linkReq("oa", "o2", "un1", "u2", t1))
 	if got.Created || got.User.ID != "u1" {
 		t.Errorf("LinkIdentity(oa/o2, same unionid) = user %q created %v, want user %q created false", got.User.ID, got.Created, "u1")
 	}
@@ -232,36 +249,36 @@ func testLinkUnionID(t *testing.T, s storage.Users) {
 }
 
 func testLinkUnionIDFilledIn(t *testing.T, s storage.Users) {
-	mustLink(t, s, linkReq("mp", "o1", "", "u1", nil, t0))
+	mustLink(t, s, linkReq("mp", "o1", "", "u1", t0))
 	// The app gets bound to the Open Platform: the unionid arrives later.
-	mustLink(t, s, linkReq("mp", "o1", "un1", "u2", nil, t0.Add(time.Minute)))
+	mustLink(t, s, linkReq("mp", "o1", "un1", "u2", t0.Add(time.Minute)))
 	if got := mustIdentity(t, s, "mp", "o1").UnionID; got != "un1" {
 		t.Errorf("Identity(mp, o1).UnionID = %q, want %q", got, "un1")
 	}
-	got := mustLink(t, s, linkReq("oa", "o2", "un1", "u3", nil, t0.Add(2*time.Minute)))
+	got := mustLink(t, s, linkReq("oa", "o2", "un1", "u3", t0.Add(2*time.Minute)))
 	if got.Created || got.User.ID != "u1" {
 		t.Errorf("LinkIdentity(oa/o2, filled-in unionid) = user %q created %v, want user %q created false", got.User.ID, got.Created, "u1")
 	}
 }
 
 func testLinkUnionIDFilledInHeld(t *testing.T, s storage.Users) {
-	mustLink(t, s, linkReq("mp", "o1", "", "u1", nil, t0))
-	mustLink(t, s, linkReq("oa", "o2", "un1", "u2", nil, t0))
+	mustLink(t, s, linkReq("mp", "o1", "", "u1", t0))
+	mustLink(t, s, linkReq("oa", "o2", "un1", "u2", t0))
 	// mp/o1 learns a unionid that u2 already has: no merge.
-	got := mustLink(t, s, linkReq("mp", "o1", "un1", "u3", nil, t0.Add(time.Minute)))
+	got := mustLink(t, s, linkReq("mp", "o1", "un1", "u3", t0.Add(time.Minute)))
 	if got.Created || got.User.ID != "u1" || got.Identity.UnionID != "un1" {
 		t.Errorf("LinkIdentity(mp/o1, unionid of u2) = (%q, %v, %q), want (%q, false, %q)", got.User.ID, got.Created, got.Identity.UnionID, "u1", "un1")
 	}
 	// The unionid still links to the user that had it first.
-	got = mustLink(t, s, linkReq("web", "o3", "un1", "u4", nil, t0.Add(time.Minute)))
+	got = mustLink(t, s, linkReq("web", "o3", "un1", "u4", t0.Add(time.Minute)))
 	if got.Created || got.User.ID != "u2" {
 		t.Errorf("LinkIdentity(web/o3, unionid of u2) = (%q, %v), want (%q, false)", got.User.ID, got.Created, "u2")
 	}
 }
 
 func testLinkDifferentUnionIDs(t *testing.T, s storage.Users) {
-	a := mustLink(t, s, linkReq("mp", "o1", "un1", "u1", nil, t0))
-	b := mustLink(t, s, linkReq("oa", "o2", "un2", "u2", nil, t0))
+	a := mustLink(t, s, linkReq("mp", "o1", "un1", "u1", t0))
+	b := mustLink(t, s, linkReq("oa", "o2", "un2", "u2", t0))
 	if !a.Created || !b.Created || a.User.ID == b.User.ID {
 		t.Errorf("LinkIdentity() with different unionids = (%q, %v), (%q, %v); want two created users",
 			a.User.ID, a.Created, b.User.ID, b.Created)
@@ -269,8 +286,8 @@ func testLinkDifferentUnionIDs(t *testing.T, s storage.Users) {
 }
 
 func testLinkNoUnionID(t *testing.T, s storage.Users) {
-	a := mustLink(t, s, linkReq("mp", "o1", "", "u1", nil, t0))
-	b := mustLink(t, s, linkReq("oa", "o2", "", "u2", nil, t0))
+	a := mustLink(t, s, linkReq("mp", "o1", "", "u1", t0))
+	b := mustLink(t, s, linkReq("oa", "o2", "", "u2", t0))
 	if !a.Created || !b.Created || b.User.ID != "u2" {
 		t.Errorf("LinkIdentity() without unionids = (%q, %v), (%q, %v); want two created users",
 			a.User.ID, a.Created, b.User.ID, b.Created)
@@ -278,10 +295,10 @@ func testLinkNoUnionID(t *testing.T, s storage.Users) {
 }
 
 func testLinkPhoneTaken(t *testing.T, s storage.Users) {
-	req := linkReq("mp", "o1", "", "u1", nil, t0)
+	req := linkReq("mp", "o1", "", "u1", t0)
 	req.NewUser.Phone = "+8613800000000"
 	mustLink(t, s, req)
-	req = linkReq("mp", "o2", "un2", "u2", nil, t0)
+	req = linkReq("mp", "o2", "un2", "u2", t0)
 	req.NewUser.Phone = "+8613800000000"
 	if res, err := s.LinkIdentity(t.Context(), req); !errors.Is(err, storage.ErrConflict) {
 		t.Fatalf("LinkIdentity(new user with a taken phone) = %+v, %v; want ErrConflict", res, err)
@@ -289,15 +306,15 @@ func testLinkPhoneTaken(t *testing.T, s storage.Users) {
 	wantNotFoundUser(t, s, "u2")
 	wantNotFoundIdentity(t, s, "mp", "o2")
 	// Nothing of the failed call remains: its unionid links nobody.
-	got := mustLink(t, s, linkReq("oa", "o3", "un2", "u3", nil, t0))
+	got := mustLink(t, s, linkReq("oa", "o3", "un2", "u3", t0))
 	if !got.Created || got.User.ID != "u3" {
 		t.Errorf("LinkIdentity(oa/o3, unionid of the failed call) = (%q, %v), want (%q, true)", got.User.ID, got.Created, "u3")
 	}
 }
 
 func testLinkUserIDTaken(t *testing.T, s storage.Users) {
-	mustLink(t, s, linkReq("mp", "o1", "", "u1", []byte("k1"), t0))
-	if res, err := s.LinkIdentity(t.Context(), linkReq("mp", "o2", "", "u1", nil, t0.Add(time.Minute))); !errors.Is(err, storage.ErrConflict) {
+	mustLink(t, s, linkReq("mp", "o1", "", "u1", t0))
+	if res, err := s.LinkIdentity(t.Context(), linkReq("mp", "o2", "", "u1", t0.Add(time.Minute))); !errors.Is(err, storage.ErrConflict) {
 		t.Fatalf("LinkIdentity(new user with a taken id) = %+v, %v; want ErrConflict", res, err)
 	}
 	wantNotFoundIdentity(t, s, "mp", "o2")
@@ -307,12 +324,12 @@ func testLinkUserIDTaken(t *testing.T, s storage.Users) {
 }
 
 func testLinkInviterKept(t *testing.T, s storage.Users) {
-	req := linkReq("mp", "o1", "un1", "u1", nil, t0)
+	req := linkReq("mp", "o1", "un1", "u1", t0)
 	req.NewUser.InviterID = "friend"
 	mustLink(t, s, req)
 	for _, again := range []storage.LinkRequest{
-		linkReq("mp", "o1", "un1", "u2", nil, t0.Add(time.Minute)),
-		linkReq("oa", "o2", "un1", "u3", nil, t0.Add(time.Minute)),
+		linkReq("mp", "o1", "un1", "u2", t0.Add(time.Minute)),
+		linkReq("oa", "o2", "un1", "u3", t0.Add(time.Minute)),
 	} {
 		again.NewUser.InviterID = "someone-else"
 		got := mustLink(t, s, again)
@@ -327,10 +344,10 @@ func testLinkInviterKept(t *testing.T, s storage.Users) {
 
 func testIdentitiesOrder(t *testing.T, s storage.Users) {
 	// Linked out of time order on purpose: the list is by CreatedAt.
-	mustLink(t, s, linkReq("web", "o3", "un1", "u1", nil, t0.Add(2*time.Hour)))
-	mustLink(t, s, linkReq("mp", "o1", "un1", "u2", nil, t0))
-	mustLink(t, s, linkReq("oa", "o2", "un1", "u3", nil, t0.Add(time.Hour)))
-	mustLink(t, s, linkReq("mp", "other", "", "u4", nil, t0))
+	mustLink(t, s, linkReq("web", "o3", "un1", "u1", t0.Add(2*time.Hour)))
+	mustLink(t, s, linkReq("mp", "o1", "un1", "u2", t0))
+	mustLink(t, s, linkReq("oa", "o2", "un1", "u3", t0.Add(time.Hour)))
+	mustLink(t, s, linkReq("mp", "other", "", "u4", t0))
 	ids, err := s.Identities(t.Context(), "u1")
 	if err != nil {
 		t.Fatalf("Identities(u1) = %v, want nil", err)
@@ -345,7 +362,7 @@ func testIdentitiesOrder(t *testing.T, s storage.Users) {
 }
 
 func testUsersNotFound(t *testing.T, s storage.Users) {
-	mustLink(t, s, linkReq("mp", "o1", "", "u1", nil, t0))
+	mustLink(t, s, linkReq("mp", "o1", "", "u1", t0))
 	wantNotFoundUser(t, s, "u2")
 	wantNotFoundUser(t, s, "")
 	wantNotFoundIdentity(t, s, "mp", "o2")
@@ -353,7 +370,7 @@ func testUsersNotFound(t *testing.T, s storage.Users) {
 }
 
 func testUpdateUser(t *testing.T, s storage.Users) {
-	mustLink(t, s, linkReq("mp", "o1", "", "u1", nil, t0))
+	mustLink(t, s, linkReq("mp", "o1", "", "u1", t0))
 	t1 := t0.Add(time.Hour)
 	got := mustUpdate(t, s, "u1", func(u *storage.User) {
 		u.Nickname = "Hua"
@@ -384,7 +401,7 @@ func testUpdateUser(t *testing.T, s storage.Users) {
 }
 
 func testUpdateUserFnError(t *testing.T, s storage.Users) {
-	created := mustLink(t, s, linkReq("mp", "o1", "", "u1", nil, t0)).User
+	created := mustLink(t, s, linkReq("mp", "o1", "", "u1", t0)).User
 	errBoom := fmt.Errorf("boom")
 	_, err := s.UpdateUser(t.Context(), "u1", func(u *storage.User) error {
 		u.Nickname = "changed"
@@ -413,8 +430,8 @@ func testUpdateUserNotFound(t *testing.T, s storage.Users) {
 
 func testUpdateUserPhoneConflict(t *testing.T, s storage.Users) {
 	const phone = "+8613800000000"
-	mustLink(t, s, linkReq("mp", "o1", "", "u1", nil, t0))
-	u2 := mustLink(t, s, linkReq("mp", "o2", "", "u2", nil, t0)).User
+	mustLink(t, s, linkReq("mp", "o1", "", "u1", t0))
+	u2 := mustLink(t, s, linkReq("mp", "o2", "", "u2", t0)).User
 	mustUpdate(t, s, "u1", func(u *storage.User) { u.Phone = phone })
 	// Setting one's own phone again is no conflict.
 	mustUpdate(t, s, "u1", func(u *storage.User) { u.Phone = phone; u.Nickname = "one" })
@@ -442,7 +459,7 @@ func testUpdateUserPhoneConflict(t *testing.T, s storage.Users) {
 }
 
 func testUpdateUserImmutable(t *testing.T, s storage.Users) {
-	created := mustLink(t, s, linkReq("mp", "o1", "", "u1", nil, t0)).User
+	created := mustLink(t, s, linkReq("mp", "o1", "", "u1", t0)).User
 	got := mustUpdate(t, s, "u1", func(u *storage.User) {
 		u.ID = "u-other"
 		u.CreatedAt = t0.Add(-time.Hour)
@@ -463,25 +480,21 @@ func testUpdateUserImmutable(t *testing.T, s storage.Users) {
 }
 
 func testUsersCopies(t *testing.T, s storage.Users) {
-	key := []byte("key-1")
-	res := mustLink(t, s, linkReq("mp", "o1", "", "u1", key, t0))
-	key[0] = 'X'                     // the caller reuses its buffer
-	res.Identity.SessionKey[1] = 'X' // or scribbles on a result
+	res := mustLink(t, s, linkReq("mp", "o1", "", "u1", t0))
+	res.Identity.UserID = "scribbled" // the caller scribbles on a result
 	res.User.Nickname = "scribbled"
 
 	id := mustIdentity(t, s, "mp", "o1")
-	if string(id.SessionKey) != "key-1" {
-		t.Fatalf("Identity(mp, o1).SessionKey = %q after mutating the request and result, want %q", id.SessionKey, "key-1")
+	if id.UserID != "u1" {
+		t.Fatalf("Identity(mp, o1).UserID = %q after mutating the result, want %q", id.UserID, "u1")
 	}
-	id.SessionKey[2] = 'X'
 	ids, err := s.Identities(t.Context(), "u1")
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("Identities(u1) = %v, %v; want one identity", identityKeys(ids), err)
 	}
-	ids[0].SessionKey[3] = 'X'
 	ids[0].UserID = "scribbled"
-	if got := mustIdentity(t, s, "mp", "o1"); string(got.SessionKey) != "key-1" || got.UserID != "u1" {
-		t.Errorf("Identity(mp, o1) = (%q, %q) after mutating returned copies, want (%q, %q)", got.SessionKey, got.UserID, "key-1", "u1")
+	if got := mustIdentity(t, s, "mp", "o1"); got.UserID != "u1" {
+		t.Errorf("Identity(mp, o1).UserID = %q after mutating returned copies, want %q", got.UserID, "u1")
 	}
 	u := mustUser(t, s, "u1")
 	u.Nickname = "scribbled"
@@ -522,7 +535,7 @@ func testRaceSameOpenID(t *testing.T, s storage.Users) {
 	results := make([]storage.LinkResult, raceN)
 	errs := make([]error, raceN)
 	start(raceN, func(i int) {
-		results[i], errs[i] = s.LinkIdentity(ctx, linkReq("mp", "o1", "", fmt.Sprintf("u%d", i), nil, t0))
+		results[i], errs[i] = s.LinkIdentity(ctx, linkReq("mp", "o1", "", fmt.Sprintf("u%d", i), t0))
 	})
 	created, userID := 0, ""
 	for i, res := range results {
@@ -559,7 +572,7 @@ func testRaceSharedUnionID(t *testing.T, s storage.Users) {
 	results := make([]storage.LinkResult, raceN)
 	errs := make([]error, raceN)
 	start(raceN, func(i int) {
-		req := linkReq(apps[i%2], fmt.Sprintf("o%d", i), "un1", fmt.Sprintf("u%d", i), nil, t0)
+		req := linkReq(apps[i%2], fmt.Sprintf("o%d", i), "un1", fmt.Sprintf("u%d", i), t0)
 		results[i], errs[i] = s.LinkIdentity(ctx, req)
 	})
 	created, userID := 0, ""

@@ -20,8 +20,6 @@ CREATE TABLE identities (
     -- NULL when the app is not bound to an Open Platform account.
     union_id    TEXT   CHECK (union_id <> ''),
     user_id     TEXT   NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    -- Sealed by the caller; NULL when none was given.
-    session_key BYTEA,
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL,
     PRIMARY KEY (app_id, open_id)
