@@ -32,6 +32,7 @@ import (
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/instance"
 	"github.com/wxauth/wxauth/sandbox"
+	"github.com/wxauth/wxauth/token"
 )
 
 func main() {
@@ -49,6 +50,7 @@ type options struct {
 	duration time.Duration
 	only     string
 	cpuprof  string
+	memory   int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -60,6 +62,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.clients, "clients", 64, "concurrent clients")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "time per scenario")
 	fs.StringVar(&o.only, "only", "", "comma-separated scenarios to run (bare always runs)")
+	fs.IntVar(&o.memory, "memory", 0, "instead of load: open this many sessions and report how much the process grew")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the scenarios (not the bare baseline) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -70,6 +73,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer st.close()
 
+	if o.memory > 0 {
+		return measureMemory(ctx, st, o.memory, out)
+	}
 	fmt.Fprintf(out, "wxauth-bench: stores=%s clients=%d duration=%v GOMAXPROCS=%d\n\n", o.stores, o.clients, o.duration, st.procs)
 	fmt.Fprintf(out, "%-12s %10s %9s %9s %8s %7s %6s\n", "scenario", "req/s", "p50", "p99", "vs bare", "errors", "cpu")
 	var bare float64
@@ -177,6 +183,7 @@ type stack struct {
 	sb      *sandbox.Sandbox
 	appID   string
 	http    *http.Client
+	tokens  *token.Service
 	closers []func()
 }
 
@@ -258,6 +265,7 @@ func start(ctx context.Context, o options) (*stack, error) {
 		return nil, err
 	}
 	st.closers = append(st.closers, func() { inst.Close() })
+	st.tokens = inst.Tokens
 	srv := &http.Server{Handler: inst.Handler, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	st.closers = append(st.closers, func() { srv.Close() })
