@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -51,4 +53,30 @@ type SigningKeys interface {
 	// DeleteSigningKey removes a key no token can still need. ErrNotFound if
 	// absent.
 	DeleteSigningKey(ctx context.Context, id string) error
+}
+
+// ErrLimited matches every *LimitError.
+var ErrLimited = errors.New("storage: limit reached")
+
+// LimitError says that a quota was over its limit, and when to retry.
+type LimitError struct {
+	Key        string
+	RetryAfter time.Duration
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("storage: limit of %s reached; retry after %v", e.Key, e.RetryAfter)
+}
+
+// Is makes errors.Is(err, ErrLimited) true.
+func (e *LimitError) Is(target error) bool { return target == ErrLimited }
+
+// Quota is a rate-limit counter that a call charges as part of its own
+// work (see [RotateRequest.Quotas]), so that limiting a hot path costs no
+// extra round trip. It is counted exactly as [Limiter.Allow] counts Key in
+// Window: a quota and an Allow call on the same key share one counter.
+type Quota struct {
+	Key    string
+	Limit  int
+	Window time.Duration
 }

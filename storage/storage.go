@@ -137,6 +137,10 @@ type RotateRequest struct {
 	Grace time.Duration
 	// IdleTTL is how far ExpiresAt slides on rotation.
 	IdleTTL time.Duration
+	// Quotas are charged first, one hit each at Now; if any is over its
+	// limit, Rotate returns a *LimitError and leaves the session as it
+	// was. The counters stay charged, as with Limiter.Allow.
+	Quotas []Quota
 }
 
 // Outcome is what a refresh came to.
@@ -181,7 +185,9 @@ type Sessions interface {
 	Session(ctx context.Context, id string, now time.Time) (Session, error)
 	// Rotate applies [DecideRotation] atomically: concurrent calls with the
 	// same token see one Rotated and the rest GraceReplay. It returns the
-	// session as it is after the call (zero for Reused and Rejected).
+	// session as it is after the call (zero for Reused and Rejected). The
+	// request's Quotas are charged first, in the same round trip where the
+	// backend can; one over its limit makes it a *LimitError.
 	Rotate(ctx context.Context, req RotateRequest) (Session, Outcome, error)
 	// RevokeSession deletes a session. ErrNotFound if it did not exist.
 	RevokeSession(ctx context.Context, id string) error

@@ -211,8 +211,10 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (Pair, error) {
 // Refresh uses a refresh token (spec/api.md §4 "Sessions"): the live token
 // rotates; the token rotated less than ReuseGrace ago gets the same successor
 // again and changes nothing; an older one revokes the session and returns
-// [ErrReused]; anything else returns [ErrInvalidGrant].
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (Pair, error) {
+// [ErrReused]; anything else returns [ErrInvalidGrant]. The quotas are
+// charged with the rotation (storage.RotateRequest.Quotas); one over its
+// limit returns a *storage.LimitError and spends nothing.
+func (s *Service) Refresh(ctx context.Context, refreshToken string, quotas ...storage.Quota) (Pair, error) {
 	rt, err := s.rk.parse(refreshToken)
 	if err != nil {
 		return Pair{}, ErrInvalidGrant
@@ -227,6 +229,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Pair, error
 		Now:       now,
 		Grace:     s.cfg.ReuseGrace,
 		IdleTTL:   s.cfg.RefreshTTL,
+		Quotas:    quotas,
 	})
 	if err != nil {
 		return Pair{}, fmt.Errorf("rotate refresh token: %w", err)

@@ -51,6 +51,7 @@ type options struct {
 	only     string
 	cpuprof  string
 	memory   int
+	limits   bool
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -62,6 +63,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.clients, "clients", 64, "concurrent clients")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "time per scenario")
 	fs.StringVar(&o.only, "only", "", "comma-separated scenarios to run (bare always runs)")
+	fs.BoolVar(&o.limits, "rate-limits", false, "keep the default rate limits on (they are off by default: every client here shares one address)")
 	fs.IntVar(&o.memory, "memory", 0, "instead of load: open this many sessions and report how much the process grew")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the scenarios (not the bare baseline) to this file")
 	if err := fs.Parse(args); err != nil {
@@ -236,7 +238,15 @@ func start(ctx context.Context, o options) (*stack, error) {
 	cfg := config.Defaults()
 	cfg.Secret = "wxauth-bench-secret-0123456789abcdef"
 	cfg.ServiceKeys = []string{serviceKey}
-	cfg.RateLimits = config.RateLimits{LoginPerIP: "off", LoginPerUser: "off", RefreshPerIP: "off", RefreshPerSession: "off"}
+	if o.limits {
+		// Per-address limits would refuse one machine's load at once; keep
+		// the per-user and per-session ones, which cost the same round trips.
+		cfg.RateLimits.LoginPerIP, cfg.RateLimits.RefreshPerIP = "1000000/1s", "1000000/1s"
+		cfg.RateLimits.RefreshPerSession = "1000000/1m"
+		cfg.RateLimits.LoginPerUser = "1000000/1m"
+	} else {
+		cfg.RateLimits = config.RateLimits{LoginPerIP: "off", LoginPerUser: "off", RefreshPerIP: "off", RefreshPerSession: "off"}
+	}
 	switch o.stores {
 	case "embedded":
 	case "production":

@@ -5,7 +5,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,22 +12,6 @@ import (
 
 	"github.com/wxauth/wxauth/storage"
 )
-
-// ErrLimited matches every *LimitedError.
-var ErrLimited = errors.New("ratelimit: too many attempts")
-
-// LimitedError says which rule refused an attempt and when to retry.
-type LimitedError struct {
-	Rule       string
-	RetryAfter time.Duration
-}
-
-func (e *LimitedError) Error() string {
-	return fmt.Sprintf("ratelimit: %s exceeded; retry after %v", e.Rule, e.RetryAfter)
-}
-
-// Is makes errors.Is(err, ErrLimited) true.
-func (e *LimitedError) Is(target error) bool { return target == ErrLimited }
 
 // Rule is "at most Limit attempts per Window"; a zero Limit means no limit.
 type Rule struct {
@@ -78,17 +61,29 @@ func New(store storage.Limiter, now func() time.Time) *Limiter {
 }
 
 // Check counts one attempt of key under rule: nil when allowed, a
-// *LimitedError when not, or the store's error. A nil Limiter allows all.
+// *storage.LimitError when not, or the store's error. A nil Limiter allows
+// all.
 func (l *Limiter) Check(ctx context.Context, rule Rule, key string) error {
-	if l == nil || rule.Limit == 0 {
+	q, ok := l.Quota(rule, key)
+	if !ok {
 		return nil
 	}
-	ok, retry, err := l.store.Allow(ctx, "rl:"+rule.Name+":"+key, rule.Limit, rule.Window, l.now())
+	allowed, retry, err := l.store.Allow(ctx, q.Key, q.Limit, q.Window, l.now())
 	if err != nil {
 		return fmt.Errorf("rate limit %s: %w", rule.Name, err)
 	}
-	if !ok {
-		return &LimitedError{Rule: rule.Name, RetryAfter: retry}
+	if !allowed {
+		return &storage.LimitError{Key: q.Key, RetryAfter: retry}
 	}
 	return nil
+}
+
+// Quota is rule applied to key as a storage.Quota, for calls that charge
+// their limits themselves (a refresh's rotation); ok is false when there is
+// nothing to charge (no Limiter, or the rule is off).
+func (l *Limiter) Quota(rule Rule, key string) (q storage.Quota, ok bool) {
+	if l == nil || rule.Limit == 0 {
+		return storage.Quota{}, false
+	}
+	return storage.Quota{Key: "rl:" + rule.Name + ":" + key, Limit: rule.Limit, Window: rule.Window}, true
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/login"
-	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
 	"github.com/wxauth/wxauth/wechat"
@@ -65,7 +64,7 @@ func translate(err error) (*api.Error, slog.Level) {
 		out = e(api.CodeInvalidGrant, "the refresh token is unknown, expired, or its session has ended; log in again")
 
 	// Limits.
-	case errors.Is(err, ratelimit.ErrLimited):
+	case errors.Is(err, storage.ErrLimited):
 		out = e(api.CodeRateLimited, "too many attempts; retry later")
 		level = slog.LevelInfo
 
@@ -119,7 +118,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		attrs = append(attrs, "wechat_errcode", *e.WeChatErrcode)
 	}
 	s.log.Log(r.Context(), level, "request failed", attrs...)
-	var limited *ratelimit.LimitedError
+	var limited *storage.LimitError
 	if errors.As(err, &limited) {
 		secs := int((limited.RetryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/wxauth/wxauth/api"
-	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
 )
@@ -19,15 +18,18 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if req.RefreshToken == "" {
 		return errInvalidRequest(`"refresh_token" is required`)
 	}
-	if err := s.cfg.Limiter.Check(r.Context(), s.cfg.RefreshPerIP, clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
-		return err
+	// The limits are charged with the rotation itself: one round trip to
+	// the session store per refresh.
+	var quotas []storage.Quota
+	if q, ok := s.cfg.Limiter.Quota(s.cfg.RefreshPerIP, clientIP(r, s.cfg.TrustedProxyHeader)); ok {
+		quotas = append(quotas, q)
 	}
 	if sid, ok := s.cfg.Tokens.RefreshSessionID(req.RefreshToken); ok {
-		if err := s.cfg.Limiter.Check(r.Context(), s.cfg.RefreshPerSession, sid); err != nil {
-			return err
+		if q, ok := s.cfg.Limiter.Quota(s.cfg.RefreshPerSession, sid); ok {
+			quotas = append(quotas, q)
 		}
 	}
-	p, err := s.cfg.Tokens.Refresh(r.Context(), req.RefreshToken)
+	p, err := s.cfg.Tokens.Refresh(r.Context(), req.RefreshToken, quotas...)
 	switch {
 	case err == nil:
 		s.m.Refreshes.WithLabelValues("ok").Inc()
@@ -38,7 +40,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, token.ErrInvalidGrant):
 		s.m.Refreshes.WithLabelValues("invalid_grant").Inc()
 		return err
-	case errors.Is(err, ratelimit.ErrLimited):
+	case errors.Is(err, storage.ErrLimited):
 		s.m.Refreshes.WithLabelValues("rate_limited").Inc()
 		return err
 	default:

@@ -122,6 +122,9 @@ func (s *Store) Session(ctx context.Context, id string, now time.Time) (storage.
 // Rotate implements [storage.Sessions.Rotate]: [storage.DecideRotation]
 // under the sessions lock. An expired session it finds is deleted.
 func (s *Store) Rotate(ctx context.Context, req storage.RotateRequest) (storage.Session, storage.Outcome, error) {
+	if err := chargeQuotas(ctx, s, req.Quotas, req.Now); err != nil {
+		return storage.Session{}, 0, err
+	}
 	now := req.Now.UnixNano()
 	s.smu.Lock()
 	defer s.smu.Unlock()
@@ -234,4 +237,23 @@ func (s *Store) sweep(now int64) {
 			s.userSessions[userID] = kept
 		}
 	}
+}
+
+// chargeQuotas counts one hit on each quota and returns a *LimitError for
+// the one that must wait longest, if any is over its limit.
+func chargeQuotas(ctx context.Context, l storage.Limiter, quotas []storage.Quota, now time.Time) error {
+	var over *storage.LimitError
+	for _, q := range quotas {
+		ok, retry, err := l.Allow(ctx, q.Key, q.Limit, q.Window, now)
+		if err != nil {
+			return err
+		}
+		if !ok && (over == nil || retry > over.RetryAfter) {
+			over = &storage.LimitError{Key: q.Key, RetryAfter: retry}
+		}
+	}
+	if over != nil {
+		return over
+	}
+	return nil
 }

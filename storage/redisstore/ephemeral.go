@@ -64,17 +64,31 @@ func (s *Store) Allow(ctx context.Context, key string, limit int, window time.Du
 	if window <= 0 {
 		return false, 0, fmt.Errorf("redisstore: allow %q: window %v is not positive", key, window)
 	}
-	idx, end := windowOf(now, window)
-	k := s.prefix + "l:{" + key + "}:" + window.String() + ":" + strconv.FormatInt(idx, 10)
-	keep := end.Sub(now) + time.Second
-	n, err := allowScript.Run(ctx, s.client, []string{k}, keep.Milliseconds()).Int64()
+	c := s.counter(key, window, now)
+	n, err := allowScript.Run(ctx, s.client, []string{c.key}, c.keep.Milliseconds()).Int64()
 	if err != nil {
 		return false, 0, wrap("allow", err)
 	}
 	if n <= int64(limit) {
 		return true, 0, nil
 	}
-	return false, max(end.Sub(now), time.Second), nil
+	return false, c.retry, nil
+}
+
+// counter is the Redis side of one fixed-window count.
+type counter struct {
+	key   string
+	keep  time.Duration // how long the counter key lives: its window, plus a second
+	retry time.Duration // when a refused caller may try again: the window's end, at least 1s
+}
+
+func (s *Store) counter(key string, window time.Duration, now time.Time) counter {
+	idx, end := windowOf(now, window)
+	return counter{
+		key:   s.prefix + "l:{" + key + "}:" + window.String() + ":" + strconv.FormatInt(idx, 10),
+		keep:  end.Sub(now) + time.Second,
+		retry: max(end.Sub(now), time.Second),
+	}
 }
 
 // windowOf returns the index of the epoch-aligned window of length w that

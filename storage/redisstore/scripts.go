@@ -93,6 +93,7 @@ const (
 	codeGraceReplay = 2
 	codeReused      = 3
 	codeRejected    = 4
+	codeLimited     = 5
 )
 
 // rotateScript is storage.DecideRotation on the stored hash, branch for
@@ -108,14 +109,30 @@ const (
 // look-up.
 //
 //	KEYS[1]  the session hash
+//	KEYS[2…] quota counters (single node only: they are in other slots)
 //	ARGV[1]  req.Gen                    ARGV[2]  req.Gen+1 (wrapping, as in Go)
 //	ARGV[3]  req.Hash                   ARGV[4]  req.NextHash
 //	ARGV[5]  req.Now, ns                ARGV[6]  req.Now-req.Grace, ns
 //	ARGV[7]  req.Now+req.IdleTTL, ns    ARGV[8]  the same in ms, rounded up
+//	ARGV[9…] per quota: limit, counter lifetime ms, retry-after ms
 //
-// Returns {code, fields} for Rotated and GraceReplay (fields as HGETALL
-// after the call), {code, user id} for Reused, {code} for Rejected.
+// The quotas are counted first, as allowScript counts; if one is over its
+// limit the script returns {codeLimited, the longest retry-after ms} and
+// touches nothing else. Otherwise it returns {code, fields} for Rotated and
+// GraceReplay (fields as HGETALL after the call), {code, user id} for
+// Reused, {code} for Rejected.
 var rotateScript = redis.NewScript(luaCompare + `
+local over = nil
+for i = 2, #KEYS do
+  local j = 9 + (i - 2) * 3
+  local n = redis.call('INCR', KEYS[i])
+  if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[j + 1]) end
+  if n > tonumber(ARGV[j]) then
+    local r = tonumber(ARGV[j + 2])
+    if not over or r > over then over = r end
+  end
+end
+if over then return {5, over} end
 local raw = redis.call('HGETALL', KEYS[1])
 if #raw == 0 then return {4} end
 local s = {}

@@ -289,12 +289,37 @@ func (s *Store) Rotate(ctx context.Context, req storage.RotateRequest) (storage.
 	}
 	now := req.Now.UnixNano()
 	idleEnd := addSat(now, req.IdleTTL.Nanoseconds())
-	res, err := rotateScript.Run(ctx, s.client, []string{s.sessionKey(req.SessionID)},
+	keys := []string{s.sessionKey(req.SessionID)}
+	args := []any{
 		strconv.FormatUint(req.Gen, 10), strconv.FormatUint(req.Gen+1, 10),
 		req.Hash[:], req.NextHash[:],
 		now, addSat(now, -req.Grace.Nanoseconds()),
 		max(idleEnd, 0), unixMilliCeil(max(idleEnd, 0)),
-	).Slice()
+	}
+	if _, cluster := s.client.(*redis.ClusterClient); cluster {
+		// Counters live in other slots than the session: charge them first,
+		// one call each.
+		for _, q := range req.Quotas {
+			ok, retry, err := s.Allow(ctx, q.Key, q.Limit, q.Window, req.Now)
+			if err != nil {
+				return storage.Session{}, 0, err
+			}
+			if !ok {
+				return storage.Session{}, 0, &storage.LimitError{Key: q.Key, RetryAfter: retry}
+			}
+		}
+	} else {
+		// One node: the counters ride along in the same script, one round trip.
+		for _, q := range req.Quotas {
+			if q.Window <= 0 {
+				return storage.Session{}, 0, fmt.Errorf("redisstore: rotate: quota %q window %v is not positive", q.Key, q.Window)
+			}
+			c := s.counter(q.Key, q.Window, req.Now)
+			keys = append(keys, c.key)
+			args = append(args, q.Limit, c.keep.Milliseconds(), c.retry.Milliseconds())
+		}
+	}
+	res, err := rotateScript.Run(ctx, s.client, keys, args...).Slice()
 	if err != nil {
 		return storage.Session{}, 0, wrap("rotate", err)
 	}
@@ -328,6 +353,12 @@ func (s *Store) Rotate(ctx context.Context, req storage.RotateRequest) (storage.
 		return storage.Session{}, storage.Reused, nil
 	case codeRejected:
 		return storage.Session{}, storage.Rejected, nil
+	case codeLimited:
+		if len(res) != 2 {
+			break
+		}
+		ms, _ := res[1].(int64)
+		return storage.Session{}, 0, &storage.LimitError{Key: limitedKey(req.Quotas), RetryAfter: time.Duration(ms) * time.Millisecond}
 	}
 	return storage.Session{}, 0, fmt.Errorf("redisstore: rotate %q: unexpected reply %v", req.SessionID, res)
 }
@@ -476,4 +507,14 @@ func (s *Store) UserSessions(ctx context.Context, userID string, now time.Time) 
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out, nil
+}
+
+// limitedKey names the quotas of a refused rotation in the error: the script
+// says only how long to wait.
+func limitedKey(qs []storage.Quota) string {
+	keys := make([]string, len(qs))
+	for i, q := range qs {
+		keys[i] = q.Key
+	}
+	return strings.Join(keys, "|")
 }

@@ -39,6 +39,7 @@ func RunSessions(t *testing.T, newStore func(t *testing.T) storage.Sessions) {
 		{"RevokeSession", testRevokeSession},
 		{"RevokeUserSessions", testRevokeUserSessions},
 		{"Rotate/Live", testRotateLive},
+		{"Rotate/Quotas", testRotateQuotas},
 		{"Rotate/ExpiryCapped", testRotateExpiryCapped},
 		{"Rotate/GraceReplay", testRotateGraceReplay},
 		{"Rotate/ReusedAfterGrace", testRotateReusedAfterGrace},
@@ -288,6 +289,44 @@ func testRotateLive(t *testing.T, s storage.Sessions) {
 	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
 		t.Errorf("Rotate(s1, gen 0) session mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// testRotateQuotas: quotas are charged with the rotation; one over its
+// limit refuses the call with a *LimitError and leaves the session alone.
+func testRotateQuotas(t *testing.T, s storage.Sessions) {
+	ctx := t.Context()
+	mustCreate(t, s, newSession("s1", "u1", t0))
+	mustCreate(t, s, newSession("s2", "u1", t0))
+	// Mid-window, so that the next minute is the next window.
+	now := t0.Truncate(time.Minute).Add(time.Minute + 10*time.Second)
+	quotas := func(sid string) []storage.Quota {
+		return []storage.Quota{
+			{Key: "test_ip:" + t.Name(), Limit: 100, Window: time.Minute},
+			{Key: "test_session:" + t.Name() + ":" + sid, Limit: 2, Window: time.Minute},
+		}
+	}
+	for gen := range uint64(2) {
+		req := rotateReq("s1", gen, now)
+		req.Quotas = quotas("s1")
+		rotate(t, s, req, storage.Rotated)
+	}
+	before := mustSession(t, s, "s1", now)
+	req := rotateReq("s1", 2, now)
+	req.Quotas = quotas("s1")
+	_, _, err := s.Rotate(ctx, req)
+	var le *storage.LimitError
+	if !errors.Is(err, storage.ErrLimited) || !errors.As(err, &le) || le.RetryAfter < time.Second || le.RetryAfter > time.Minute {
+		t.Fatalf("third Rotate in a window with a limit of 2 = %v, want a *LimitError with a retry within the window", err)
+	}
+	wantStored(t, s, before, now)
+	// Other sessions' quotas are their own.
+	req = rotateReq("s2", 0, now)
+	req.Quotas = quotas("s2")
+	rotate(t, s, req, storage.Rotated)
+	// The next window counts afresh.
+	req = rotateReq("s1", 2, now.Add(time.Minute))
+	req.Quotas = quotas("s1")
+	rotate(t, s, req, storage.Rotated)
 }
 
 func testRotateExpiryCapped(t *testing.T, s storage.Sessions) {
