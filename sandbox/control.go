@@ -140,10 +140,11 @@ type userJSON struct {
 	Nickname string            `json:"nickname"`
 	UnionID  string            `json:"unionid"`
 	OpenIDs  map[string]string `json:"openids"`
+	Phone    string            `json:"phone"`
 }
 
 func toUserJSON(u User) userJSON {
-	return userJSON{Name: u.Name, Nickname: u.Nickname, UnionID: u.UnionID, OpenIDs: u.OpenIDs}
+	return userJSON{Name: u.Name, Nickname: u.Nickname, UnionID: u.UnionID, OpenIDs: u.OpenIDs, Phone: u.Phone}
 }
 
 // listUsers serves GET /sandbox/v1/users (spec/api.md §5).
@@ -183,18 +184,12 @@ func (s *Sandbox) createUser(w http.ResponseWriter, r *http.Request) error {
 // createCode serves POST /sandbox/v1/miniprogram/code {"appid", "user"}
 // (spec/api.md §5): the code wx.login() would give that user.
 func (s *Sandbox) createCode(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		AppID string `json:"appid"`
-		User  string `json:"user"`
-	}
+	var req appUserRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	switch {
-	case req.AppID == "":
-		return errors.New("appid is missing")
-	case req.User == "":
-		return errors.New("user is missing")
+	if err := req.check(); err != nil {
+		return err
 	}
 	code, err := s.IssueCode(req.AppID, req.User)
 	if err != nil {
@@ -203,6 +198,108 @@ func (s *Sandbox) createCode(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, struct {
 		Code string `json:"code"`
 	}{code})
+	return nil
+}
+
+// appUserRequest is the body of the control endpoints about one user of
+// one Mini Program.
+type appUserRequest struct {
+	AppID string `json:"appid"`
+	User  string `json:"user"`
+}
+
+func (req appUserRequest) check() error {
+	switch {
+	case req.AppID == "":
+		return errors.New("appid is missing")
+	case req.User == "":
+		return errors.New("user is missing")
+	}
+	return nil
+}
+
+// createPhoneCode serves POST /sandbox/v1/miniprogram/phonecode {"appid",
+// "user", "phone"?} (spec/api.md §5): the code the getPhoneNumber button
+// would give that user, for the user's own number or for phone.
+func (s *Sandbox) createPhoneCode(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		appUserRequest
+		Phone string `json:"phone"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.check(); err != nil {
+		return err
+	}
+	code, err := s.IssuePhoneCode(req.AppID, req.User, req.Phone)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Code string `json:"code"`
+	}{code})
+	return nil
+}
+
+// createEncrypted serves POST /sandbox/v1/miniprogram/encrypted {"appid",
+// "user", "kind": "phone"|"userinfo"} (spec/api.md §5): {"encrypted_data",
+// "iv", "raw_data", "signature"} made with the user's current session_key,
+// 404 if the user has not logged in to the app yet.
+func (s *Sandbox) createEncrypted(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		appUserRequest
+		Kind string `json:"kind"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.check(); err != nil {
+		return err
+	}
+	data, err := s.Encrypted(req.AppID, req.User, req.Kind)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, data)
+	return nil
+}
+
+// rotateSessionKey serves POST /sandbox/v1/miniprogram/rotate {"appid",
+// "user"} (spec/api.md §5): 204, and the user's session_key is replaced
+// now; 404 if the user has not logged in to the app yet.
+func (s *Sandbox) rotateSessionKey(w http.ResponseWriter, r *http.Request) error {
+	var req appUserRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.check(); err != nil {
+		return err
+	}
+	if err := s.RotateSessionKey(req.AppID, req.User); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// invalidateAppTokens serves POST /sandbox/v1/apptoken/invalidate
+// {"appid"}: 204, and every app access token of the app answers 40001 from
+// now on, as if it leaked and was refreshed elsewhere.
+func (s *Sandbox) invalidateAppTokens(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		AppID string `json:"appid"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.AppID == "" {
+		return errors.New("appid is missing")
+	}
+	if err := s.InvalidateAppTokens(req.AppID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

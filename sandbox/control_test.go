@@ -62,6 +62,7 @@ func TestControlUsers(t *testing.T) {
 		Nickname string            `json:"nickname"`
 		UnionID  string            `json:"unionid"`
 		OpenIDs  map[string]string `json:"openids"`
+		Phone    string            `json:"phone"`
 	}
 	var list struct {
 		Users []userJSON `json:"users"`
@@ -71,9 +72,9 @@ func TestControlUsers(t *testing.T) {
 	}
 	var names []string
 	for _, u := range list.Users {
-		names = append(names, u.Name+"/"+u.Nickname)
+		names = append(names, u.Name+"/"+u.Nickname+"/"+u.Phone)
 	}
-	if diff := cmp.Diff([]string{"alice/Alice", "bob/Bob", "snapshot/Snapshot"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"alice/Alice/+8613800000001", "bob/Bob/+8613800000002", "snapshot/Snapshot/+8613800000003"}, names); diff != "" {
 		t.Errorf("GET /users (-want +got):\n%s", diff)
 	}
 
@@ -81,7 +82,7 @@ func TestControlUsers(t *testing.T) {
 	if status := e.control(t, http.MethodPost, "/users", map[string]string{"name": "carol"}, &carol); status != http.StatusCreated {
 		t.Fatalf("POST /users carol: status %d, want 201", status)
 	}
-	if carol.Name != "carol" || carol.Nickname != "Carol" || !idPattern.MatchString(carol.UnionID) ||
+	if carol.Name != "carol" || carol.Nickname != "Carol" || !idPattern.MatchString(carol.UnionID) || !strings.HasPrefix(carol.Phone, "+86139") ||
 		len(carol.OpenIDs) != 2 || !idPattern.MatchString(carol.OpenIDs[appA.AppID]) {
 		t.Errorf("POST /users carol = %+v", carol)
 	}
@@ -151,6 +152,15 @@ func TestControlErrors(t *testing.T) {
 		{"code, not a Mini Program", "POST", "/miniprogram/code", map[string]string{"appid": appOA.AppID, "user": "alice"}, 400, "invalid_request"},
 		{"code, no user", "POST", "/miniprogram/code", map[string]string{"appid": appA.AppID}, 400, "invalid_request"},
 		{"code, no appid", "POST", "/miniprogram/code", map[string]string{"user": "alice"}, 400, "invalid_request"},
+		{"phonecode, bad phone", "POST", "/miniprogram/phonecode", map[string]string{"appid": appA.AppID, "user": "alice", "phone": "13800000001"}, 400, "invalid_request"},
+		{"phonecode, unknown user", "POST", "/miniprogram/phonecode", map[string]string{"appid": appA.AppID, "user": "mallory"}, 404, "not_found"},
+		{"phonecode, no appid", "POST", "/miniprogram/phonecode", map[string]string{"user": "alice"}, 400, "invalid_request"},
+		{"phonecode, unknown field", "POST", "/miniprogram/phonecode", map[string]string{"appid": appA.AppID, "user": "alice", "number": "+8613800000001"}, 400, "invalid_request"},
+		{"encrypted, not logged in", "POST", "/miniprogram/encrypted", map[string]string{"appid": appA.AppID, "user": "alice", "kind": "phone"}, 404, "not_found"},
+		{"rotate, not logged in", "POST", "/miniprogram/rotate", map[string]string{"appid": appA.AppID, "user": "alice"}, 404, "not_found"},
+		{"rotate, wrong method", "GET", "/miniprogram/rotate", nil, 405, "method_not_allowed"},
+		{"invalidate, no appid", "POST", "/apptoken/invalidate", `{}`, 400, "invalid_request"},
+		{"invalidate, unknown app", "POST", "/apptoken/invalidate", map[string]string{"appid": "wxunknown"}, 404, "not_found"},
 		{"fault, unknown path", "POST", "/faults", map[string]any{"path": "/sns/nothing", "errcode": -1}, 400, "invalid_request"},
 		{"fault, prefixed path", "POST", "/faults", map[string]any{"path": APIPrefix + loginPath, "errcode": -1}, 400, "invalid_request"},
 		{"fault, bad status", "POST", "/faults", map[string]any{"path": loginPath, "status": 42}, 400, "invalid_request"},

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 
 	"github.com/wxauth/wxauth/sandbox"
 )
@@ -41,9 +42,61 @@ func Example() {
 		resp.Body.Close()
 		fmt.Println(ans.Errcode, ans.OpenID == sb.Users()[0].OpenIDs["wx00000000000000a1"], ans.SessionKey == sb.SessionKey("wx00000000000000a1", "alice"))
 	}
-	fmt.Println(sb.Stats())
+	fmt.Println(sb.Stats()["/sns/jscode2session"])
 	// Output:
 	// 0 true true
 	// 40163 false false
-	// map[/sns/jscode2session:2]
+	// 2
+}
+
+// The phone-number flow of a Mini Program: the backend fetches a stable app
+// access token, then exchanges the code the getPhoneNumber button gave.
+func ExampleSandbox_IssuePhoneCode() {
+	sb, err := sandbox.New(sandbox.Config{Apps: []sandbox.App{
+		{Name: "shop", Kind: sandbox.KindMiniProgram, AppID: "wx00000000000000a1", Secret: "s3cret"},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/sandbox/api/cgi-bin/stable_token", "application/json",
+		strings.NewReader(`{"grant_type":"client_credential","appid":"wx00000000000000a1","secret":"s3cret"}`))
+	if err != nil {
+		panic(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+
+	code, err := sb.IssuePhoneCode("wx00000000000000a1", "alice", "")
+	if err != nil {
+		panic(err)
+	}
+	for range 2 {
+		resp, err := http.Post(srv.URL+"/sandbox/api/wxa/business/getuserphonenumber?access_token="+url.QueryEscape(tok.AccessToken),
+			"application/json", strings.NewReader(`{"code":"`+code+`"}`))
+		if err != nil {
+			panic(err)
+		}
+		var ans struct {
+			Errcode   int `json:"errcode"`
+			PhoneInfo struct {
+				PurePhoneNumber string `json:"purePhoneNumber"`
+				CountryCode     string `json:"countryCode"`
+			} `json:"phone_info"`
+		}
+		json.NewDecoder(resp.Body).Decode(&ans)
+		resp.Body.Close()
+		fmt.Printf("%d %q %q\n", ans.Errcode, ans.PhoneInfo.CountryCode, ans.PhoneInfo.PurePhoneNumber)
+	}
+	fmt.Println(tok.ExpiresIn)
+	// Output:
+	// 0 "86" "13800000001"
+	// 40029 "" ""
+	// 7200
 }

@@ -150,7 +150,15 @@ func TestFaultKeepsCode(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	e := newEnv(t, nil)
-	if diff := cmp.Diff(map[string]int{loginPath: 0}, e.sb.Stats()); diff != "" {
+	want := map[string]int{
+		"/cgi-bin/token":                   0,
+		"/cgi-bin/stable_token":            0,
+		loginPath:                          0,
+		"/wxa/checksession":                0,
+		"/wxa/resetusersessionkey":         0,
+		"/wxa/business/getuserphonenumber": 0,
+	}
+	if diff := cmp.Diff(want, e.sb.Stats()); diff != "" {
 		t.Errorf("Stats() at start (-want +got):\n%s", diff)
 	}
 	e.login(t, appA, "alice")                             // success
@@ -160,7 +168,19 @@ func TestStats(t *testing.T) {
 	e.get(t, loginPath, loginQuery(appA, "nope"))         //
 	e.control(t, http.MethodGet, "/stats", nil, nil)      // control calls do not count
 	e.control(t, http.MethodGet, "/apps", nil, nil)       //
-	if diff := cmp.Diff(map[string]int{loginPath: 4}, e.sb.Stats()); diff != "" {
+	tok := e.appToken(t, appA)                            // success
+	e.post(t, "/cgi-bin/stable_token", nil, `{}`)         // 41002
+	e.post(t, "/cgi-bin/stable_token", nil, `x`)          // 47001
+	e.get(t, "/wxa/checksession", nil)                    // 41001
+	e.get(t, "/wxa/resetusersessionkey", nil)             // 41001
+	e.post(t, phonePath, tokenQuery(tok), `{"code":"x"}`) // 40029
+	want[loginPath] = 4
+	want["/cgi-bin/token"] = 1
+	want["/cgi-bin/stable_token"] = 2
+	want["/wxa/checksession"] = 1
+	want["/wxa/resetusersessionkey"] = 1
+	want[phonePath] = 1
+	if diff := cmp.Diff(want, e.sb.Stats()); diff != "" {
 		t.Errorf("Stats() (-want +got):\n%s", diff)
 	}
 
@@ -170,7 +190,7 @@ func TestStats(t *testing.T) {
 	if status := e.control(t, http.MethodGet, "/stats", nil, &got); status != http.StatusOK {
 		t.Fatalf("GET /stats: status %d", status)
 	}
-	if diff := cmp.Diff(map[string]int{loginPath: 4}, got.Calls); diff != "" {
+	if diff := cmp.Diff(want, got.Calls); diff != "" {
 		t.Errorf("GET /stats calls (-want +got):\n%s", diff)
 	}
 }

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,15 +32,8 @@ type loginCode struct {
 func (s *Sandbox) IssueCode(appID, user string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	app, ok := s.apps[appID]
-	if !ok {
-		return "", fmt.Errorf("app %q: %w", appID, ErrNotFound)
-	}
-	if app.Kind != KindMiniProgram {
-		return "", fmt.Errorf("app %q is a %s, not a %s", appID, app.Kind, KindMiniProgram)
-	}
-	if _, ok := s.users[user]; !ok {
-		return "", fmt.Errorf("user %q: %w", user, ErrNotFound)
+	if _, err := s.miniProgramUserLocked(appID, user); err != nil {
+		return "", err
 	}
 	now := s.now()
 	s.sweepCodesLocked(now)
@@ -72,7 +64,8 @@ type code2SessionAnswer struct {
 // jscode2session imitates GET /sns/jscode2session (reference §3.2, §7): it
 // exchanges a wx.login code for the user's openid, session_key and, for
 // apps bound to the Open Platform, unionid. Checks run in WeChat's order
-// (§7 item 2): missing parameters, appid, secret, code, rate limit.
+// (§7 item 2): missing parameters, appid, secret, code, rate limit. A phone
+// code is not a wx.login code: it answers 40029 here (§7 item 3).
 func (s *Sandbox) jscode2session(r *http.Request) any {
 	q := r.URL.Query()
 	appID, secret, jsCode := q.Get("appid"), q.Get("secret"), q.Get("js_code")
@@ -111,13 +104,11 @@ func (s *Sandbox) jscode2session(r *http.Request) any {
 
 	sessionKey := s.sessionKeys[key]
 	if sessionKey == "" || s.rotate {
-		b := make([]byte, 16)
-		if err := s.readRand(b); err != nil {
+		var err error
+		if sessionKey, err = s.newSessionKeyLocked(key); err != nil {
 			s.log.ErrorContext(r.Context(), "sandbox session key", "err", err)
 			return errcode(-1)
 		}
-		sessionKey = base64.StdEncoding.EncodeToString(b)
-		s.sessionKeys[key] = sessionKey
 	}
 	c.used = true
 	ans := code2SessionAnswer{OpenID: openID(appID, c.user), SessionKey: sessionKey}
@@ -151,9 +142,9 @@ func secretsEqual(got, want string) bool {
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
-// sweepCodesLocked forgets expired codes, at most once per code lifetime.
-// Forgetting is invisible: an expired code answers 40029 just like an
-// unknown one. s.mu must be held.
+// sweepCodesLocked forgets expired wx.login and phone codes, at most once
+// per code lifetime. Forgetting is invisible: an expired code answers 40029
+// just like an unknown one. s.mu must be held.
 func (s *Sandbox) sweepCodesLocked(now time.Time) {
 	if now.Before(s.lastSweep.Add(s.codeTTL)) {
 		return
@@ -162,6 +153,11 @@ func (s *Sandbox) sweepCodesLocked(now time.Time) {
 	for k, c := range s.codes {
 		if !now.Before(c.expires) {
 			delete(s.codes, k)
+		}
+	}
+	for k, c := range s.phoneCodes {
+		if !now.Before(c.expires) {
+			delete(s.phoneCodes, k)
 		}
 	}
 }

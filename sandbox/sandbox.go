@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -30,8 +31,23 @@ const (
 	KindWebsite         = "website"
 )
 
-// DefaultCodeTTL is how long a wx.login code stays valid (reference §3.1).
+// DefaultCodeTTL is how long a wx.login code or a phone code stays valid
+// (reference §3.1, §3.5).
 const DefaultCodeTTL = 5 * time.Minute
+
+// App access token defaults (reference §2.1, §2.2).
+const (
+	// DefaultAppTokenTTL is the lifetime of an app access token: WeChat
+	// answers expires_in 7200.
+	DefaultAppTokenTTL = 7200 * time.Second
+	// DefaultAppTokenOverlap is how long a superseded /cgi-bin/token token
+	// keeps working, and how early before expiry /cgi-bin/stable_token
+	// hands over to its next token.
+	DefaultAppTokenOverlap = 5 * time.Minute
+	// DefaultAppTokenDailyQuota is how many /cgi-bin/token calls one app
+	// may make per day before WeChat answers 45009.
+	DefaultAppTokenDailyQuota = 2000
+)
 
 // Errors returned by the sandbox's methods; the control API maps them to 404
 // and 409. Other errors are invalid input (400).
@@ -65,9 +81,23 @@ type Config struct {
 	// exchange for an app replaces their session_key, as WeChat may
 	// (reference §3.1, §3.9; unverified, hence the switch). Nil means true.
 	RotateSessionKey *bool
-	// CodeTTL is how long issued codes stay valid. Zero means
-	// [DefaultCodeTTL].
+	// CodeTTL is how long issued wx.login and phone codes stay valid. Zero
+	// means [DefaultCodeTTL].
 	CodeTTL time.Duration
+	// AppTokenTTL is the lifetime of app access tokens (reference §2.1:
+	// expires_in 7200). Zero means [DefaultAppTokenTTL]. It must be longer
+	// than AppTokenOverlap.
+	AppTokenTTL time.Duration
+	// AppTokenOverlap is how long a /cgi-bin/token token keeps working
+	// after a newer one is issued, and how long before expiry
+	// /cgi-bin/stable_token starts handing out the next token (reference
+	// §2.1, §2.2: 5 minutes). Zero means [DefaultAppTokenOverlap].
+	AppTokenOverlap time.Duration
+	// AppTokenDailyQuota is how many successful /cgi-bin/token calls an app
+	// may make per day (midnight to midnight, China Standard Time) before
+	// WeChat answers 45009 (reference §2.1). Zero means
+	// [DefaultAppTokenDailyQuota].
+	AppTokenDailyQuota int
 	// Now is the clock for code expiry and rate limits. Nil means time.Now.
 	// Injected delays always use real time.
 	Now func() time.Time
@@ -85,6 +115,9 @@ type Sandbox struct {
 	mux          *http.ServeMux
 	rotate       bool
 	codeTTL      time.Duration
+	tokenTTL     time.Duration
+	tokenOverlap time.Duration
+	tokenQuota   int
 	now          func() time.Time
 	log          *slog.Logger
 	controlPaths map[string]bool // control API paths, for 405 vs 404
@@ -96,11 +129,13 @@ type Sandbox struct {
 	users       map[string]*user // by name
 	userOrder   []string
 	codes       map[string]*loginCode
+	phoneCodes  map[string]*phoneCode
 	lastSweep   time.Time
 	sessionKeys map[appUser]string
 	rate        map[appUser][]time.Time
 	faults      map[string][]*Fault // by WeChat path, oldest first
 	calls       map[string]int      // by WeChat path
+	appTokens   appTokens
 }
 
 // appUser keys per-app, per-user state.
@@ -108,22 +143,32 @@ type appUser struct{ appID, user string }
 
 // builtinUsers exist from the start (spec/api.md §5). snapshot will arrive
 // as WeChat's snapshot-page virtual user (reference §4, §5.2).
-var builtinUsers = []struct{ name, nickname string }{
-	{"alice", "Alice"},
-	{"bob", "Bob"},
-	{"snapshot", "Snapshot"},
+var builtinUsers = []struct{ name, nickname, phone string }{
+	{"alice", "Alice", "+8613800000001"},
+	{"bob", "Bob", "+8613800000002"},
+	{"snapshot", "Snapshot", "+8613800000003"},
 }
 
 // New returns a sandbox serving cfg's apps and the built-in test users
 // alice, bob and snapshot. It reports the first invalid field of cfg.
 func New(cfg Config) (*Sandbox, error) {
-	if cfg.CodeTTL < 0 {
+	switch {
+	case cfg.CodeTTL < 0:
 		return nil, fmt.Errorf("sandbox: CodeTTL is negative (%v)", cfg.CodeTTL)
+	case cfg.AppTokenTTL < 0:
+		return nil, fmt.Errorf("sandbox: AppTokenTTL is negative (%v)", cfg.AppTokenTTL)
+	case cfg.AppTokenOverlap < 0:
+		return nil, fmt.Errorf("sandbox: AppTokenOverlap is negative (%v)", cfg.AppTokenOverlap)
+	case cfg.AppTokenDailyQuota < 0:
+		return nil, fmt.Errorf("sandbox: AppTokenDailyQuota is negative (%d)", cfg.AppTokenDailyQuota)
 	}
 	s := &Sandbox{
 		mux:          http.NewServeMux(),
 		rotate:       cfg.RotateSessionKey == nil || *cfg.RotateSessionKey,
-		codeTTL:      cfg.CodeTTL,
+		codeTTL:      cmp.Or(cfg.CodeTTL, DefaultCodeTTL),
+		tokenTTL:     cmp.Or(cfg.AppTokenTTL, DefaultAppTokenTTL),
+		tokenOverlap: cmp.Or(cfg.AppTokenOverlap, DefaultAppTokenOverlap),
+		tokenQuota:   cmp.Or(cfg.AppTokenDailyQuota, DefaultAppTokenDailyQuota),
 		now:          cfg.Now,
 		log:          cfg.Logger,
 		controlPaths: make(map[string]bool),
@@ -131,13 +176,15 @@ func New(cfg Config) (*Sandbox, error) {
 		apps:         make(map[string]*App),
 		users:        make(map[string]*user),
 		codes:        make(map[string]*loginCode),
+		phoneCodes:   make(map[string]*phoneCode),
 		sessionKeys:  make(map[appUser]string),
 		rate:         make(map[appUser][]time.Time),
 		faults:       make(map[string][]*Fault),
 		calls:        make(map[string]int),
+		appTokens:    newAppTokens(),
 	}
-	if s.codeTTL == 0 {
-		s.codeTTL = DefaultCodeTTL
+	if s.tokenOverlap >= s.tokenTTL {
+		return nil, fmt.Errorf("sandbox: AppTokenOverlap (%v) is not shorter than AppTokenTTL (%v)", s.tokenOverlap, s.tokenTTL)
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -154,7 +201,7 @@ func New(cfg Config) (*Sandbox, error) {
 		}
 	}
 	for _, u := range builtinUsers {
-		s.users[u.name] = &user{name: u.name, nickname: u.nickname}
+		s.users[u.name] = &user{name: u.name, nickname: u.nickname, phone: u.phone}
 		s.userOrder = append(s.userOrder, u.name)
 	}
 	s.routes()
@@ -165,7 +212,12 @@ func New(cfg Config) (*Sandbox, error) {
 // through handleWeChat with the path as WeChat spells it.
 func (s *Sandbox) routes() {
 	// WeChat server API (reference §7).
+	s.handleWeChat("/cgi-bin/token", s.token, http.MethodGet)
+	s.handleWeChat("/cgi-bin/stable_token", s.stableToken, http.MethodPost)
 	s.handleWeChat("/sns/jscode2session", s.jscode2session, http.MethodGet)
+	s.handleWeChat("/wxa/checksession", s.checkSession, http.MethodGet)
+	s.handleWeChat("/wxa/resetusersessionkey", s.resetUserSessionKey, http.MethodGet)
+	s.handleWeChat("/wxa/business/getuserphonenumber", s.getUserPhoneNumber, http.MethodPost)
 
 	// Control API (spec/api.md §5).
 	s.handleControl("GET /apps", s.listApps)
@@ -173,6 +225,10 @@ func (s *Sandbox) routes() {
 	s.handleControl("GET /users", s.listUsers)
 	s.handleControl("POST /users", s.createUser)
 	s.handleControl("POST /miniprogram/code", s.createCode)
+	s.handleControl("POST /miniprogram/phonecode", s.createPhoneCode)
+	s.handleControl("POST /miniprogram/encrypted", s.createEncrypted)
+	s.handleControl("POST /miniprogram/rotate", s.rotateSessionKey)
+	s.handleControl("POST /apptoken/invalidate", s.invalidateAppTokens)
 	s.handleControl("POST /faults", s.createFault)
 	s.handleControl("GET /stats", s.stats)
 	s.mux.HandleFunc(ControlPrefix+"/", s.controlNotFound)

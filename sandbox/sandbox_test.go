@@ -74,6 +74,19 @@ type answer struct {
 	OpenID     string `json:"openid"`
 	SessionKey string `json:"session_key"`
 	UnionID    string `json:"unionid"`
+	// App access tokens (reference §2.1, §2.2).
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int    `json:"expires_in"`
+	// getuserphonenumber (reference §3.5).
+	PhoneInfo *struct {
+		PhoneNumber     string `json:"phoneNumber"`
+		PurePhoneNumber string `json:"purePhoneNumber"`
+		CountryCode     string `json:"countryCode"`
+		Watermark       struct {
+			Timestamp int64  `json:"timestamp"`
+			AppID     string `json:"appid"`
+		} `json:"watermark"`
+	} `json:"phone_info"`
 
 	status      int
 	contentType string
@@ -93,6 +106,16 @@ func (e *env) get(t *testing.T, path string, q url.Values) answer {
 	resp, err := http.Get(e.srv.URL + APIPrefix + path + "?" + q.Encode())
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
+	}
+	return readAnswer(t, resp)
+}
+
+// post calls the WeChat path with query q and body (sent as JSON).
+func (e *env) post(t *testing.T, path string, q url.Values, body string) answer {
+	t.Helper()
+	resp, err := http.Post(e.srv.URL+APIPrefix+path+"?"+q.Encode(), "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
 	}
 	return readAnswer(t, resp)
 }
@@ -216,6 +239,11 @@ func TestNewValidates(t *testing.T) {
 		{"space in appid", Config{Apps: []App{{Kind: KindWebsite, AppID: "wx 1", Secret: "s"}}}, []string{"Apps[0]", "AppID"}},
 		{"duplicate appid", Config{Apps: []App{appA, appA}}, []string{"Apps[1]", "AppID", "already"}},
 		{"negative CodeTTL", Config{CodeTTL: neg}, []string{"CodeTTL"}},
+		{"negative AppTokenTTL", Config{AppTokenTTL: neg}, []string{"AppTokenTTL"}},
+		{"negative AppTokenOverlap", Config{AppTokenOverlap: neg}, []string{"AppTokenOverlap"}},
+		{"negative AppTokenDailyQuota", Config{AppTokenDailyQuota: -1}, []string{"AppTokenDailyQuota"}},
+		{"TTL not above default overlap", Config{AppTokenTTL: 5 * time.Minute}, []string{"AppTokenOverlap", "AppTokenTTL"}},
+		{"overlap above TTL", Config{AppTokenTTL: time.Minute, AppTokenOverlap: 2 * time.Minute}, []string{"AppTokenOverlap", "AppTokenTTL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,9 @@ package sandbox
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -20,15 +22,21 @@ type User struct {
 	UnionID string
 	// OpenIDs maps each registered appid to the user's openid in that app.
 	OpenIDs map[string]string
+	// Phone is the number bound to the user's WeChat account in E.164 form
+	// ("+8613800000001"), answered by getuserphonenumber and in encrypted
+	// phone data (reference §3.5, §3.7).
+	Phone string
 }
 
 type user struct {
-	name, nickname string
+	name, nickname, phone string
 }
 
 // AddUser creates a test user, or returns the existing one of that name.
 // Names are 1–64 characters of [A-Za-z0-9._-]; the nickname is the name
-// with its first letter upper-cased.
+// with its first letter upper-cased. The phone number is derived from the
+// name: "+86139" and eight digits, the same after a restart (users with
+// different names may, rarely, share one).
 func (s *Sandbox) AddUser(name string) (User, error) {
 	u, _, err := s.addUser(name)
 	return u, err
@@ -44,7 +52,7 @@ func (s *Sandbox) addUser(name string) (User, bool, error) {
 	u, ok := s.users[name]
 	if !ok {
 		r, n := utf8.DecodeRuneInString(name)
-		u = &user{name: name, nickname: string(unicode.ToUpper(r)) + name[n:]}
+		u = &user{name: name, nickname: string(unicode.ToUpper(r)) + name[n:], phone: derivedPhone(name)}
 		s.users[name] = u
 		s.userOrder = append(s.userOrder, name)
 		s.log.Info("sandbox user added", "user", name)
@@ -72,6 +80,7 @@ func (s *Sandbox) userLocked(u *user) User {
 		Nickname: u.nickname,
 		UnionID:  unionID(u.name),
 		OpenIDs:  make(map[string]string, len(s.apps)),
+		Phone:    u.phone,
 	}
 	for id := range s.apps {
 		out.OpenIDs[id] = openID(id, u.name)
@@ -105,6 +114,14 @@ func openID(appID, name string) string {
 // account (reference §4).
 func unionID(name string) string {
 	return derivedID("unionid|" + name)
+}
+
+// derivedPhone gives a new test user a mainland China mobile number. The
+// built-in users have 138000000xx; derived ones start with 139 so that
+// they never collide with those.
+func derivedPhone(name string) string {
+	sum := sha256.Sum256([]byte("phone|" + name))
+	return fmt.Sprintf("+86139%08d", binary.BigEndian.Uint64(sum[:8])%100_000_000)
 }
 
 func derivedID(seed string) string {

@@ -1,9 +1,11 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 )
@@ -37,6 +39,34 @@ var errmsgs = map[int]string{
 	87008: "invalid sig_method",
 	87009: "invalid signature",
 	89503: "ip needs admin confirmation (sandbox text)",
+}
+
+// maxWeChatBody caps the JSON bodies of WeChat's POST endpoints.
+const maxWeChatBody = 64 << 10
+
+// okBody is the success answer of endpoints that return nothing else.
+type okBody struct {
+	Errcode int    `json:"errcode"`
+	Errmsg  string `json:"errmsg"`
+}
+
+// readWeChatJSON decodes the JSON body of a POST endpoint into v as WeChat
+// does (reference §1): unknown fields are ignored, query parameters never
+// stand in for fields, and a body that is not one JSON object of the right
+// field types answers 47001. An empty body leaves v zero, so that a caller
+// who put the fields in the query gets the endpoint's "missing" errcode.
+func readWeChatJSON(r *http.Request, v any) errcode {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxWeChatBody+1))
+	if err != nil || len(body) > maxWeChatBody {
+		return 47001
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return 0
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return 47001
+	}
+	return 0
 }
 
 // errcode is a WeChat error answer: a handler returns one instead of a

@@ -179,7 +179,10 @@ func (o Outcome) String() string {
 // caller passed in or with any returned (SessionKey is copied).
 type Sessions interface {
 	// CreateSession stores a new session. ErrConflict if the id exists.
-	CreateSession(ctx context.Context, s Session) error
+	// The quotas are charged first, as Rotate charges its own (see
+	// RotateRequest.Quotas); one over its limit makes it a *LimitError and
+	// nothing is stored.
+	CreateSession(ctx context.Context, s Session, quotas ...Quota) error
 	// Session returns a live session, or ErrNotFound if it is absent,
 	// revoked or expired at now.
 	Session(ctx context.Context, id string, now time.Time) (Session, error)

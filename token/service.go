@@ -180,6 +180,9 @@ type OpenRequest struct {
 	// for the calls that decrypt with it, which name the session by the sid
 	// of their access token. Empty for other logins.
 	SessionKey []byte
+	// Quotas are charged with the new session (storage.Sessions.CreateSession):
+	// one over its limit returns a *storage.LimitError and opens nothing.
+	Quotas []storage.Quota
 }
 
 // Open starts a session for req.UserID logged in through req.App and
@@ -202,7 +205,7 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (Pair, error) {
 		Hash:         rt.hash(),
 	}
 	sess.ExpiresAt = storage.SlideExpiry(now, s.cfg.RefreshTTL, sess.MaxExpiresAt)
-	if err := s.cfg.Sessions.CreateSession(ctx, sess); err != nil {
+	if err := s.cfg.Sessions.CreateSession(ctx, sess, req.Quotas...); err != nil {
 		return Pair{}, fmt.Errorf("open session: %w", err)
 	}
 	return s.pair(now, sess, rt)

@@ -47,6 +47,9 @@ type Config struct {
 	// outcome, e.g. to count calls by endpoint and errcode. It runs on the
 	// caller's goroutine, so it must be quick and safe for concurrent use.
 	Observe func(Call)
+	// Now gives the time from which an app token's expires_in is counted
+	// ([Client.Token], [Client.StableToken]). Nil means time.Now.
+	Now func() time.Time
 }
 
 // Call describes one finished call to WeChat, for [Config.Observe].
@@ -71,6 +74,7 @@ type Client struct {
 	hc       *http.Client
 	timeout  time.Duration
 	observe  func(Call)
+	now      func() time.Time
 }
 
 // New returns a Client for cfg, or an error naming the first bad field.
@@ -81,6 +85,10 @@ func New(cfg Config) (*Client, error) {
 		hc:       cfg.HTTPClient,
 		timeout:  cfg.Timeout,
 		observe:  cfg.Observe,
+		now:      cfg.Now,
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	if c.apiBase == "" {
 		c.apiBase = DefaultAPIBase
@@ -149,6 +157,9 @@ type request struct {
 	endpoint string     // path, e.g. "/sns/jscode2session"
 	query    url.Values // secrets and access_token included (reference §1)
 	body     any        // marshalled to JSON when not nil
+	// secrets are values sent in body that must never appear in an
+	// error (the query's are found by name, see sensitiveParams).
+	secrets []string
 }
 
 // validator is implemented by response types that must check a success
@@ -188,7 +199,7 @@ type status struct {
 }
 
 func (c *Client) roundTrip(ctx context.Context, req request, out any) (errcode int, err error) {
-	r := newRedactor(req.query)
+	r := newRedactor(req.query, req.secrets...)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 

@@ -1,24 +1,43 @@
 // Package wechat is a client for the WeChat server APIs that wxauth calls
-// (https://api.weixin.qq.com): today the Mini Program code exchange
-// ([Client.Code2Session]); the app access token, session-key check, phone
-// number and Official Account / website OAuth endpoints are added as one
-// small method each on the same request plumbing.
+// (https://api.weixin.qq.com), and the pieces every WeChat backend rewrites
+// around them. It owns:
 //
-// It owns the wire format of those endpoints (WeChat reference §1): bodies
-// are parsed as JSON whatever their Content-Type, a missing errcode means
-// success, unknown fields are ignored, POST bodies are JSON while the
-// access_token stays in the query, and errmsg is never compared. It leaves
-// to its callers everything above one call: caching app access tokens,
-// deciding what an error means for a login, logging and metrics (see
-// [Config.Observe]).
+//   - Mini Program login: the code exchange ([Client.Code2Session]) and the
+//     session-key check ([Client.CheckSessionKey], reference §3.2–§3.3).
+//   - Phone numbers from the getPhoneNumber button's code
+//     ([Client.PhoneNumber], §3.5).
+//   - App access tokens: the endpoints ([Client.Token],
+//     [Client.StableToken], §2) and the central token service that must be
+//     their only caller ([TokenManager], "中控"): a token shared through a
+//     [TokenCache], one fetch in flight across processes, refresh ahead of
+//     expiry, one retry with a fresh token after 40001/42001
+//     ([TokenManager.Do]). [NewMemoryTokenCache] serves one process;
+//     wxauth's stores implement the cache across processes.
+//   - Legacy encrypted user data (§3.7): [Decrypt], [DecryptUserInfo] and
+//     [DecryptPhone] with the official demos' checks and error codes
+//     ([*DecryptError]), and the rawData signature ([VerifyRawData]).
+//
+// The Official Account and website OAuth endpoints (§5, §6) are to come as
+// more methods of [Client].
+//
+// Each endpoint is one small method on the same request plumbing, which owns
+// the wire format (WeChat reference §1): bodies are parsed as JSON whatever
+// their Content-Type, a missing errcode means success, unknown fields are
+// ignored, POST bodies are JSON while the access_token stays in the query,
+// and errmsg is never compared. It leaves to its callers what an error
+// means for a login (a stale session_key, a used code), where secrets and
+// session keys are stored, logging and metrics (see [Config.Observe] and
+// [TokenManagerConfig.Observe]).
 //
 // # Retries
 //
-// The package never retries on its own. In particular a code exchange is
-// never retried, whatever the failure: a code works exactly once (reference
-// §3.1, §3.2), and a request that timed out or got errcode -1 may still have
-// spent it. A caller that wants another attempt must get a new code from the
-// user's device.
+// The client never retries on its own. In particular a code exchange (and a
+// phone-number code) is never retried, whatever the failure: a code works
+// exactly once (reference §3.1, §3.2, §3.5), and a request that timed out or
+// got errcode -1 may still have spent it. A caller that wants another
+// attempt must get a new code from the user's device. The one retry this
+// package makes is [TokenManager.Do]'s, with a fresh app access token after
+// WeChat refused the previous one (§2.3).
 //
 // # Errors
 //
@@ -29,8 +48,10 @@
 //   - A non-zero errcode is an [*APIError]. Its Is method maps the errcode
 //     to a class (the table in errors.go, after reference §1.1):
 //     [ErrInvalidCode], [ErrMissingCode], [ErrCodeBlocked], [ErrBusy],
-//     [ErrRateLimited], [ErrBadCredential], [ErrTokenInvalid]. Errcode -1
-//     is both [ErrBusy] and [ErrUnavailable].
+//     [ErrRateLimited], [ErrBadCredential], [ErrTokenInvalid],
+//     [ErrSessionKeyStale]. Errcode -1 is both [ErrBusy] and
+//     [ErrUnavailable]; 40001 is [ErrBadCredential] on the token endpoints
+//     (a wrong secret) and [ErrTokenInvalid] elsewhere.
 //   - An HTTP status other than 200 is an [*HTTPError] and is
 //     [ErrUnavailable].
 //   - A transport failure (connection refused, timeout, cancelled context)
@@ -39,17 +60,23 @@
 //   - A body that is not JSON, too large, or a success that lacks a required
 //     field is [ErrUnexpectedResponse] and also [ErrUnavailable].
 //   - Arguments rejected before any call is made are [ErrInvalidRequest].
+//   - Decryption failures are [*DecryptError] with the official demos'
+//     code: [ErrIllegalAESKey], [ErrIllegalIV], [ErrIllegalBuffer] (also
+//     for a watermark of another app, [ErrWatermark]), [ErrDecodeBase64].
 //
 // [Temporary] reports whether a later attempt (with a new code, for code
 // exchanges) may succeed.
 //
 // # Secrets
 //
-// Request URLs carry the app secret, the code and access tokens in their
-// query. Errors returned by this package, including those passed to
-// [Config.Observe], never contain them: transport errors are reported with
-// the endpoint path only, never the URL. [Session] redacts its session_key
-// when formatted or logged.
+// Requests carry the app secret, codes, access tokens and a signature made
+// with the session_key, in their query or JSON body. Errors returned by this
+// package, including those passed to [Config.Observe], never contain them:
+// transport errors are reported with the endpoint path only, never the URL,
+// and any of them echoed in an errmsg is redacted. Decryption errors never
+// quote the key, the data or the plaintext. [Session] redacts its
+// session_key, [AppToken] its token and [PhoneInfo] all but the last four
+// digits of its numbers when formatted or logged.
 //
 // The package imports nothing of wxauth's own and can be used by any Go
 // program.

@@ -46,6 +46,11 @@ var (
 	// JSON, is too large, or lacks a field a success must have. Also
 	// [ErrUnavailable].
 	ErrUnexpectedResponse = errors.New("wechat: unexpected response")
+	// ErrSessionKeyStale: the session_key checked is not the user's
+	// current one (87009 "invalid signature" from /wxa/checksession,
+	// reference §3.3): it was replaced by a newer wx.login or has
+	// expired. The user must log in again.
+	ErrSessionKeyStale = errors.New("wechat: session key stale")
 )
 
 // errcodeClasses is the one place that gives a WeChat errcode its meaning;
@@ -84,6 +89,10 @@ var errcodeClasses = map[int][]error{
 	// §1.1, §2.3 app access_token invalid/superseded or expired: refetch, retry once.
 	40001: {ErrTokenInvalid},
 	42001: {ErrTokenInvalid},
+
+	// §1.1, §3.3 87009 invalid signature: the session_key is not the
+	// user's current one.
+	87009: {ErrSessionKeyStale},
 }
 
 // tokenEndpoints mint app access tokens from the secret. There 40001 means a
@@ -202,8 +211,13 @@ const redacted = "[redacted]"
 // from the session_key (reference §3.3).
 var sensitiveParams = []string{"secret", "js_code", "code", "access_token", "refresh_token", "signature"}
 
-func newRedactor(q url.Values) redactor {
+func newRedactor(q url.Values, secrets ...string) redactor {
 	var r redactor
+	for _, v := range secrets {
+		if v != "" {
+			r = append(r, v, url.QueryEscape(v))
+		}
+	}
 	for _, k := range sensitiveParams {
 		for _, v := range q[k] {
 			if v != "" {

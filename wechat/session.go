@@ -2,13 +2,19 @@ package wechat
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 )
 
-const endpointCode2Session = "/sns/jscode2session"
+const (
+	endpointCode2Session = "/sns/jscode2session"
+	endpointCheckSession = "/wxa/checksession"
+)
 
 // Session is the answer of [Client.Code2Session]: who the Mini Program user
 // is, and the key of their encrypted data.
@@ -73,6 +79,42 @@ func (r *code2SessionResponse) validate() error {
 		return errMissingField("session_key")
 	}
 	return nil
+}
+
+// CheckSessionKey asks WeChat whether sessionKey is still openID's current
+// session_key (GET /wxa/checksession, reference §3.3); nil means it is.
+// accessToken is the app access token (see [TokenManager.Do]). The key
+// itself is not sent, only a signature made with it.
+//
+// A stale or wrong key is [ErrSessionKeyStale] (errcode 87009); a refused
+// access token is [ErrTokenInvalid]; empty arguments are
+// [ErrInvalidRequest] and no call is made.
+func (c *Client) CheckSessionKey(ctx context.Context, accessToken, openID, sessionKey string) error {
+	switch {
+	case accessToken == "":
+		return fmt.Errorf("%w: check session key: empty access token", ErrInvalidRequest)
+	case openID == "":
+		return fmt.Errorf("%w: check session key: empty openid", ErrInvalidRequest)
+	case sessionKey == "":
+		return fmt.Errorf("%w: check session key: empty session key", ErrInvalidRequest)
+	}
+	q := url.Values{
+		"access_token": {accessToken},
+		"openid":       {openID},
+		"signature":    {sessionKeySignature(sessionKey, "")},
+		"sig_method":   {"hmac_sha256"},
+	}
+	return c.getJSON(ctx, endpointCheckSession, q, nil)
+}
+
+// sessionKeySignature is the login-state signature of reference §3.3:
+// lowercase hex of HMAC-SHA256 keyed with the session_key's base64 text as
+// received (not its decoded bytes), over message (empty for checksession
+// and resetusersessionkey).
+func sessionKeySignature(sessionKey, message string) string {
+	mac := hmac.New(sha256.New, []byte(sessionKey))
+	mac.Write([]byte(message))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // redactedKey stands for a SessionKey in formatted and logged output.

@@ -38,6 +38,7 @@ var sentinels = []error{
 	wechat.ErrTokenInvalid,
 	wechat.ErrUnavailable,
 	wechat.ErrUnexpectedResponse,
+	wechat.ErrSessionKeyStale,
 }
 
 // observer records the calls reported to Config.Observe.
@@ -489,7 +490,7 @@ func TestAPIErrorIs(t *testing.T) {
 		{&wechat.APIError{Endpoint: "/cgi-bin/token", Code: 40001}, []error{wechat.ErrBadCredential}},
 		{&wechat.APIError{Endpoint: "/cgi-bin/stable_token", Code: 40001}, []error{wechat.ErrBadCredential}},
 		{&wechat.APIError{Endpoint: "/cgi-bin/token", Code: 45009}, []error{wechat.ErrRateLimited}},
-		{&wechat.APIError{Endpoint: "/wxa/checksession", Code: 87009}, nil},
+		{&wechat.APIError{Endpoint: "/wxa/checksession", Code: 87009}, []error{wechat.ErrSessionKeyStale}},
 		{&wechat.APIError{Endpoint: "/sns/jscode2session", Code: -1}, []error{wechat.ErrBusy, wechat.ErrUnavailable}},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"github.com/wxauth/wxauth/internal/keyring"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
+	"github.com/wxauth/wxauth/internal/mpdata"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/internal/server"
@@ -47,12 +48,14 @@ type Options struct {
 	Now func() time.Time
 }
 
-// sessionStore is what the session store must do: sessions, one-time items
-// and rate-limit counters (memstore in process, redisstore shared).
+// sessionStore is what the session store must do: sessions, one-time items,
+// rate-limit counters and the shared app access tokens (memstore in
+// process, redisstore shared).
 type sessionStore interface {
 	storage.Sessions
 	storage.OneTime
 	storage.Limiter
+	wechat.TokenCache
 }
 
 // Instance is one wxauth: its handler and what must be closed with it.
@@ -157,6 +160,23 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
+	secrets := make(map[string]string, len(cfg.Apps))
+	for _, a := range cfg.Apps {
+		secrets[a.AppID] = a.Secret
+	}
+	appTokens, err := wechat.NewTokenManager(wechat.TokenManagerConfig{
+		Client: wc,
+		Cache:  inst.Sessions,
+		Secrets: func(appID string) (string, bool) {
+			s, ok := secrets[appID]
+			return s, ok
+		},
+		Now:     opt.Now,
+		Observe: func(appID string) { inst.Metrics.AppTokenFetches.WithLabelValues(appID).Inc() },
+	})
+	if err != nil {
+		return nil, err
+	}
 	limiter := ratelimit.New(inst.Sessions, opt.Now)
 	rules := cfg.RateLimits.Rules()
 	apps := make([]login.App, len(cfg.Apps))
@@ -170,7 +190,13 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
+	mp, err := mpdata.New(mpdata.Config{Apps: apps, WeChat: wc, Tokens: appTokens, Users: inst.Users,
+		Sessions: inst.Sessions, Seal: box, Now: opt.Now})
+	if err != nil {
+		return nil, err
+	}
 	api, err := server.New(server.Config{
+		MPData: mp, AppTokens: appTokens,
 		Login: ls, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
 		ServiceKeys: cfg.ServiceKeys, Limiter: limiter, TrustedProxyHeader: cfg.TrustedProxyHeader,

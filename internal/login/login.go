@@ -55,7 +55,7 @@ type Config struct {
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Limiter and PerUser limit logins per user (counted once the user is
-	// known, before a session is opened); nil Limiter: no limit.
+	// known, with the session it opens); nil Limiter: no limit.
 	Limiter *ratelimit.Limiter
 	PerUser ratelimit.Rule
 }
@@ -106,6 +106,12 @@ func (s *Service) AppName(appID string) string {
 		}
 	}
 	return ""
+}
+
+// AppID is the appid of the configured app named name.
+func (s *Service) AppID(name string) (string, bool) {
+	a, ok := s.apps[name]
+	return a.AppID, ok
 }
 
 // Configured reports whether name is a configured app.
@@ -202,10 +208,13 @@ func (s *Service) finish(ctx context.Context, app App, id storage.Identity, sess
 	if err != nil {
 		return Result{}, fmt.Errorf("link identity: %w", err)
 	}
-	if err := s.cfg.Limiter.Check(ctx, s.cfg.PerUser, link.User.ID); err != nil {
-		return Result{}, err
+	// The per-user limit is charged with the new session: no extra round
+	// trip to the session store.
+	var quotas []storage.Quota
+	if q, ok := s.cfg.Limiter.Quota(s.cfg.PerUser, link.User.ID); ok {
+		quotas = append(quotas, q)
 	}
-	pair, err := s.cfg.Tokens.Open(ctx, token.OpenRequest{UserID: link.User.ID, App: app.Name, SessionKey: sessionKey})
+	pair, err := s.cfg.Tokens.Open(ctx, token.OpenRequest{UserID: link.User.ID, App: app.Name, SessionKey: sessionKey, Quotas: quotas})
 	if err != nil {
 		return Result{}, err
 	}

@@ -26,6 +26,8 @@ type Metrics struct {
 	ReuseDetected   prometheus.Counter
 	WeChatCalls     *prometheus.CounterVec   // endpoint, errcode
 	WeChatDuration  *prometheus.HistogramVec // endpoint
+	AppTokenFetches *prometheus.CounterVec   // appid: app tokens fetched from WeChat (the daily quota used)
+	AppTokenServed  *prometheus.CounterVec   // app: tokens handed to other services
 }
 
 // New registers wxauth's metrics (and the Go and process collectors) on a
@@ -57,9 +59,15 @@ func New() *Metrics {
 			Name: "wxauth_wechat_call_duration_seconds", Help: "Latency of calls to WeChat by endpoint.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"endpoint"}),
+		AppTokenFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxauth_app_token_fetches_total", Help: "App access tokens fetched from WeChat by this instance, by appid: the daily quota used (2000/day for /cgi-bin/token).",
+		}, []string{"appid"}),
+		AppTokenServed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxauth_app_token_served_total", Help: "App access tokens handed to other services through /v1/wechat/access_token, by app.",
+		}, []string{"app"}),
 	}
 	reg.MustRegister(m.Requests, m.RequestDuration, m.Logins, m.Refreshes, m.ReuseDetected,
-		m.WeChatCalls, m.WeChatDuration,
+		m.WeChatCalls, m.WeChatDuration, m.AppTokenFetches, m.AppTokenServed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/login"
+	"github.com/wxauth/wxauth/internal/mpdata"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
 	"github.com/wxauth/wxauth/wechat"
@@ -72,6 +73,18 @@ func translate(err error) (*api.Error, slog.Level) {
 	case errors.Is(err, login.ErrUnknownApp):
 		out = e(api.CodeUnknownApp, "no configured app of the right kind has this name")
 	case errors.Is(err, login.ErrInvalidRequest):
+		out = e(api.CodeInvalidRequest, publicText(err))
+
+	// Mini program data.
+	case errors.Is(err, mpdata.ErrSessionKeyExpired):
+		out = e(api.CodeSessionKeyExpired, "the data cannot be decrypted with this session's session_key; call wx.login, log in again, then ask WeChat for the data again")
+	case errors.Is(err, mpdata.ErrInvalidSignature):
+		out = e(api.CodeInvalidSignature, "the data's signature or watermark does not match")
+	case errors.Is(err, mpdata.ErrPhoneTaken):
+		out = e(api.CodePhoneTaken, "this phone number belongs to another user")
+	case errors.Is(err, mpdata.ErrNotMiniProgram):
+		out = e(api.CodeInvalidRequest, "this session was not opened by a mini program login")
+	case errors.Is(err, mpdata.ErrInvalidRequest):
 		out = e(api.CodeInvalidRequest, publicText(err))
 
 	// WeChat.

@@ -5,6 +5,8 @@ import "net/http"
 // routes lists every endpoint of spec/api.md §4 this server answers.
 func (s *Server) routes() {
 	s.handle("POST /v1/miniprogram/login", s.miniprogramLogin)
+	s.handle("POST /v1/miniprogram/phone", s.authed(s.phone))
+	s.handle("POST /v1/miniprogram/userinfo", s.authed(s.userInfo))
 
 	s.handle("POST /v1/token/refresh", s.refresh)
 	s.handle("POST /v1/logout", s.authed(s.logout))
@@ -14,6 +16,8 @@ func (s *Server) routes() {
 
 	s.handle("GET /.well-known/jwks.json", s.jwks)
 	s.handle("POST /v1/introspect", s.serviceOnly(s.introspect))
+	s.handle("GET /v1/wechat/access_token", s.serviceOnly(s.appToken))
+	s.handle("POST /v1/wechat/access_token", s.serviceOnly(s.reportAppToken))
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())

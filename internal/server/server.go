@@ -8,6 +8,7 @@ import (
 
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
+	"github.com/wxauth/wxauth/internal/mpdata"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
@@ -38,6 +39,10 @@ type Config struct {
 	// TrustedProxyHeader names the header that carries the client address
 	// behind a load balancer; empty: the connection's address.
 	TrustedProxyHeader string
+	// MPData serves the phone and user-info endpoints.
+	MPData *mpdata.Service
+	// AppTokens serves /v1/wechat/access_token.
+	AppTokens AppTokens
 }
 
 // Server is wxauth's HTTP API.
@@ -63,6 +68,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: Config.Sessions is required")
 	case cfg.JWKS == nil:
 		return nil, errors.New("server: Config.JWKS is required")
+	case cfg.MPData == nil:
+		return nil, errors.New("server: Config.MPData is required")
+	case cfg.AppTokens == nil:
+		return nil, errors.New("server: Config.AppTokens is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -1,7 +1,8 @@
 // Package memstore keeps wxauth's records in process memory: one [Store]
-// implements [storage.Users] and [storage.Sessions] for tests, the dev
-// server (`wxauth dev`) and single-instance deployments that accept losing
-// every login on restart.
+// implements [storage.Users], [storage.Sessions], [storage.OneTime],
+// [storage.Limiter], [storage.SigningKeys] and wechat.TokenCache for tests,
+// the dev server (`wxauth dev`) and single-instance deployments that accept
+// losing every login on restart.
 //
 // It owns only the atomicity: each method runs under a mutex, and refreshes
 // apply [storage.DecideRotation] under it. The rules themselves live in

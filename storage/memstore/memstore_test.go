@@ -6,6 +6,7 @@ import (
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/storage/memstore"
 	"github.com/wxauth/wxauth/storage/storagetest"
+	"github.com/wxauth/wxauth/wechat"
 )
 
 func TestUsers(t *testing.T) {
@@ -22,4 +23,8 @@ func TestOneTime(t *testing.T) {
 
 func TestLimiter(t *testing.T) {
 	storagetest.RunLimiter(t, func(*testing.T) storage.Limiter { return memstore.New() })
+}
+
+func TestTokenCache(t *testing.T) {
+	storagetest.RunTokenCache(t, func(*testing.T) wechat.TokenCache { return memstore.New() })
 }

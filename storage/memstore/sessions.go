@@ -95,7 +95,10 @@ func (r *sessionRec) live(now int64) bool { return now < r.expires }
 
 // CreateSession implements [storage.Sessions.CreateSession]. An expired
 // session not yet swept still holds its id.
-func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
+func (s *Store) CreateSession(ctx context.Context, sess storage.Session, quotas ...storage.Quota) error {
+	if err := chargeQuotas(ctx, s, quotas, sess.CreatedAt); err != nil {
+		return err
+	}
 	s.smu.Lock()
 	defer s.smu.Unlock()
 	if _, ok := s.sessions[sess.ID]; ok {

@@ -28,8 +28,9 @@ type Store struct {
 
 	keys signingKeys
 
-	oneTime  oneTimeItems
-	counters windowCounters
+	oneTime   oneTimeItems
+	counters  windowCounters
+	appTokens appTokens
 }
 
 // New returns an empty Store.

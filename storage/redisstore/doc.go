@@ -38,6 +38,8 @@
 //	wxauth:u:{<user id>}                  hash   the user's session index: sid → absolute expiry (Unix ms)
 //	wxauth:o:{<key>}                      string one one-time item
 //	wxauth:l:{<key>}:<window>:<index>     string one rate-limit counter (e.g. l:{sms:+86…}:1m0s:29631840)
+//	wxauth:t:{<appid>}                    hash   one app access token (wechat.TokenCache), expiring with it
+//	wxauth:t:{<appid>}:lock               string its fetch lock, held by one instance at a time
 //
 // A session hash has one-letter fields, kept by Redis as one listpack:
 // u user id, a app, c created, l last used, e expires, m max expires,

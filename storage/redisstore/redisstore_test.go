@@ -16,6 +16,7 @@ import (
 
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/storage/storagetest"
+	"github.com/wxauth/wxauth/wechat"
 )
 
 // The conformance suites run on one node and on a cluster, each when its
@@ -51,6 +52,15 @@ func TestLimiter(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			url := testURL(t, b.env)
 			storagetest.RunLimiter(t, func(t *testing.T) storage.Limiter { return openTest(t, url) })
+		})
+	}
+}
+
+func TestTokenCache(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			url := testURL(t, b.env)
+			storagetest.RunTokenCache(t, func(t *testing.T) wechat.TokenCache { return openTest(t, url) })
 		})
 	}
 }

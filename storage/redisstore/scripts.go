@@ -33,16 +33,43 @@ local function ms(ns)
 end
 `
 
-// createScript stores a new session hash unless the id is taken.
+// luaQuotas counts quota hits as allowScript counts them: charge(k, a, n)
+// takes n counters from KEYS[k…] and their limit, counter lifetime ms and
+// retry-after ms from ARGV[a…] (three each), and returns the longest
+// retry-after among those over their limit, or nil.
+const luaQuotas = `
+local function charge(k, a, n)
+  local over = nil
+  for i = 0, n - 1 do
+    local key, j = KEYS[k + i], a + i * 3
+    local c = redis.call('INCR', key)
+    if c == 1 then redis.call('PEXPIRE', key, ARGV[j + 1]) end
+    if c > tonumber(ARGV[j]) then
+      local r = tonumber(ARGV[j + 2])
+      if not over or r > over then over = r end
+    end
+  end
+  return over
+end
+`
+
+// createScript stores a new session hash unless the id is taken, after
+// charging its quotas (single node only; on a cluster they are charged
+// beforehand).
 //
-//	KEYS[1]  the session hash
-//	ARGV[1]  its expiry, Unix ms
-//	ARGV[2…] field, value, field, value…
+//	KEYS[1]  the session hash          KEYS[2…]  quota counters
+//	ARGV[1]  its expiry, Unix ms       ARGV[2]   the number of quotas n
+//	ARGV[3…] per quota: limit, counter lifetime ms, retry-after ms
+//	then     field, value, field, value…
 //
-// Returns 1 if created, 0 if the key exists.
-var createScript = redis.NewScript(`
+// Returns 1 if created, 0 if the key exists, and minus the retry-after ms
+// if a quota is over its limit (nothing is created).
+var createScript = redis.NewScript(luaQuotas + `
+local n = tonumber(ARGV[2])
+local over = charge(2, 3, n)
+if over then return -over end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 3 + n * 3))
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
 `)
@@ -121,17 +148,8 @@ const (
 // touches nothing else. Otherwise it returns {code, fields} for Rotated and
 // GraceReplay (fields as HGETALL after the call), {code, user id} for
 // Reused, {code} for Rejected.
-var rotateScript = redis.NewScript(luaCompare + `
-local over = nil
-for i = 2, #KEYS do
-  local j = 9 + (i - 2) * 3
-  local n = redis.call('INCR', KEYS[i])
-  if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[j + 1]) end
-  if n > tonumber(ARGV[j]) then
-    local r = tonumber(ARGV[j + 2])
-    if not over or r > over then over = r end
-  end
-end
+var rotateScript = redis.NewScript(luaCompare + luaQuotas + `
+local over = charge(2, 9, #KEYS - 1)
 if over then return {5, over} end
 local raw = redis.call('HGETALL', KEYS[1])
 if #raw == 0 then return {4} end

@@ -167,12 +167,16 @@ func pairs(v any) (map[string]string, error) {
 // trip, executed in order on one connection. On a cluster the two keys
 // live on different nodes, which would run a pipeline's commands in no
 // particular order, so the steps are sequential there.
-func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
+func (s *Store) CreateSession(ctx context.Context, sess storage.Session, quotas ...storage.Quota) error {
 	if err := checkTimes(sess); err != nil {
 		return fmt.Errorf("redisstore: create session %q: %w", sess.ID, err)
 	}
-	create := scriptCall{createScript, []string{s.sessionKey(sess.ID)},
-		append([]any{unixMilliCeil(sess.ExpiresAt.UnixNano())}, sessionFields(sess)...)}
+	qkeys, qargs, err := s.quotas(ctx, quotas, sess.CreatedAt)
+	if err != nil {
+		return err
+	}
+	create := scriptCall{createScript, append([]string{s.sessionKey(sess.ID)}, qkeys...),
+		append(append([]any{unixMilliCeil(sess.ExpiresAt.UnixNano()), len(qkeys)}, qargs...), sessionFields(sess)...)}
 	until := unixMilliCeil(max(sess.ExpiresAt.UnixNano(), sess.MaxExpiresAt.UnixNano()))
 	index := scriptCall{indexScript, []string{s.userKey(sess.UserID)}, []any{sess.ID, until}}
 
@@ -188,6 +192,14 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
 	n, err := created.Int()
 	if err != nil {
 		return wrap("create session", err)
+	}
+	if n < 0 {
+		// A quota refused it: nothing was created, but the pipelined index
+		// entry was written; take it back.
+		if indexed != nil {
+			s.unindexForeign(ctx, sess)
+		}
+		return &storage.LimitError{Key: limitedKey(quotas), RetryAfter: time.Duration(-n) * time.Millisecond}
 	}
 	if n == 0 {
 		if indexed != nil {
@@ -289,37 +301,17 @@ func (s *Store) Rotate(ctx context.Context, req storage.RotateRequest) (storage.
 	}
 	now := req.Now.UnixNano()
 	idleEnd := addSat(now, req.IdleTTL.Nanoseconds())
-	keys := []string{s.sessionKey(req.SessionID)}
-	args := []any{
+	qkeys, qargs, err := s.quotas(ctx, req.Quotas, req.Now)
+	if err != nil {
+		return storage.Session{}, 0, err
+	}
+	args := append([]any{
 		strconv.FormatUint(req.Gen, 10), strconv.FormatUint(req.Gen+1, 10),
 		req.Hash[:], req.NextHash[:],
 		now, addSat(now, -req.Grace.Nanoseconds()),
 		max(idleEnd, 0), unixMilliCeil(max(idleEnd, 0)),
-	}
-	if _, cluster := s.client.(*redis.ClusterClient); cluster {
-		// Counters live in other slots than the session: charge them first,
-		// one call each.
-		for _, q := range req.Quotas {
-			ok, retry, err := s.Allow(ctx, q.Key, q.Limit, q.Window, req.Now)
-			if err != nil {
-				return storage.Session{}, 0, err
-			}
-			if !ok {
-				return storage.Session{}, 0, &storage.LimitError{Key: q.Key, RetryAfter: retry}
-			}
-		}
-	} else {
-		// One node: the counters ride along in the same script, one round trip.
-		for _, q := range req.Quotas {
-			if q.Window <= 0 {
-				return storage.Session{}, 0, fmt.Errorf("redisstore: rotate: quota %q window %v is not positive", q.Key, q.Window)
-			}
-			c := s.counter(q.Key, q.Window, req.Now)
-			keys = append(keys, c.key)
-			args = append(args, q.Limit, c.keep.Milliseconds(), c.retry.Milliseconds())
-		}
-	}
-	res, err := rotateScript.Run(ctx, s.client, keys, args...).Slice()
+	}, qargs...)
+	res, err := rotateScript.Run(ctx, s.client, append([]string{s.sessionKey(req.SessionID)}, qkeys...), args...).Slice()
 	if err != nil {
 		return storage.Session{}, 0, wrap("rotate", err)
 	}
@@ -517,4 +509,32 @@ func limitedKey(qs []storage.Quota) string {
 		keys[i] = q.Key
 	}
 	return strings.Join(keys, "|")
+}
+
+// quotas prepares quota counters for a script that charges them (see
+// luaQuotas): on one node they ride along in the same script, one round
+// trip; on a cluster they live in other slots than the session, so they are
+// charged here first, one call each, and the script gets none.
+func (s *Store) quotas(ctx context.Context, quotas []storage.Quota, now time.Time) (keys []string, args []any, err error) {
+	if _, cluster := s.client.(*redis.ClusterClient); cluster {
+		for _, q := range quotas {
+			ok, retry, err := s.Allow(ctx, q.Key, q.Limit, q.Window, now)
+			if err != nil {
+				return nil, nil, err
+			}
+			if !ok {
+				return nil, nil, &storage.LimitError{Key: q.Key, RetryAfter: retry}
+			}
+		}
+		return nil, nil, nil
+	}
+	for _, q := range quotas {
+		if q.Window <= 0 {
+			return nil, nil, fmt.Errorf("redisstore: quota %q: window %v is not positive", q.Key, q.Window)
+		}
+		c := s.counter(q.Key, q.Window, now)
+		keys = append(keys, c.key)
+		args = append(args, q.Limit, c.keep.Milliseconds(), c.retry.Milliseconds())
+	}
+	return keys, args, nil
 }

@@ -1,7 +1,7 @@
 // Package storagetest holds the conformance suites every storage backend
-// runs from its own test file: [RunUsers] for [storage.Users] and
-// [RunSessions] for [storage.Sessions] (the shape of dex
-// storage/conformance).
+// runs from its own test file: [RunUsers], [RunSessions], [RunOneTime],
+// [RunLimiter], [RunSigningKeys] and [RunTokenCache], one per interface (the
+// shape of dex storage/conformance).
 //
 // The suites own the behaviour promised by the interface docs in package
 // storage and the refresh rules of spec/api.md §4 "Sessions" as written in
@@ -11,6 +11,7 @@
 // there (mutex, SQL transaction, script) and how it is set up and torn down:
 // the newStore function gives each subtest a fresh, empty store.
 //
-// Time never comes from a clock: every request carries its Now, so the
-// suites are deterministic and never sleep.
+// Time comes from the requests' Now wherever the interfaces carry one, so
+// the suites never sleep to synchronise; the few expiry checks that depend
+// on real time (one-time items, token-cache locks) poll briefly.
 package storagetest

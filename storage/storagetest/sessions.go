@@ -40,6 +40,7 @@ func RunSessions(t *testing.T, newStore func(t *testing.T) storage.Sessions) {
 		{"RevokeUserSessions", testRevokeUserSessions},
 		{"Rotate/Live", testRotateLive},
 		{"Rotate/Quotas", testRotateQuotas},
+		{"Create/Quotas", testCreateQuotas},
 		{"Rotate/ExpiryCapped", testRotateExpiryCapped},
 		{"Rotate/GraceReplay", testRotateGraceReplay},
 		{"Rotate/ReusedAfterGrace", testRotateReusedAfterGrace},
@@ -327,6 +328,30 @@ func testRotateQuotas(t *testing.T, s storage.Sessions) {
 	req = rotateReq("s1", 2, now.Add(time.Minute))
 	req.Quotas = quotas("s1")
 	rotate(t, s, req, storage.Rotated)
+}
+
+// testCreateQuotas: a quota over its limit refuses a new session and
+// stores nothing.
+func testCreateQuotas(t *testing.T, s storage.Sessions) {
+	at := t0.Truncate(time.Minute).Add(time.Minute + 10*time.Second)
+	q := []storage.Quota{{Key: "test_user:" + t.Name(), Limit: 2, Window: time.Minute}}
+	for _, id := range []string{"s1", "s2"} {
+		if err := s.CreateSession(t.Context(), newSession(id, "u1", at), q...); err != nil {
+			t.Fatalf("CreateSession(%q) within the quota = %v", id, err)
+		}
+	}
+	err := s.CreateSession(t.Context(), newSession("s3", "u1", at), q...)
+	if !errors.Is(err, storage.ErrLimited) {
+		t.Fatalf("third CreateSession with a limit of 2 = %v, want a *LimitError", err)
+	}
+	wantNoSession(t, s, "s3", at)
+	list, err := s.UserSessions(t.Context(), "u1", at)
+	if err != nil || len(list) != 2 {
+		t.Errorf("UserSessions(u1) after a refused create = %d sessions, %v; want 2", len(list), err)
+	}
+	if err := s.CreateSession(t.Context(), newSession("s3", "u1", at.Add(time.Minute)), q...); err != nil {
+		t.Errorf("CreateSession in the next window = %v", err)
+	}
 }
 
 func testRotateExpiryCapped(t *testing.T, s storage.Sessions) {
