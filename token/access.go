@@ -128,6 +128,7 @@ func newVerifier(keys func() Keys, issuer, audience string, now func() time.Time
 		keys: keys,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{signer.Alg}),
+			jwt.WithStrictDecoding(),
 			jwt.WithIssuer(issuer),
 			jwt.WithAudience(audience),
 			jwt.WithExpirationRequired(),

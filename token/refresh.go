@@ -86,6 +86,10 @@ func (t *refreshToken) sessionID() string { return base64.RawURLEncoding.EncodeT
 
 var errMalformedRefresh = errors.New("malformed refresh token")
 
+// strictB64 refuses non-canonical encodings (stray trailing bits), so that
+// one token has exactly one spelling.
+var strictB64 = base64.RawURLEncoding.Strict()
+
 // mint builds the token of generation gen for sid with the given secret.
 func (k refreshKeys) mint(sid []byte, gen uint64, secret []byte) refreshToken {
 	var t refreshToken
@@ -116,7 +120,7 @@ func (k refreshKeys) parse(s string) (refreshToken, error) {
 	if base64.RawURLEncoding.DecodedLen(len(s)) != refreshLen {
 		return t, errMalformedRefresh
 	}
-	n, err := base64.RawURLEncoding.Decode(t.raw[:], []byte(s))
+	n, err := strictB64.Decode(t.raw[:], []byte(s))
 	if err != nil || n != refreshLen || t.raw[0] != refreshVersion {
 		return t, errMalformedRefresh
 	}

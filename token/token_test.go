@@ -272,6 +272,7 @@ func TestRefreshRejectsForgeries(t *testing.T) {
 		{"generation 0 forged", flip(1 + 16 + 7)}, // would look like an ancestor without the tag
 		{"other server's token", op.RefreshToken},
 		{"padded", p1.RefreshToken + "="},
+		{"non-canonical trailing bits", nonCanonical(p1.RefreshToken)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := f.svc.Refresh(ctx, tc.tok); !errors.Is(err, token.ErrInvalidGrant) {
@@ -410,3 +411,11 @@ func TestNewValidates(t *testing.T) {
 }
 
 var _ storage.Sessions = (*memstore.Store)(nil)
+
+// nonCanonical spells the same bytes differently: the last character of a
+// 73-byte token carries 2 data bits and 4 padding bits; flip a padding bit.
+func nonCanonical(tok string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, tok[len(tok)-1])
+	return tok[:len(tok)-1] + string(alphabet[i^1])
+}

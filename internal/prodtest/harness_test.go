@@ -96,14 +96,26 @@ func pgSchema(t *testing.T) string {
 	return base + sep + "search_path=" + schema
 }
 
-// newSandbox runs the WeChat imitation with the dev apps.
-func newSandbox(t *testing.T) (*sandbox.Sandbox, string) {
-	t.Helper()
-	var apps []sandbox.App
-	for _, a := range config.DevApps() {
-		apps = append(apps, sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret})
+// testApps are the dev apps with appids of this test's own: app access
+// tokens are cached in Redis by appid, and the tests share one Redis.
+func testApps() []config.App {
+	var b [4]byte
+	rand.Read(b[:])
+	apps := config.DevApps()
+	for i := range apps {
+		apps[i].AppID = "wx" + hex.EncodeToString(b[:]) + apps[i].AppID[10:]
 	}
-	sb, err := sandbox.New(sandbox.Config{Apps: apps})
+	return apps
+}
+
+// newSandbox runs the WeChat imitation with apps.
+func newSandbox(t *testing.T, apps []config.App) (*sandbox.Sandbox, string) {
+	t.Helper()
+	var sbApps []sandbox.App
+	for _, a := range apps {
+		sbApps = append(sbApps, sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret})
+	}
+	sb, err := sandbox.New(sandbox.Config{Apps: sbApps})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,8 +138,8 @@ type deployment struct {
 // redisURL; extra YAML lines are appended.
 func newDeployment(t *testing.T, databaseURL, redisURL string, extra ...string) *deployment {
 	t.Helper()
-	sb, sbURL := newSandbox(t)
-	apps := config.DevApps()
+	apps := testApps()
+	sb, sbURL := newSandbox(t, apps)
 	var y strings.Builder
 	fmt.Fprintf(&y, "addr: 127.0.0.1:0\nissuer: https://auth.prodtest.example\n")
 	fmt.Fprintf(&y, "database_url: %q\nredis_url: %q\n", databaseURL, redisURL)

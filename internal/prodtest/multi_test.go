@@ -159,3 +159,47 @@ func kid(t *testing.T, jwt string) string {
 	json.Unmarshal(b, &hdr)
 	return hdr.Kid
 }
+
+// Hundreds of callers of /v1/wechat/access_token split across two instances
+// cause one fetch from WeChat: the token and its fetch lock live in Redis.
+func TestAppTokenOneFetchAcrossInstances(t *testing.T) {
+	redisURL := needEnv(t, "WXAUTH_TEST_REDIS_URL")
+	d := newDeployment(t, pgSchema(t), redisURL)
+	a, b := d.start(t), d.start(t)
+	ctx := t.Context()
+	const n = 300
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	tokens := make([]string, n)
+	answers := make([]response, n)
+	var mu sync.Mutex
+	var slowest time.Duration
+	for i := range n {
+		in := []*instance{a, b}[i%2]
+		wg.Go(func() {
+			<-start
+			t0 := time.Now()
+			r := d.do(ctx, "GET", in.URL+"/v1/wechat/access_token?app=mp", "", "prodtest-service-key-0123")
+			mu.Lock()
+			slowest = max(slowest, time.Since(t0))
+			mu.Unlock()
+			var tok struct {
+				AccessToken string `json:"access_token"`
+			}
+			json.Unmarshal(r.Body, &tok)
+			answers[i], tokens[i] = r, tok.AccessToken
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		if answers[i].Status != 200 || tokens[i] == "" || tokens[i] != tokens[0] {
+			t.Fatalf("caller %d: %d %s", i, answers[i].Status, answers[i].Body)
+		}
+	}
+	fetches := d.sb.Stats()["/cgi-bin/stable_token"] + d.sb.Stats()["/cgi-bin/token"]
+	t.Logf("%d concurrent callers on two instances: %d fetch(es) from WeChat; slowest answer %v", n, fetches, slowest.Round(time.Millisecond))
+	if fetches != 1 {
+		t.Errorf("%d fetches from WeChat, want exactly 1", fetches)
+	}
+}
