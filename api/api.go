@@ -71,3 +71,25 @@ type RefreshRequest struct {
 type LogoutRequest struct {
 	All bool `json:"all,omitempty"`
 }
+
+// OAuthLoginRequest is the body of POST /v1/oauth/wechat/login.
+type OAuthLoginRequest struct {
+	Code         string `json:"code"`
+	State        string `json:"state"`
+	CodeVerifier string `json:"code_verifier,omitempty"`
+}
+
+// OAuthLoginResponse is a browser login's answer: the token response plus
+// the page to go to next.
+type OAuthLoginResponse struct {
+	TokenResponse
+	ReturnTo string `json:"return_to"`
+}
+
+// BindRequired answers a login whose WeChat identity has no user yet when
+// registration requires a phone (spec/api.md §4 "Binding").
+type BindRequired struct {
+	BindRequired bool   `json:"bind_required"`
+	BindTicket   string `json:"bind_ticket"`
+	ReturnTo     string `json:"return_to,omitempty"`
+}

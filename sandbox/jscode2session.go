@@ -142,7 +142,7 @@ func secretsEqual(got, want string) bool {
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
-// sweepCodesLocked forgets expired wx.login and phone codes, at most once
+// sweepCodesLocked forgets expired wx.login, phone and OAuth codes, at most once
 // per code lifetime. Forgetting is invisible: an expired code answers 40029
 // just like an unknown one. s.mu must be held.
 func (s *Sandbox) sweepCodesLocked(now time.Time) {
@@ -160,12 +160,18 @@ func (s *Sandbox) sweepCodesLocked(now time.Time) {
 			delete(s.phoneCodes, k)
 		}
 	}
+	for k, c := range s.oauth.codes {
+		if !now.Before(c.expires) {
+			delete(s.oauth.codes, k)
+		}
+	}
 }
 
 const codeAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // randomCodeLocked returns codeLen characters like the observed
-// "0712cDoV0cfty22AeloV0daMoV02cDog", unbiased and never a live code. It
+// "0712cDoV0cfty22AeloV0daMoV02cDog", unbiased and never a live wx.login or
+// OAuth code. It
 // gives up if the random source keeps repeating itself. s.mu must be held.
 func (s *Sandbox) randomCodeLocked() (string, error) {
 	out := make([]byte, 0, codeLen)
@@ -183,7 +189,9 @@ func (s *Sandbox) randomCodeLocked() (string, error) {
 		if len(out) < codeLen {
 			continue
 		}
-		if _, taken := s.codes[string(out)]; !taken {
+		_, login := s.codes[string(out)]
+		_, oauth := s.oauth.codes[string(out)]
+		if !login && !oauth {
 			return string(out), nil
 		}
 		out = out[:0]

@@ -136,6 +136,8 @@ type Sandbox struct {
 	faults      map[string][]*Fault // by WeChat path, oldest first
 	calls       map[string]int      // by WeChat path
 	appTokens   appTokens
+	oauth       oauthState
+	sms         smsInbox
 }
 
 // appUser keys per-app, per-user state.
@@ -146,7 +148,7 @@ type appUser struct{ appID, user string }
 var builtinUsers = []struct{ name, nickname, phone string }{
 	{"alice", "Alice", "+8613800000001"},
 	{"bob", "Bob", "+8613800000002"},
-	{"snapshot", "Snapshot", "+8613800000003"},
+	{SnapshotUser, "Snapshot", "+8613800000003"},
 }
 
 // New returns a sandbox serving cfg's apps and the built-in test users
@@ -182,6 +184,8 @@ func New(cfg Config) (*Sandbox, error) {
 		faults:       make(map[string][]*Fault),
 		calls:        make(map[string]int),
 		appTokens:    newAppTokens(),
+		oauth:        newOAuthState(),
+		sms:          newSMSInbox(),
 	}
 	if s.tokenOverlap >= s.tokenTTL {
 		return nil, fmt.Errorf("sandbox: AppTokenOverlap (%v) is not shorter than AppTokenTTL (%v)", s.tokenOverlap, s.tokenTTL)
@@ -218,6 +222,14 @@ func (s *Sandbox) routes() {
 	s.handleWeChat("/wxa/checksession", s.checkSession, http.MethodGet)
 	s.handleWeChat("/wxa/resetusersessionkey", s.resetUserSessionKey, http.MethodGet)
 	s.handleWeChat("/wxa/business/getuserphonenumber", s.getUserPhoneNumber, http.MethodPost)
+	s.handleWeChat("/sns/oauth2/access_token", s.oauthAccessToken, http.MethodGet)
+	s.handleWeChat("/sns/oauth2/refresh_token", s.oauthRefreshToken, http.MethodGet)
+	s.handleWeChat("/sns/userinfo", s.userInfo, http.MethodGet)
+	s.handleWeChat("/sns/auth", s.snsAuth, http.MethodGet)
+
+	// WeChat's browser pages (reference §5.1, §6; spec/api.md §5).
+	s.handlePage(pathAuthorize, KindOfficialAccount)
+	s.handlePage(pathQRConnect, KindWebsite)
 
 	// Control API (spec/api.md §5).
 	s.handleControl("GET /apps", s.listApps)
@@ -231,6 +243,7 @@ func (s *Sandbox) routes() {
 	s.handleControl("POST /apptoken/invalidate", s.invalidateAppTokens)
 	s.handleControl("POST /faults", s.createFault)
 	s.handleControl("GET /stats", s.stats)
+	s.handleControl("GET /sms", s.listSMS)
 	s.mux.HandleFunc(ControlPrefix+"/", s.controlNotFound)
 }
 

@@ -88,6 +88,13 @@ type answer struct {
 		} `json:"watermark"`
 	} `json:"phone_info"`
 
+	// Web OAuth (reference §5.3–§5.5).
+	RefreshToken   string `json:"refresh_token"`
+	Scope          string `json:"scope"`
+	IsSnapshotUser int    `json:"is_snapshotuser"`
+	Nickname       string `json:"nickname"`
+	HeadImgURL     string `json:"headimgurl"`
+
 	status      int
 	contentType string
 	fields      map[string]json.RawMessage

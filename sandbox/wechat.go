@@ -27,6 +27,7 @@ var errmsgs = map[int]string{
 	40243: "appsecret frozen (sandbox text)",
 	41001: "access_token missing",
 	41002: "appid missing",
+	41003: "refresh_token missing",
 	41004: "appsecret missing",
 	41008: "missing code",
 	42001: "access_token expired",
@@ -91,35 +92,44 @@ type wechatHandler func(r *http.Request) any
 func (s *Sandbox) handleWeChat(path string, h wechatHandler, methods ...string) {
 	s.calls[path] = 0
 	serve := func(w http.ResponseWriter, r *http.Request) {
-		f := s.beginCall(path)
-		if f != nil {
-			s.log.InfoContext(r.Context(), "sandbox fault", "path", path,
-				"wechat_errcode", f.Errcode, "status", f.Status, "delay_ms", f.DelayMS)
-			if f.DelayMS > 0 {
-				t := time.NewTimer(time.Duration(f.DelayMS) * time.Millisecond)
-				select {
-				case <-t.C:
-				case <-r.Context().Done():
-					t.Stop()
-					return
-				}
-			}
-			switch {
-			case f.Status != 0:
-				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-				w.WriteHeader(f.Status)
-				fmt.Fprintln(w, http.StatusText(f.Status))
-				return
-			case f.Errcode != 0:
-				s.writeWeChat(w, r, path, errcode(f.Errcode))
-				return
-			}
+		if f := s.beginCall(path); f != nil && s.runFault(w, r, path, f, func(code int) {
+			s.writeWeChat(w, r, path, errcode(code))
+		}) {
+			return
 		}
 		s.writeWeChat(w, r, path, h(r))
 	}
 	for _, m := range methods {
 		s.mux.HandleFunc(m+" "+APIPrefix+path, serve)
 	}
+}
+
+// runFault plays f for one call to path: it waits DelayMS, then answers
+// Status, or Errcode through answer. It reports whether it answered the call
+// (or the caller went away while waiting); false means the call proceeds.
+func (s *Sandbox) runFault(w http.ResponseWriter, r *http.Request, path string, f *Fault, answer func(code int)) bool {
+	s.log.InfoContext(r.Context(), "sandbox fault", "path", path,
+		"wechat_errcode", f.Errcode, "status", f.Status, "delay_ms", f.DelayMS)
+	if f.DelayMS > 0 {
+		t := time.NewTimer(time.Duration(f.DelayMS) * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return true
+		}
+	}
+	switch {
+	case f.Status != 0:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(f.Status)
+		fmt.Fprintln(w, http.StatusText(f.Status))
+		return true
+	case f.Errcode != 0:
+		answer(f.Errcode)
+		return true
+	}
+	return false
 }
 
 // beginCall counts a call to path and takes the next injected fault for

@@ -51,6 +51,12 @@ type LinkRequest struct {
 	// Its ID must be set; CreatedAt/UpdatedAt are set to Now.
 	NewUser User
 	Now     time.Time
+	// LinkByPhone links by NewUser.Phone: when neither the openid nor the
+	// unionid is known and a user already has that phone, the identity is
+	// added to that user instead of creating NewUser (spec/api.md §4
+	// "Binding"). Only for a phone the caller has verified. Without it, a
+	// NewUser whose phone is taken is ErrConflict.
+	LinkByPhone bool
 }
 
 // LinkResult tells what [Users.LinkIdentity] did.
@@ -71,8 +77,12 @@ type Users interface {
 	//      unionid keeps linking to that other user;
 	//   2. else if UnionID is non-empty and another identity has it, the
 	//      identity is added to that identity's user (unionid linking);
-	//   3. else NewUser is created with the identity.
-	// Concurrent calls for the same openid or unionid end with one user.
+	//   3. else if LinkByPhone and another user has NewUser.Phone, the
+	//      identity (and its UnionID, if any) is added to that user (phone
+	//      linking, Created false);
+	//   4. else NewUser is created with the identity.
+	// Concurrent calls for the same openid, unionid or (with LinkByPhone)
+	// phone end with one user.
 	LinkIdentity(ctx context.Context, req LinkRequest) (LinkResult, error)
 	// User returns a user by id, or ErrNotFound.
 	User(ctx context.Context, id string) (User, error)

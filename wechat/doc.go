@@ -16,9 +16,13 @@
 //   - Legacy encrypted user data (§3.7): [Decrypt], [DecryptUserInfo] and
 //     [DecryptPhone] with the official demos' checks and error codes
 //     ([*DecryptError]), and the rawData signature ([VerifyRawData]).
-//
-// The Official Account and website OAuth endpoints (§5, §6) are to come as
-// more methods of [Client].
+//   - Official Account web OAuth and website QR login (§5, §6): the
+//     authorization page's URL with WeChat's strict parameter order
+//     ([Client.AuthorizeURL]), the code exchange ([Client.OAuthExchange]),
+//     the user's token refresh and check ([Client.OAuthRefresh],
+//     [Client.OAuthCheck]) and profile ([Client.OAuthUserInfo]). The
+//     user's OAuth tokens ([OAuthToken]) are not app access tokens: this
+//     package neither caches nor refreshes them.
 //
 // Each endpoint is one small method on the same request plumbing, which owns
 // the wire format (WeChat reference §1): bodies are parsed as JSON whatever
@@ -31,10 +35,11 @@
 //
 // # Retries
 //
-// The client never retries on its own. In particular a code exchange (and a
-// phone-number code) is never retried, whatever the failure: a code works
-// exactly once (reference §3.1, §3.2, §3.5), and a request that timed out or
-// got errcode -1 may still have spent it. A caller that wants another
+// The client never retries on its own. In particular a code exchange (a
+// wx.login code, a phone-number code or an OAuth code) is never retried,
+// whatever the failure: a code works exactly once (reference §3.1, §3.2,
+// §3.5, §5.2), and a request that timed out or got errcode -1 may still
+// have spent it. A caller that wants another
 // attempt must get a new code from the user's device. The one retry this
 // package makes is [TokenManager.Do]'s, with a fresh app access token after
 // WeChat refused the previous one (§2.3).
@@ -49,9 +54,16 @@
 //     to a class (the table in errors.go, after reference §1.1):
 //     [ErrInvalidCode], [ErrMissingCode], [ErrCodeBlocked], [ErrBusy],
 //     [ErrRateLimited], [ErrBadCredential], [ErrTokenInvalid],
-//     [ErrSessionKeyStale]. Errcode -1 is both [ErrBusy] and
-//     [ErrUnavailable]; 40001 is [ErrBadCredential] on the token endpoints
-//     (a wrong secret) and [ErrTokenInvalid] elsewhere.
+//     [ErrSessionKeyStale], [ErrOAuthTokenInvalid],
+//     [ErrRefreshTokenInvalid], [ErrScopeUnauthorized],
+//     [ErrInvalidOpenID]. Errcode -1 is both [ErrBusy] and
+//     [ErrUnavailable]. Some codes depend on the endpoint ([APIError]
+//     knows it): 40001 is [ErrBadCredential] on the app token endpoints (a
+//     wrong secret); 40001 and 42001 are [ErrOAuthTokenInvalid] on
+//     /sns/userinfo and /sns/auth (the user's OAuth token), match nothing
+//     on the OAuth code and refresh exchanges (no token is sent), and are
+//     [ErrTokenInvalid] (the app token) elsewhere; 48001 is
+//     [ErrScopeUnauthorized] on /sns/userinfo and /sns/auth only.
 //   - An HTTP status other than 200 is an [*HTTPError] and is
 //     [ErrUnavailable].
 //   - A transport failure (connection refused, timeout, cancelled context)
@@ -69,14 +81,17 @@
 //
 // # Secrets
 //
-// Requests carry the app secret, codes, access tokens and a signature made
-// with the session_key, in their query or JSON body. Errors returned by this
+// Requests carry the app secret, codes, access tokens (the app's and the
+// users' OAuth ones), OAuth refresh tokens and a signature made with the
+// session_key, in their query or JSON body. Errors returned by this
 // package, including those passed to [Config.Observe], never contain them:
 // transport errors are reported with the endpoint path only, never the URL,
 // and any of them echoed in an errmsg is redacted. Decryption errors never
 // quote the key, the data or the plaintext. [Session] redacts its
-// session_key, [AppToken] its token and [PhoneInfo] all but the last four
-// digits of its numbers when formatted or logged.
+// session_key, [AppToken] its token, [OAuthToken] its access and refresh
+// tokens, and [PhoneInfo] all but the last four digits of its numbers when
+// formatted or logged. [Client.AuthorizeURL]'s errors never quote the
+// state.
 //
 // The package imports nothing of wxauth's own and can be used by any Go
 // program.

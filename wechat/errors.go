@@ -51,12 +51,32 @@ var (
 	// reference §3.3): it was replaced by a newer wx.login or has
 	// expired. The user must log in again.
 	ErrSessionKeyStale = errors.New("wechat: session key stale")
+	// ErrOAuthTokenInvalid: the user's OAuth access_token (reference §5.3,
+	// not the app token) sent to /sns/userinfo or /sns/auth is invalid or
+	// expired (40001, 42001 there), or does not go with the openid sent
+	// (40003, also [ErrInvalidOpenID]; §1.1 "treat as invalid token").
+	// Refresh it ([Client.OAuthRefresh]) or have the user authorize again.
+	// Unlike [ErrTokenInvalid], fetching a new app token does not help.
+	ErrOAuthTokenInvalid = errors.New("wechat: oauth access token invalid")
+	// ErrRefreshTokenInvalid: the OAuth refresh_token is invalid (40030)
+	// or past its 30 days (42002, reference §5.4). The user must authorize
+	// again.
+	ErrRefreshTokenInvalid = errors.New("wechat: oauth refresh token invalid")
+	// ErrScopeUnauthorized: the OAuth access_token's scope does not allow
+	// the call (48001 on /sns/userinfo or /sns/auth), e.g. /sns/userinfo
+	// with a token granted for snsapi_base (reference §5.5). Authorize
+	// again with snsapi_userinfo.
+	ErrScopeUnauthorized = errors.New("wechat: oauth scope unauthorized")
+	// ErrInvalidOpenID: the openid does not belong to this app or to the
+	// token sent (40003, reference §1.1, §5.6).
+	ErrInvalidOpenID = errors.New("wechat: invalid openid")
 )
 
 // errcodeClasses is the one place that gives a WeChat errcode its meaning;
-// rows follow the WeChat reference §1.1 ("client reaction" column) and §3.2.
-// An errcode not listed here matches no sentinel: callers see an [*APIError]
-// with only its Code to go by.
+// rows follow the WeChat reference §1.1 ("client reaction" column), §3.2
+// and §5, and endpointClasses below overrides them where an endpoint gives
+// a code another meaning. An errcode not listed here matches no sentinel:
+// callers see an [*APIError] with only its Code to go by.
 var errcodeClasses = map[int][]error{
 	// §1.1 -1 "system error": WeChat busy, retry later → wechat_unavailable.
 	-1: {ErrBusy, ErrUnavailable},
@@ -93,14 +113,53 @@ var errcodeClasses = map[int][]error{
 	// §1.1, §3.3 87009 invalid signature: the session_key is not the
 	// user's current one.
 	87009: {ErrSessionKeyStale},
+
+	// §1.1, §5.4 OAuth refresh_token invalid (40030) or past 30 days
+	// (42002): re-authorize.
+	40030: {ErrRefreshTokenInvalid},
+	42002: {ErrRefreshTokenInvalid},
+
+	// §1.1, §5.5, §5.6 40003 invalid openid: not this app's, or not the
+	// token's (see endpointClasses for the OAuth token endpoints).
+	40003: {ErrInvalidOpenID},
 }
 
-// tokenEndpoints mint app access tokens from the secret. There 40001 means a
-// wrong AppSecret, not a bad token (reference §1.1, §2.1): classifying it
-// as [ErrTokenInvalid] would make token-refresh logic loop.
-var tokenEndpoints = map[string]bool{
-	"/cgi-bin/token":        true,
-	"/cgi-bin/stable_token": true,
+// endpointClasses overrides errcodeClasses on the endpoints where an errcode
+// means something else. An errcode listed with no class matches no sentinel
+// on that endpoint.
+var endpointClasses = map[string]map[int][]error{
+	// §1.1, §2.1: the endpoints that mint app access tokens from the
+	// secret. There 40001 means a wrong AppSecret, not a bad token:
+	// classifying it as ErrTokenInvalid would make token-refresh logic loop.
+	endpointToken:       {40001: {ErrBadCredential}},
+	endpointStableToken: {40001: {ErrBadCredential}},
+
+	// §5.3, §5.4: the OAuth code and refresh exchanges send no access
+	// token, app or user, and the reference gives 40001/42001 no meaning
+	// there; above all they must not read as ErrTokenInvalid, which
+	// triggers an app-token refetch and retry (TokenManager.Do).
+	endpointOAuthToken:   {40001: nil, 42001: nil},
+	endpointOAuthRefresh: {40001: nil, 42001: nil},
+
+	// §5.5, §5.6: the endpoints called with the user's OAuth access_token.
+	endpointUserInfo:   oauthTokenClasses,
+	endpointOAuthCheck: oauthTokenClasses,
+}
+
+// oauthTokenClasses are the errcodes of the endpoints that take the user's
+// OAuth access_token (/sns/userinfo, /sns/auth).
+var oauthTokenClasses = map[int][]error{
+	// §1.1, §5.5: 40001/42001 concern the user's OAuth token there, not
+	// the app token: refresh it (§5.4), never refetch the app token.
+	40001: {ErrOAuthTokenInvalid},
+	42001: {ErrOAuthTokenInvalid},
+	// §1.1 40003 invalid openid, "treat as invalid token"; §5.6's example
+	// answer of /sns/auth for a bad pair.
+	40003: {ErrInvalidOpenID, ErrOAuthTokenInvalid},
+	// §1.1, §5.5 48001 api unauthorized: a snsapi_base token on
+	// /sns/userinfo. Elsewhere 48001 (an app lacking an API permission)
+	// stays unclassified.
+	48001: {ErrScopeUnauthorized},
 }
 
 // APIError is WeChat's answer with a non-zero errcode. Branch on Code or,
@@ -123,10 +182,11 @@ func (e *APIError) Error() string {
 // Is reports whether the errcode belongs to target's class (see the
 // package documentation).
 func (e *APIError) Is(target error) bool {
-	if e.Code == 40001 && tokenEndpoints[e.Endpoint] {
-		return target == ErrBadCredential
+	classes, ok := endpointClasses[e.Endpoint][e.Code]
+	if !ok {
+		classes = errcodeClasses[e.Code]
 	}
-	for _, class := range errcodeClasses[e.Code] {
+	for _, class := range classes {
 		if class == target {
 			return true
 		}

@@ -39,6 +39,10 @@ var sentinels = []error{
 	wechat.ErrUnavailable,
 	wechat.ErrUnexpectedResponse,
 	wechat.ErrSessionKeyStale,
+	wechat.ErrOAuthTokenInvalid,
+	wechat.ErrRefreshTokenInvalid,
+	wechat.ErrScopeUnauthorized,
+	wechat.ErrInvalidOpenID,
 }
 
 // observer records the calls reported to Config.Observe.

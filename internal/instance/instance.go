@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/wxauth/wxauth/internal/config"
@@ -19,6 +20,7 @@ import (
 	"github.com/wxauth/wxauth/internal/metrics"
 	"github.com/wxauth/wxauth/internal/mpdata"
 	"github.com/wxauth/wxauth/internal/ratelimit"
+	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/internal/server"
 	"github.com/wxauth/wxauth/signer"
@@ -186,6 +188,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	ls, err := login.New(login.Config{
 		Apps: apps, WeChat: wc, Users: inst.Users, Tokens: inst.Tokens, Seal: box,
 		Now: opt.Now, Logger: opt.Logger, Limiter: limiter, PerUser: rules.LoginPerUser,
+		OAuth: wc, OneTime: inst.Sessions, Redirects: redirect.New(cfg.Redirects),
 	})
 	if err != nil {
 		return nil, err
@@ -196,8 +199,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		return nil, err
 	}
 	api, err := server.New(server.Config{
-		MPData: mp, AppTokens: appTokens,
-		Login: ls, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
+		MPData: mp, AppTokens: appTokens, CORSOrigins: cfg.CORSOrigins,
+		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
+		Login:         ls, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
 		ServiceKeys: cfg.ServiceKeys, Limiter: limiter, TrustedProxyHeader: cfg.TrustedProxyHeader,
 		LoginPerIP: rules.LoginPerIP, RefreshPerIP: rules.RefreshPerIP, RefreshPerSession: rules.RefreshPerSession,

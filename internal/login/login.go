@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/internal/ratelimit"
+	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
@@ -54,6 +55,17 @@ type Config struct {
 	Rand io.Reader
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// OAuth is WeChat for the browser logins (official account, website);
+	// nil: those logins are refused.
+	OAuth OAuthClient
+	// OneTime keeps OAuth states and finished logins for duplicate
+	// redirects, shared by all instances.
+	OneTime storage.OneTime
+	// Redirects is the allow-list for redirect_uri and return_to.
+	Redirects redirect.List
+	// Binder, when set (registration: bind_phone), gets the identities
+	// that have no user yet, instead of creating one.
+	Binder Binder
 	// Limiter and PerUser limit logins per user (counted once the user is
 	// known, with the session it opens); nil Limiter: no limit.
 	Limiter *ratelimit.Limiter
@@ -155,6 +167,11 @@ type Result struct {
 	User   storage.User
 	// IsNew is true when this login created the user.
 	IsNew bool
+	// ReturnTo is where a browser login's page sends the user next.
+	ReturnTo string
+	// BindTicket is set instead of tokens when registration requires a
+	// phone and this WeChat identity has no user yet.
+	BindTicket string
 }
 
 // MiniProgram exchanges a wx.login code (jscode2session, never retried: a
@@ -180,46 +197,80 @@ func (s *Service) MiniProgram(ctx context.Context, req MiniProgramRequest) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	return s.finish(ctx, app, storage.Identity{AppID: app.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}, sealed, req.Inviter)
+	return s.finish(ctx, pending{app: app, identity: storage.Identity{AppID: app.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID},
+		inviter: req.Inviter, sealed: sealed})
 }
 
 // SessionKeyContext binds a sealed session_key to the identity it was
 // issued to, so that it opens only for that identity.
 func SessionKeyContext(appID, openID string) string { return "session_key|" + appID + "|" + openID }
 
-// finish links the identity to a user and opens a session that keeps
-// sessionKey (sealed; nil for logins that have none).
-func (s *Service) finish(ctx context.Context, app App, id storage.Identity, sessionKey []byte, inviter string) (Result, error) {
+// pending is what a login knows once WeChat has said who the user is.
+type pending struct {
+	app      App
+	identity storage.Identity
+	// nickname and avatar from WeChat's profile (browser logins with
+	// snsapi_userinfo or snsapi_login), stored on a new user.
+	nickname, avatar string
+	inviter          string
+	returnTo         string
+	// sealed WeChat credentials kept on the session: the session_key, or
+	// the OAuth user tokens.
+	sealed []byte
+}
+
+// finish links the identity to its user — or, when registration requires a
+// phone and the identity has none, hands out a bind ticket instead — and
+// opens a session.
+func (s *Service) finish(ctx context.Context, p pending) (Result, error) {
+	if s.cfg.Binder != nil {
+		known, err := s.known(ctx, p.identity)
+		if err != nil {
+			return Result{}, err
+		}
+		if !known {
+			ticket, err := s.cfg.Binder.IssueTicket(ctx, PendingBind{App: p.app.Name, Identity: p.identity,
+				Nickname: p.nickname, AvatarURL: p.avatar, Inviter: p.inviter, ReturnTo: p.returnTo, Credentials: p.sealed})
+			if err != nil {
+				return Result{}, fmt.Errorf("bind ticket: %w", err)
+			}
+			return Result{ReturnTo: p.returnTo, BindTicket: ticket}, nil
+		}
+	}
 	now := s.cfg.Now().UTC()
 	uid, err := s.newUserID()
 	if err != nil {
 		return Result{}, err
 	}
-	newUser := storage.User{ID: uid}
-	if inviter != "" && len(inviter) <= 64 {
+	newUser := storage.User{ID: uid, Nickname: p.nickname, AvatarURL: p.avatar}
+	if p.inviter != "" && len(p.inviter) <= 64 {
 		// A share link's inviter is recorded only if it names a real user.
-		if _, err := s.cfg.Users.User(ctx, inviter); err == nil {
-			newUser.InviterID = inviter
+		if _, err := s.cfg.Users.User(ctx, p.inviter); err == nil {
+			newUser.InviterID = p.inviter
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return Result{}, fmt.Errorf("look up inviter: %w", err)
 		}
 	}
-	link, err := s.cfg.Users.LinkIdentity(ctx, storage.LinkRequest{Identity: id, NewUser: newUser, Now: now})
+	link, err := s.cfg.Users.LinkIdentity(ctx, storage.LinkRequest{Identity: p.identity, NewUser: newUser, Now: now})
 	if err != nil {
 		return Result{}, fmt.Errorf("link identity: %w", err)
 	}
-	// The per-user limit is charged with the new session: no extra round
-	// trip to the session store.
-	var quotas []storage.Quota
-	if q, ok := s.cfg.Limiter.Quota(s.cfg.PerUser, link.User.ID); ok {
-		quotas = append(quotas, q)
+	u := link.User
+	if !link.Created && p.nickname != "" && (u.Nickname != p.nickname || u.AvatarURL != p.avatar) {
+		// A returning user's WeChat profile may have changed.
+		if nu, err := s.cfg.Users.UpdateUser(ctx, u.ID, func(x *storage.User) error {
+			x.Nickname, x.AvatarURL, x.UpdatedAt = p.nickname, p.avatar, now
+			return nil
+		}); err == nil {
+			u = nu
+		}
 	}
-	pair, err := s.cfg.Tokens.Open(ctx, token.OpenRequest{UserID: link.User.ID, App: app.Name, SessionKey: sessionKey, Quotas: quotas})
+	pair, err := s.open(ctx, p.app, u.ID, p.sealed)
 	if err != nil {
 		return Result{}, err
 	}
-	s.cfg.Logger.InfoContext(ctx, "login", "app", app.Name, "user_id", link.User.ID, "sid", pair.Session.ID, "new_user", link.Created)
-	return Result{Tokens: pair, User: link.User, IsNew: link.Created}, nil
+	s.cfg.Logger.InfoContext(ctx, "login", "app", p.app.Name, "user_id", u.ID, "sid", pair.Session.ID, "new_user", link.Created)
+	return Result{Tokens: pair, User: u, IsNew: link.Created, ReturnTo: p.returnTo}, nil
 }
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

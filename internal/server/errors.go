@@ -70,6 +70,14 @@ func translate(err error) (*api.Error, slog.Level) {
 		level = slog.LevelInfo
 
 	// Login.
+	case errors.Is(err, login.ErrInvalidState):
+		out = e(api.CodeInvalidState, "the login state is unknown, used, expired, or belongs to another browser; start the login again")
+	case errors.Is(err, login.ErrForbiddenRedirect):
+		out = e(api.CodeForbiddenRedirect, publicText(err))
+	case errors.Is(err, login.ErrSnapshotUser):
+		out = e(api.CodeSnapshotUser, "this is WeChat's snapshot page; open the page fully to log in")
+	case errors.Is(err, login.ErrDenied):
+		out = e(api.CodeInvalidRequest, "the user denied the authorization (WeChat returned no code)")
 	case errors.Is(err, login.ErrUnknownApp):
 		out = e(api.CodeUnknownApp, "no configured app of the right kind has this name")
 	case errors.Is(err, login.ErrInvalidRequest):

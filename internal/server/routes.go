@@ -8,6 +8,9 @@ func (s *Server) routes() {
 	s.handle("POST /v1/miniprogram/phone", s.authed(s.phone))
 	s.handle("POST /v1/miniprogram/userinfo", s.authed(s.userInfo))
 
+	s.handle("GET /v1/oauth/wechat/authorize", s.authorize)
+	s.handle("POST /v1/oauth/wechat/login", s.oauthLogin)
+
 	s.handle("POST /v1/token/refresh", s.refresh)
 	s.handle("POST /v1/logout", s.authed(s.logout))
 	s.handle("GET /v1/me", s.authed(s.me))

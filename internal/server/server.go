@@ -43,14 +43,19 @@ type Config struct {
 	MPData *mpdata.Service
 	// AppTokens serves /v1/wechat/access_token.
 	AppTokens AppTokens
+	// CORSOrigins may call the API from a browser (cors_origins).
+	CORSOrigins []string
+	// SecureCookies marks cookies Secure (an https issuer).
+	SecureCookies bool
 }
 
 // Server is wxauth's HTTP API.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
-	log *slog.Logger
-	m   *metrics.Metrics
+	cfg     Config
+	mux     *http.ServeMux
+	handler http.Handler
+	log     *slog.Logger
+	m       *metrics.Metrics
 
 	serviceKeys serviceKeys
 }
@@ -85,8 +90,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, m: cfg.Metrics,
 		serviceKeys: newServiceKeys(cfg.ServiceKeys)}
 	s.routes()
+	s.handler = newCORS(cfg.CORSOrigins).wrap(s.mux)
 	return s, nil
 }
 
 // ServeHTTP serves the API.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -56,7 +56,19 @@ func (s *Store) LinkIdentity(ctx context.Context, req storage.LinkRequest) (stor
 		}
 	}
 
-	// 3. A new user.
+	// 3. The user who has the phone, when the caller links by phone.
+	if req.LinkByPhone && req.NewUser.Phone != "" {
+		if userID, ok := s.phones[req.NewUser.Phone]; ok {
+			u := s.users[userID]
+			if in.UnionID != "" {
+				s.unions[in.UnionID] = userID // not taken: step 2 found none
+			}
+			id := s.addIdentity(u, in, now)
+			return storage.LinkResult{User: u.user, Identity: *id}, nil
+		}
+	}
+
+	// 4. A new user.
 	nu := req.NewUser
 	if nu.ID == "" {
 		return storage.LinkResult{}, errors.New("memstore: link identity: NewUser.ID is required")

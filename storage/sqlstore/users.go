@@ -224,14 +224,43 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 			}
 		}
 
-		// 3. A new user.
+		// 3. The user who has the phone, when the caller links by phone.
 		nu := req.NewUser
+		byPhone := req.LinkByPhone && nu.Phone != ""
+		if byPhone {
+			var userID string
+			err := tx.QueryRowContext(ctx, s.q("SELECT id FROM users WHERE phone = ?"), nu.Phone).Scan(&userID)
+			switch {
+			case err == nil:
+				if res.User, err = s.getUser(ctx, tx, userID); err != nil {
+					return err
+				}
+				if in.UnionID != "" {
+					if _, err := tx.ExecContext(ctx, s.q("INSERT INTO unions (union_id, user_id) VALUES (?, ?)"),
+						in.UnionID, userID); err != nil {
+						return raceOr(fmt.Errorf("sqlstore: link unionid: %w", s.d.mapError(err)))
+					}
+				}
+				res.Identity, err = s.insertIdentity(ctx, tx, in, userID, now)
+				return err
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("sqlstore: link identity: %w", s.d.mapError(err))
+			}
+		}
+
+		// 4. A new user.
 		if nu.ID == "" {
 			return errors.New("sqlstore: link identity: NewUser.ID is required")
 		}
 		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"),
 			nu.ID, nu.Nickname, nu.AvatarURL, null(nu.Phone), nu.InviterID, now, now); err != nil {
-			return fmt.Errorf("sqlstore: create user %q: %w", nu.ID, s.d.mapError(err))
+			err = fmt.Errorf("sqlstore: create user %q: %w", nu.ID, s.d.mapError(err))
+			if byPhone {
+				// A concurrent call may have just given the phone to
+				// another user: start over and link to that one.
+				err = raceOr(err)
+			}
+			return err
 		}
 		if in.UnionID != "" {
 			if _, err := tx.ExecContext(ctx, s.q("INSERT INTO unions (union_id, user_id) VALUES (?, ?)"),

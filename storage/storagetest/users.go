@@ -45,6 +45,9 @@ func RunUsers(t *testing.T, newStore func(t *testing.T) storage.Users) {
 		{"LinkIdentity/NewUserPhoneTaken", testLinkPhoneTaken},
 		{"LinkIdentity/NewUserIDTaken", testLinkUserIDTaken},
 		{"LinkIdentity/InviterIDKept", testLinkInviterKept},
+		{"LinkIdentity/ByPhoneLinksOwner", testLinkByPhoneOwner},
+		{"LinkIdentity/ByPhoneCreates", testLinkByPhoneCreates},
+		{"LinkIdentity/ByPhoneAfterUnionID", testLinkByPhoneAfterUnionID},
 		{"Identities/OldestFirst", testIdentitiesOrder},
 		{"NotFound", testUsersNotFound},
 		{"UpdateUser", testUpdateUser},
@@ -60,6 +63,7 @@ func RunUsers(t *testing.T, newStore func(t *testing.T) storage.Users) {
 		}},
 		{"Race/SameOpenID", testRaceSameOpenID},
 		{"Race/SharedUnionID", testRaceSharedUnionID},
+		{"Race/SamePhone", testRaceSamePhone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
@@ -342,6 +346,69 @@ func testLinkInviterKept(t *testing.T, s storage.Users) {
 	}
 }
 
+// byPhoneReq is linkReq with LinkByPhone and NewUser.Phone set.
+func byPhoneReq(appID, openID, unionID, userID, phone string, now time.Time) storage.LinkRequest {
+	req := linkReq(appID, openID, unionID, userID, now)
+	req.NewUser.Phone = phone
+	req.LinkByPhone = true
+	return req
+}
+
+func testLinkByPhoneOwner(t *testing.T, s storage.Users) {
+	const phone = "+8613800000000"
+	owner := linkReq("mp", "o1", "un1", "u1", t0)
+	owner.NewUser.Phone = phone
+	mustLink(t, s, owner)
+	at := t0.Add(time.Minute)
+	got := mustLink(t, s, byPhoneReq("oa", "o2", "un2", "u2", phone, at))
+	if got.Created || got.User.ID != "u1" || got.User.Phone != phone || got.Identity.UserID != "u1" || !got.Identity.CreatedAt.Equal(at) {
+		t.Fatalf("LinkIdentity(oa/o2 by the phone of u1) = %+v, want u1's, not created", got)
+	}
+	wantNotFoundUser(t, s, "u2")
+	if id := mustIdentity(t, s, "oa", "o2"); id.UserID != "u1" || id.UnionID != "un2" {
+		t.Errorf("Identity(oa, o2) = %+v, want user u1, unionid un2", id)
+	}
+	ids, err := s.Identities(t.Context(), "u1")
+	if diff := cmp.Diff([]string{"mp/o1", "oa/o2"}, identityKeys(ids)); err != nil || diff != "" {
+		t.Errorf("Identities(u1) = %v (-want +got):\n%s", err, diff)
+	}
+	// The identity brought its unionid along: it now links to u1.
+	if got := mustLink(t, s, linkReq("web", "o3", "un2", "u3", at)); got.Created || got.User.ID != "u1" {
+		t.Errorf("LinkIdentity(web/o3, unionid un2) = (%q, %v), want (u1, false)", got.User.ID, got.Created)
+	}
+}
+
+func testLinkByPhoneCreates(t *testing.T, s storage.Users) {
+	req := byPhoneReq("oa", "o1", "", "u1", "+8613800000000", t0)
+	req.NewUser.Nickname = "Alice"
+	got := mustLink(t, s, req)
+	if !got.Created || got.User.ID != "u1" || got.User.Phone != "+8613800000000" || got.User.Nickname != "Alice" {
+		t.Fatalf("LinkIdentity(by an unknown phone) = %+v, want u1 created with the phone", got)
+	}
+	// Without a phone, LinkByPhone changes nothing.
+	if got := mustLink(t, s, byPhoneReq("oa", "o2", "", "u2", "", t0)); !got.Created || got.User.ID != "u2" {
+		t.Errorf("LinkIdentity(by no phone) = (%q, %v), want (u2, true)", got.User.ID, got.Created)
+	}
+}
+
+// The unionid links before the phone: the identity goes to the user of its
+// unionid even when another user has the phone.
+func testLinkByPhoneAfterUnionID(t *testing.T, s storage.Users) {
+	phoneOwner := linkReq("mp", "o1", "", "u1", t0)
+	phoneOwner.NewUser.Phone = "+8613800000000"
+	mustLink(t, s, phoneOwner)
+	mustLink(t, s, linkReq("mp", "o2", "un2", "u2", t0))
+	got := mustLink(t, s, byPhoneReq("oa", "o3", "un2", "u3", "+8613800000000", t0))
+	if got.Created || got.User.ID != "u2" {
+		t.Errorf("LinkIdentity(oa/o3, unionid of u2, phone of u1) = (%q, %v), want (u2, false)", got.User.ID, got.Created)
+	}
+	// A known openid stays with its user whatever the phone.
+	got = mustLink(t, s, byPhoneReq("mp", "o2", "", "u4", "+8613800000000", t0))
+	if got.Created || got.User.ID != "u2" {
+		t.Errorf("LinkIdentity(mp/o2 again, phone of u1) = (%q, %v), want (u2, false)", got.User.ID, got.Created)
+	}
+}
+
 func testIdentitiesOrder(t *testing.T, s storage.Users) {
 	// Linked out of time order on purpose: the list is by CreatedAt.
 	mustLink(t, s, linkReq("web", "o3", "un1", "u1", t0.Add(2*time.Hour)))
@@ -602,5 +669,40 @@ func testRaceSharedUnionID(t *testing.T, s storage.Users) {
 		if id := fmt.Sprintf("u%d", i); id != userID {
 			wantNotFoundUser(t, s, id)
 		}
+	}
+}
+
+// Concurrent binds of one new phone by different WeChat identities end
+// with one user that has them all.
+func testRaceSamePhone(t *testing.T, s storage.Users) {
+	ctx := context.WithoutCancel(t.Context())
+	results := make([]storage.LinkResult, raceN)
+	errs := make([]error, raceN)
+	start(raceN, func(i int) {
+		req := byPhoneReq("oa", fmt.Sprintf("o%d", i), "", fmt.Sprintf("u%d", i), "+8613800000000", t0)
+		results[i], errs[i] = s.LinkIdentity(ctx, req)
+	})
+	created, userID := 0, ""
+	for i, res := range results {
+		if errs[i] != nil {
+			t.Errorf("LinkIdentity() #%d = %v, want nil", i, errs[i])
+			continue
+		}
+		if res.Created {
+			created++
+			userID = res.User.ID
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d concurrent LinkIdentity() by one new phone created %d users, want 1", raceN, created)
+	}
+	for i, res := range results {
+		if errs[i] == nil && res.User.ID != userID {
+			t.Errorf("LinkIdentity() #%d user = %q, want %q", i, res.User.ID, userID)
+		}
+	}
+	ids, err := s.Identities(t.Context(), userID)
+	if err != nil || len(ids) != raceN {
+		t.Errorf("Identities(%q) = %d identities, %v; want %d, nil", userID, len(ids), err, raceN)
 	}
 }

@@ -1,0 +1,461 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// WeChat's browser pages, as WeChat spells their paths (reference §5.1,
+// §6); the sandbox serves them under [OpenPrefix].
+const (
+	pathAuthorize = "/connect/oauth2/authorize"
+	pathQRConnect = "/connect/qrconnect"
+)
+
+// maxStateLen is the longest state WeChat accepts (reference §5.1).
+const maxStateLen = 128
+
+// maxDecisionBody caps the form a consent page posts.
+const maxDecisionBody = 4 << 10
+
+// pageErrmsgs are the errors an authorize page shows instead of
+// redirecting (reference §5.1; single secondary source), plus 40013 for an
+// appid the page does not know.
+var pageErrmsgs = map[int]string{
+	10003: "redirect_uri domain does not match the app's web authorization domain",
+	10004: "this account has been banned",
+	10005: "this app has no permission for this scope",
+	10006: "you must follow this test account first",
+	10009: "too many requests, try again later",
+	10010: "scope is empty",
+	10011: "redirect_uri is empty",
+	10012: "appid is empty",
+	10013: "state is empty",
+	10015: "the Official Account has not authorized the third-party platform",
+	10016: "an Open Platform appid cannot use this page",
+	40013: "invalid appid",
+}
+
+// pageError is why an authorize page refuses a request: an error page,
+// never a redirect (reference §5.1).
+type pageError struct {
+	// Code is WeChat's code for it, or 0 where WeChat has none (a bad
+	// response_type or state).
+	Code int
+	// Detail says what exactly is wrong, for the developer reading the page.
+	Detail string
+}
+
+func (e *pageError) Error() string {
+	if e.Code == 0 {
+		return e.Detail
+	}
+	return fmt.Sprintf("%d %s: %s", e.Code, pageErrmsgs[e.Code], e.Detail)
+}
+
+// authorizeRequest is a checked authorize or qrconnect request.
+type authorizeRequest struct {
+	app         App
+	redirectURI string
+	scope       string
+	state       string
+}
+
+// parseAuthorize checks the query of an authorize page serving apps of
+// kind (reference §5.1 for Official Accounts, §6 for websites), in this
+// order: appid (10012 empty; 40013 unknown or of another kind, but 10016
+// for a website appid on the Official Account page), redirect_uri (10011
+// empty; 10003 unless an absolute http or https URL, since sandbox apps
+// have no configured domain), response_type (must be code), scope (10010
+// empty; 10005 unless snsapi_base or snsapi_userinfo for an Official
+// Account, snsapi_login for a website), state (optional; a-zA-Z0-9, at
+// most 128 bytes). WeChat's strict parameter order and the
+// #wechat_redirect fragment cannot be checked (a browser never sends the
+// fragment) and are not.
+func (s *Sandbox) parseAuthorize(q url.Values, kind string) (authorizeRequest, *pageError) {
+	appID := q.Get("appid")
+	if appID == "" {
+		return authorizeRequest{}, &pageError{10012, "the appid parameter is missing"}
+	}
+	s.mu.Lock()
+	app, ok := s.apps[appID]
+	var req authorizeRequest
+	if ok {
+		req.app = *app
+	}
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return req, &pageError{40013, fmt.Sprintf("no app with appid %q is registered with the sandbox", appID)}
+	case req.app.Kind == KindWebsite && kind == KindOfficialAccount:
+		return req, &pageError{10016, fmt.Sprintf("app %q is a website app; send it to %s%s", appID, OpenPrefix, pathQRConnect)}
+	case req.app.Kind != kind:
+		return req, &pageError{40013, fmt.Sprintf("app %q is a %s; this page serves %s apps", appID, req.app.Kind, kind)}
+	}
+
+	req.redirectURI = q.Get("redirect_uri")
+	if req.redirectURI == "" {
+		return req, &pageError{10011, "the redirect_uri parameter is missing"}
+	}
+	if u, err := url.Parse(req.redirectURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return req, &pageError{10003, "redirect_uri must be an absolute http or https URL"}
+	}
+	if rt := q.Get("response_type"); rt != "code" {
+		return req, &pageError{0, fmt.Sprintf("response_type is %q; it must be code", rt)}
+	}
+	req.scope = q.Get("scope")
+	switch {
+	case req.scope == "":
+		return req, &pageError{10010, "the scope parameter is missing"}
+	case !scopeAllowed(kind, req.scope):
+		want := ScopeBase + " or " + ScopeUserInfo
+		if kind == KindWebsite {
+			want = ScopeLogin
+		}
+		return req, &pageError{10005, fmt.Sprintf("scope is %q; a %s may ask for %s", req.scope, kind, want)}
+	}
+	req.state = q.Get("state")
+	if len(req.state) > maxStateLen || strings.IndexFunc(req.state, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}) >= 0 {
+		return req, &pageError{0, "state may only hold a-z, A-Z and 0-9, at most 128 bytes"}
+	}
+	return req, nil
+}
+
+// allowURL is where Allow sends the browser: redirect_uri with code and
+// state (reference §5.2).
+func (req authorizeRequest) allowURL(code string) string {
+	return withQuery(req.redirectURI, "code="+url.QueryEscape(code)+"&state="+url.QueryEscape(req.state))
+}
+
+// denyURL is where Deny sends the browser: redirect_uri with state and no
+// code, the legacy refusal the wxauth spec asks for (reference §5.2,
+// spec/api.md §5).
+func (req authorizeRequest) denyURL() string {
+	return withQuery(req.redirectURI, "state="+url.QueryEscape(req.state))
+}
+
+// withQuery appends query to uri: after "?", or after "&" if uri already
+// has a query, before any fragment. The rest of uri is kept byte for byte.
+func withQuery(uri, query string) string {
+	base, frag, hasFrag := strings.Cut(uri, "#")
+	switch {
+	case !strings.Contains(base, "?"):
+		base += "?"
+	case !strings.HasSuffix(base, "?") && !strings.HasSuffix(base, "&"):
+		base += "&"
+	}
+	base += query
+	if hasFrag {
+		base += "#" + frag
+	}
+	return base
+}
+
+// handlePage serves the authorize page at path for apps of kind:
+// GET renders it (counted in Stats, faults applied as on WeChat paths, an
+// injected errcode showing as an error page), POST is what its buttons
+// call.
+func (s *Sandbox) handlePage(path, kind string) {
+	s.calls[path] = 0
+	s.mux.HandleFunc(http.MethodGet+" "+OpenPrefix+path, func(w http.ResponseWriter, r *http.Request) {
+		if f := s.beginCall(path); f != nil && s.runFault(w, r, path, f, func(code int) {
+			s.writePageError(w, &pageError{code, "injected fault"})
+		}) {
+			return
+		}
+		s.authorizePage(w, r, kind)
+	})
+	s.mux.HandleFunc(http.MethodPost+" "+OpenPrefix+path, func(w http.ResponseWriter, r *http.Request) {
+		s.authorizeDecision(w, r, kind)
+	})
+}
+
+// authorizePage serves GET /connect/oauth2/authorize and
+// /connect/qrconnect (reference §5.1, §6; spec/api.md §5). A bad request
+// gets an error page (HTTP 400), never a redirect. With sandbox_user=NAME
+// the page approves at once as that test user: 302 to
+// redirect_uri?code=…&state=…. Otherwise it renders the consent page: one
+// Allow button per test user (id "allow-NAME") and a Deny button (id
+// "deny"). A button posts its choice to the same URL, which mints the code
+// only then and answers where to go; the page goes there with
+// location.replace, so it leaves no History entry of its own.
+func (s *Sandbox) authorizePage(w http.ResponseWriter, r *http.Request, kind string) {
+	q := r.URL.Query()
+	req, perr := s.parseAuthorize(q, kind)
+	if perr != nil {
+		s.writePageError(w, perr)
+		return
+	}
+	if name := q.Get("sandbox_user"); name != "" {
+		code, err := s.IssueOAuthCode(req.app.AppID, name, req.scope)
+		if err != nil {
+			s.writePageError(w, &pageError{0, "sandbox_user: " + err.Error()})
+			return
+		}
+		setPageHeaders(w, "")
+		w.Header().Set("Location", req.allowURL(code))
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+
+	nonce, err := s.nonce()
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "sandbox consent page nonce", "err", err)
+		http.Error(w, "sandbox: no randomness", http.StatusInternalServerError)
+		return
+	}
+	u, _ := url.Parse(req.redirectURI) // checked by parseAuthorize
+	page := consentPage{
+		Nonce:        nonce,
+		AppName:      req.app.Name,
+		AppID:        req.app.AppID,
+		Scope:        req.scope,
+		RedirectHost: u.Host,
+	}
+	switch req.scope {
+	case ScopeBase:
+		page.Lead = "wants your openid in this Official Account. Real WeChat asks nothing for snsapi_base; the sandbox asks which test user you are."
+	case ScopeUserInfo:
+		page.Lead = "asks for your nickname and profile photo."
+	case ScopeLogin:
+		page.Lead = "asks you to scan a QR code with WeChat to sign in. In the sandbox, pick the test user who scans."
+	}
+	for _, u := range s.Users() {
+		page.Users = append(page.Users, consentUser{ID: "allow-" + u.Name, Name: u.Name, Nickname: u.Nickname, Snapshot: u.Name == SnapshotUser})
+	}
+	var buf bytes.Buffer
+	if err := consentTemplate.Execute(&buf, page); err != nil {
+		s.log.ErrorContext(r.Context(), "sandbox consent page", "err", err)
+		http.Error(w, "sandbox: render page", http.StatusInternalServerError)
+		return
+	}
+	setPageHeaders(w, nonce)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+}
+
+// decision is the answer to a consent page's button.
+type decision struct {
+	// Redirect is where the page goes, with location.replace.
+	Redirect string `json:"redirect"`
+}
+
+// authorizeDecision serves POST /connect/oauth2/authorize and
+// /connect/qrconnect, the sandbox's stand-in for tapping a button on
+// WeChat's page: the query is the page's own, checked again; the form
+// body is user=NAME (Allow: a code is minted now) or deny=1 (Deny). It
+// answers {"redirect": URL} or a control API error.
+func (s *Sandbox) authorizeDecision(w http.ResponseWriter, r *http.Request, kind string) {
+	fail := func(err error) {
+		status, code := errorStatus(err)
+		writeJSON(w, status, controlError{Error: code, Description: err.Error()})
+	}
+	req, perr := s.parseAuthorize(r.URL.Query(), kind)
+	if perr != nil {
+		fail(perr)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxDecisionBody)
+	if err := r.ParseForm(); err != nil {
+		fail(fmt.Errorf("malformed form body: %v", err))
+		return
+	}
+	var d decision
+	switch user := r.PostForm.Get("user"); {
+	case r.PostForm.Get("deny") != "":
+		d.Redirect = req.denyURL()
+	case user != "":
+		code, err := s.IssueOAuthCode(req.app.AppID, user, req.scope)
+		if err != nil {
+			fail(err)
+			return
+		}
+		d.Redirect = req.allowURL(code)
+	default:
+		fail(errors.New("the form has neither user nor deny"))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, d)
+}
+
+// nonce returns a fresh CSP nonce for one page.
+func (s *Sandbox) nonce() (string, error) {
+	var b [16]byte
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.readRand(b[:]); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b[:]), nil
+}
+
+// setPageHeaders keeps pages out of caches, referrers and other sites'
+// frames; nonce, if not empty, is the one inline style and script the page
+// may run (nothing is loaded from elsewhere).
+func setPageHeaders(w http.ResponseWriter, nonce string) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	csp := "default-src 'none'; base-uri 'none'; form-action 'none'"
+	if nonce != "" {
+		csp += fmt.Sprintf("; style-src 'nonce-%s'; script-src 'nonce-%s'; connect-src 'self'", nonce, nonce)
+	}
+	h.Set("Content-Security-Policy", csp)
+}
+
+// writePageError renders the page WeChat shows instead of redirecting
+// (reference §5.1), with HTTP 400 so that scripts notice. The code, if
+// any, is in the element with id "errcode".
+func (s *Sandbox) writePageError(w http.ResponseWriter, e *pageError) {
+	nonce, err := s.nonce()
+	if err != nil {
+		nonce = ""
+	}
+	msg, ok := pageErrmsgs[e.Code]
+	if !ok && e.Code != 0 {
+		msg = errmsgs[e.Code]
+	}
+	var buf bytes.Buffer
+	if err := errorTemplate.Execute(&buf, errorPage{Nonce: nonce, Code: e.Code, Errmsg: msg, Detail: e.Detail}); err != nil {
+		http.Error(w, e.Error(), http.StatusBadRequest)
+		return
+	}
+	setPageHeaders(w, nonce)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusBadRequest)
+	w.Write(buf.Bytes())
+}
+
+// consentPage is what the consent page shows.
+type consentPage struct {
+	Nonce        string
+	AppName      string
+	AppID        string
+	Lead         string
+	Scope        string
+	RedirectHost string
+	Users        []consentUser
+}
+
+type consentUser struct {
+	ID, Name, Nickname string
+	Snapshot           bool
+}
+
+// errorPage is what an error page shows.
+type errorPage struct {
+	Nonce  string
+	Code   int
+	Errmsg string
+	Detail string
+}
+
+// pageStyle is shared by the consent and error pages.
+const pageStyle = `{{define "style"}}<style nonce="{{.Nonce}}">
+*{box-sizing:border-box}
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#ededed;font:16px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#191919}
+main{width:100%;max-width:420px;margin:24px;padding:28px 24px;background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+.tag{display:inline-block;margin:0 0 12px;padding:2px 8px;border-radius:4px;background:#e7f8ee;color:#06ae56;font-size:12px;font-weight:600;letter-spacing:.04em;text-transform:uppercase}
+h1{margin:0 0 8px;font-size:22px;line-height:1.3}
+p{margin:0 0 12px}
+.meta{color:#7f7f7f;font-size:13px;word-break:break-all}
+code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f5f5f5;padding:1px 4px;border-radius:3px}
+.users{display:flex;flex-direction:column;gap:10px;margin:20px 0 10px}
+button{width:100%;padding:12px 16px;border:0;border-radius:8px;font:inherit;font-weight:600;cursor:pointer}
+button.allow{background:#07c160;color:#fff}
+button.allow:hover{background:#06ad56}
+button.allow small{display:block;font-weight:400;font-size:12px;opacity:.85}
+button.deny{background:#f2f2f2;color:#fa5151}
+button.deny:hover{background:#e6e6e6}
+button:disabled{opacity:.5;cursor:wait}
+#status{min-height:1.5em;margin:12px 0 0;color:#fa5151;font-size:14px}
+.code{font-size:40px;font-weight:700;color:#fa5151;margin:0 0 4px}
+</style>{{end}}`
+
+var consentTemplate = template.Must(template.New("consent").Parse(pageStyle + `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in to {{.AppName}} · WeChat sandbox</title>
+{{template "style" .}}
+</head>
+<body>
+<main>
+<p class="tag">WeChat sandbox</p>
+<h1 id="app">{{.AppName}}</h1>
+<p>{{.Lead}}</p>
+<p class="meta">appid <code>{{.AppID}}</code> · scope <code id="scope">{{.Scope}}</code> · returns to <code>{{.RedirectHost}}</code></p>
+<div class="users">
+{{- range .Users}}
+<button type="button" class="allow" id="{{.ID}}" data-user="{{.Name}}">Allow as {{.Nickname}}{{if .Snapshot}}<small>snapshot-page virtual user (is_snapshotuser)</small>{{end}}</button>
+{{- end}}
+</div>
+<button type="button" class="deny" id="deny">Deny</button>
+<p id="status" role="status"></p>
+<noscript><p>This page needs JavaScript. Scripts can add <code>&amp;sandbox_user=alice</code> to the URL instead.</p></noscript>
+</main>
+<script nonce="{{.Nonce}}">
+(function () {
+  var buttons = document.querySelectorAll("button");
+  var status = document.getElementById("status");
+  function decide(form) {
+    buttons.forEach(function (b) { b.disabled = true; });
+    status.textContent = "";
+    fetch(location.pathname + location.search, {
+      method: "POST",
+      body: new URLSearchParams(form),
+      credentials: "same-origin",
+      cache: "no-store"
+    }).then(function (resp) {
+      return resp.json().then(function (body) {
+        if (!resp.ok || !body.redirect) {
+          throw new Error(body.error_description || "HTTP " + resp.status);
+        }
+        location.replace(body.redirect);
+      });
+    }).catch(function (err) {
+      buttons.forEach(function (b) { b.disabled = false; });
+      status.textContent = "Could not continue: " + err.message;
+    });
+  }
+  document.querySelectorAll("button[data-user]").forEach(function (b) {
+    b.addEventListener("click", function () { decide({user: b.getAttribute("data-user")}); });
+  });
+  document.getElementById("deny").addEventListener("click", function () { decide({deny: "1"}); });
+})();
+</script>
+</body>
+</html>
+`))
+
+var errorTemplate = template.Must(template.New("error").Parse(pageStyle + `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Cannot open this page · WeChat sandbox</title>
+{{template "style" .}}
+</head>
+<body>
+<main>
+<p class="tag">WeChat sandbox</p>
+{{if .Code}}<p class="code" id="errcode">{{.Code}}</p>{{end}}
+<h1 id="error">{{if .Errmsg}}{{.Errmsg}}{{else}}This page cannot be opened{{end}}</h1>
+<p id="detail">{{.Detail}}</p>
+<p class="meta">WeChat shows an error page instead of redirecting when an authorization link is wrong.</p>
+</main>
+</body>
+</html>
+`))
