@@ -86,6 +86,9 @@ type Users interface {
 	LinkIdentity(ctx context.Context, req LinkRequest) (LinkResult, error)
 	// User returns a user by id, or ErrNotFound.
 	User(ctx context.Context, id string) (User, error)
+	// UserByUnionID returns the user that unionid links to, or ErrNotFound.
+	// It tells a login whether a new identity belongs to a known person.
+	UserByUnionID(ctx context.Context, unionID string) (User, error)
 	// Identity returns the identity (AppID, OpenID), or ErrNotFound.
 	Identity(ctx context.Context, appID, openID string) (Identity, error)
 	// Identities lists a user's identities, oldest first (none, and no

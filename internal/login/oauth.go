@@ -380,13 +380,7 @@ func (s *Service) known(ctx context.Context, id storage.Identity) (bool, error) 
 	case id.UnionID == "":
 		return false, nil
 	}
-	byUnion, ok := s.cfg.Users.(interface {
-		UserByUnionID(ctx context.Context, unionID string) (storage.User, error)
-	})
-	if !ok {
-		return false, nil
-	}
-	_, err = byUnion.UserByUnionID(ctx, id.UnionID)
+	_, err = s.cfg.Users.UserByUnionID(ctx, id.UnionID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}

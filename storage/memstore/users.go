@@ -117,6 +117,18 @@ func (s *Store) User(ctx context.Context, id string) (storage.User, error) {
 	return u.user, nil
 }
 
+// UserByUnionID implements [storage.Users.UserByUnionID].
+func (s *Store) UserByUnionID(ctx context.Context, unionID string) (storage.User, error) {
+	s.umu.Lock()
+	defer s.umu.Unlock()
+	if id, ok := s.unions[unionID]; ok && unionID != "" {
+		if u, ok := s.users[id]; ok {
+			return u.user, nil
+		}
+	}
+	return storage.User{}, fmt.Errorf("memstore: unionid %q: %w", unionID, storage.ErrNotFound)
+}
+
 // Identity implements [storage.Users.Identity].
 func (s *Store) Identity(ctx context.Context, appID, openID string) (storage.Identity, error) {
 	s.umu.Lock()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wxauth/wxauth/storage"
@@ -307,6 +308,32 @@ func (s *Store) User(ctx context.Context, id string) (storage.User, error) {
 	}
 	defer s.rgate.leave()
 	return s.getUser(ctx, s.reads, id)
+}
+
+// UserByUnionID implements [storage.Users.UserByUnionID] with one read.
+func (s *Store) UserByUnionID(ctx context.Context, unionID string) (storage.User, error) {
+	if err := s.rgate.enter(ctx); err != nil {
+		return storage.User{}, err
+	}
+	defer s.rgate.leave()
+	u, err := scanUser(s.reads.QueryRowContext(ctx, s.q("SELECT "+prefixed("u.", userColumns)+
+		" FROM unions n JOIN users u ON u.id = n.user_id WHERE n.union_id = ?"), unionID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.User{}, fmt.Errorf("sqlstore: unionid %q: %w", unionID, storage.ErrNotFound)
+	}
+	if err != nil {
+		return storage.User{}, fmt.Errorf("sqlstore: unionid %q: %w", unionID, s.d.mapError(err))
+	}
+	return u, nil
+}
+
+// prefixed qualifies each column of a comma-separated list with p.
+func prefixed(p, columns string) string {
+	cols := strings.Split(columns, ", ")
+	for i, c := range cols {
+		cols[i] = p + c
+	}
+	return strings.Join(cols, ", ")
 }
 
 // Identity implements [storage.Users.Identity].

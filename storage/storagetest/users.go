@@ -61,6 +61,7 @@ func RunUsers(t *testing.T, newStore func(t *testing.T) storage.Users) {
 				t.Errorf("Ping() = %v, want nil", err)
 			}
 		}},
+		{"UserByUnionID", testUserByUnionID},
 		{"Race/SameOpenID", testRaceSameOpenID},
 		{"Race/SharedUnionID", testRaceSharedUnionID},
 		{"Race/SamePhone", testRaceSamePhone},
@@ -704,5 +705,21 @@ func testRaceSamePhone(t *testing.T, s storage.Users) {
 	ids, err := s.Identities(t.Context(), userID)
 	if err != nil || len(ids) != raceN {
 		t.Errorf("Identities(%q) = %d identities, %v; want %d, nil", userID, len(ids), err, raceN)
+	}
+}
+
+func testUserByUnionID(t *testing.T, s storage.Users) {
+	ctx := t.Context()
+	if _, err := s.UserByUnionID(ctx, "un1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("UserByUnionID(unknown) = %v, want ErrNotFound", err)
+	}
+	mustLink(t, s, linkReq("mp", "o1", "un1", "u1", t0))
+	mustLink(t, s, linkReq("mp", "o2", "", "u2", t0))
+	u, err := s.UserByUnionID(ctx, "un1")
+	if err != nil || u.ID != "u1" {
+		t.Errorf("UserByUnionID(un1) = %q, %v; want u1", u.ID, err)
+	}
+	if _, err := s.UserByUnionID(ctx, ""); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("UserByUnionID(\"\") = %v, want ErrNotFound", err)
 	}
 }
