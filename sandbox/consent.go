@@ -296,7 +296,7 @@ func (s *Sandbox) nonce() (string, error) {
 	if err := s.readRand(b[:]); err != nil {
 		return "", err
 	}
-	return base64.StdEncoding.EncodeToString(b[:]), nil
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 // setPageHeaders keeps pages out of caches, referrers and other sites'

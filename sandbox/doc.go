@@ -11,7 +11,8 @@
 //     shared/reference/wechat-api.md and never from wxauth's own WeChat
 //     client, so that the two check each other.
 //   - WeChat's browser pages under /sandbox/open, standing for
-//     https://open.weixin.qq.com (the consent pages; not served yet).
+//     https://open.weixin.qq.com: the Official Account authorize page and
+//     the website QR login page, as consent pages listing the test users.
 //   - A JSON control API under /sandbox/v1 that plays the parts WeChat leaves
 //     to the phone: registering apps and test users, handing out the codes
 //     and encrypted data a Mini Program front end would get, injecting faults
@@ -27,9 +28,43 @@
 //	GET  /wxa/checksession                  is a session_key current (§3.3)
 //	GET  /wxa/resetusersessionkey           replace a session_key (§3.4)
 //	POST /wxa/business/getuserphonenumber   phone number from a phone code (§3.5)
+//	GET  /sns/oauth2/access_token           web OAuth code → user token (§5.3, §6)
+//	GET  /sns/oauth2/refresh_token          renew a user token (§5.4)
+//	GET  /sns/userinfo                      nickname and avatar (§5.5)
+//	GET  /sns/auth                          is a user token valid (§5.6)
 //
-// The last three take an app access token and answer 41001, 40001 or 42001
-// for a missing, unknown or superseded, or expired one (§2.3).
+// checksession, resetusersessionkey and getuserphonenumber take an app
+// access token and answer 41001, 40001 or 42001 for a missing, unknown or
+// superseded, or expired one (§2.3); userinfo and auth do the same for a
+// per-user OAuth token, and 40003 for an openid not the token's.
+//
+// Web OAuth (reference §5, §6) works for Official Account and website apps
+// only. Codes are single use, bound to app, user and scope, and live 5
+// minutes (Official Account) or 10 (website); user tokens live 7200 s and
+// refresh tokens 30 days from the exchange. A refresh answers the same
+// access token with its expiry reset while it is valid, a new one once it
+// has expired, and always the same refresh token (§5.4). unionid is
+// answered for bound apps, except for snsapi_base grants. The test user
+// "snapshot" always arrives as WeChat's snapshot-page virtual user:
+// is_snapshotuser 1, with openids and unionid shared with no other user.
+//
+// Browser pages, under /sandbox/open (reference §5.1, §6; spec/api.md §5):
+//
+//	GET  /connect/oauth2/authorize   Official Account consent page
+//	GET  /connect/qrconnect          website QR login, as a consent page
+//
+// A bad link (appid, redirect_uri, response_type, scope, state) gets an
+// HTML error page with WeChat's 100xx code where one fits, HTTP 400, never
+// a redirect. A good one gets a self-contained page (inline CSS and
+// script, nothing loaded from elsewhere) with one "Allow as NAME" button
+// per test user, id "allow-NAME", and a "Deny" button, id "deny". A click
+// POSTs user=NAME or deny=1 to the page's own URL; only then is a code
+// minted, and the answer {"redirect": URL} names redirect_uri?code=…&state=…
+// or, for Deny, redirect_uri?state=…; the page goes there with
+// location.replace, so it leaves no History entry. Adding
+// &sandbox_user=NAME to the link skips the page: 302 straight to
+// redirect_uri?code=…&state=…. Page views count in Stats and take faults
+// like WeChat paths (an injected errcode shows as the error page).
 //
 // Control API, under /sandbox/v1 (spec/api.md §5); errors are
 // {"error", "error_description"} with 400, 404, 405 or 409:
@@ -45,18 +80,25 @@
 //	POST /apptoken/invalidate      kill an app's tokens now  [Sandbox.InvalidateAppTokens]
 //	POST /faults                   misbehave on a path       [Sandbox.InjectFault]
 //	GET  /stats                    calls per WeChat path     [Sandbox.Stats]
+//	GET  /sms?phone=…              delivered text messages   [Sandbox.SMS]
+//
+// Go tests also have [Sandbox.IssueOAuthCode] (what Allow on a consent page
+// mints) and [Sandbox.DeliverSMS], which wxauth's development SMS sender
+// calls instead of sending; the inbox keeps the newest 100 messages per
+// phone.
 //
 // All state lives in memory. Identities are deterministic: a user's openid is
 // derived from the appid and the user's name, the unionid and the phone
 // number from the name alone, so a restarted sandbox hands wxauth the same
-// identities again. Session keys and app access tokens are random.
+// identities again. Codes, session keys and all tokens are random.
 //
 // The package imports nothing of wxauth's own. It leaves to others everything
 // wxauth itself does with the answers: storing users, sessions and tokens,
 // caching app access tokens, decrypting user data.
 //
 // Endpoints are added one file per WeChat topic (apptoken.go,
-// jscode2session.go, sessionkey.go, phone.go, encrypted.go); each registers
-// itself through one helper that counts the call and applies injected faults
-// before the endpoint's own logic runs.
+// jscode2session.go, sessionkey.go, phone.go, encrypted.go, oauth.go,
+// consent.go, sms.go). WeChat paths register through handleWeChat, the
+// browser pages through handlePage; both count the call and apply injected
+// faults before the endpoint's own logic runs.
 package sandbox

@@ -100,3 +100,58 @@ func ExampleSandbox_IssuePhoneCode() {
 	// 40029 "" ""
 	// 7200
 }
+
+// Official Account web OAuth against the sandbox: a script approves the
+// authorize link as alice with sandbox_user, follows the 302 back to the
+// app's redirect_uri, and the backend exchanges the code.
+func ExampleSandbox_IssueOAuthCode() {
+	sb, err := sandbox.New(sandbox.Config{Apps: []sandbox.App{
+		{Name: "news", Kind: sandbox.KindOfficialAccount, AppID: "wx00000000000000d4", Secret: "s3cret"},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+
+	link := srv.URL + "/sandbox/open/connect/oauth2/authorize?appid=wx00000000000000d4" +
+		"&redirect_uri=" + url.QueryEscape("https://app.example/cb") +
+		"&response_type=code&scope=snsapi_userinfo&state=abc123&sandbox_user=alice#wechat_redirect"
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(link)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	back, _ := url.Parse(resp.Header.Get("Location"))
+	fmt.Println(resp.StatusCode, back.Host+back.Path, back.Query().Get("state"))
+
+	// IssueOAuthCode mints the same kind of code without the page.
+	for _, code := range []string{back.Query().Get("code"), must(sb.IssueOAuthCode("wx00000000000000d4", "snapshot", "snsapi_base"))} {
+		q := url.Values{"appid": {"wx00000000000000d4"}, "secret": {"s3cret"}, "code": {code}, "grant_type": {"authorization_code"}}
+		resp, err := http.Get(srv.URL + "/sandbox/api/sns/oauth2/access_token?" + q.Encode())
+		if err != nil {
+			panic(err)
+		}
+		var ans struct {
+			ExpiresIn      int    `json:"expires_in"`
+			Scope          string `json:"scope"`
+			UnionID        string `json:"unionid"`
+			IsSnapshotUser int    `json:"is_snapshotuser"`
+		}
+		json.NewDecoder(resp.Body).Decode(&ans)
+		resp.Body.Close()
+		fmt.Println(ans.ExpiresIn, ans.Scope, ans.UnionID != "", ans.IsSnapshotUser)
+	}
+	// Output:
+	// 302 app.example/cb abc123
+	// 7200 snsapi_userinfo true 0
+	// 7200 snsapi_base false 1
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

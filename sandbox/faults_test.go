@@ -157,6 +157,12 @@ func TestStats(t *testing.T) {
 		"/wxa/checksession":                0,
 		"/wxa/resetusersessionkey":         0,
 		"/wxa/business/getuserphonenumber": 0,
+		"/sns/oauth2/access_token":         0,
+		"/sns/oauth2/refresh_token":        0,
+		"/sns/userinfo":                    0,
+		"/sns/auth":                        0,
+		"/connect/oauth2/authorize":        0,
+		"/connect/qrconnect":               0,
 	}
 	if diff := cmp.Diff(want, e.sb.Stats()); diff != "" {
 		t.Errorf("Stats() at start (-want +got):\n%s", diff)
@@ -174,7 +180,18 @@ func TestStats(t *testing.T) {
 	e.get(t, "/wxa/checksession", nil)                    // 41001
 	e.get(t, "/wxa/resetusersessionkey", nil)             // 41001
 	e.post(t, phonePath, tokenQuery(tok), `{"code":"x"}`) // 40029
+	e.get(t, "/sns/oauth2/access_token", nil)             // 41002
+	e.get(t, "/sns/oauth2/refresh_token", nil)            // 41002
+	e.get(t, "/sns/userinfo", nil)                        // 41001
+	e.get(t, "/sns/userinfo", nil)                        // 41001
+	e.get(t, "/sns/auth", nil)                            // 41001
+	e.page(t, qrconnectPath, "")                          // error page
 	want[loginPath] = 4
+	want["/sns/oauth2/access_token"] = 1
+	want["/sns/oauth2/refresh_token"] = 1
+	want["/sns/userinfo"] = 2
+	want["/sns/auth"] = 1
+	want["/connect/qrconnect"] = 1
 	want["/cgi-bin/token"] = 1
 	want["/cgi-bin/stable_token"] = 2
 	want["/wxa/checksession"] = 1

@@ -61,8 +61,10 @@ func TestOAuthAgainstSandbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		q := u.Query()
-		q.Set("sandbox_user", name)             // the sandbox's "approve at once"
-		u.RawQuery, u.Fragment = q.Encode(), "" // a browser never sends the fragment
+		// The sandbox's "approve at once as this user"; a browser never
+		// sends the fragment.
+		q.Set("sandbox_user", name)
+		u.RawQuery, u.Fragment = q.Encode(), ""
 		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		resp, err := noRedirect.Get(u.String())
 		if err != nil {
