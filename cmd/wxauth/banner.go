@@ -21,6 +21,7 @@ func printDevBanner(w io.Writer, origin, data string, cfg config.Config) {
 	}
 	fmt.Fprintf(w, `wxauth dev is running on %[1]s  (data in %[2]s)
 
+  Demo page        %[1]s/demo/
   API              %[1]s/v1/
   JWKS             %[1]s/.well-known/jwks.json
   Metrics          %[1]s/metrics

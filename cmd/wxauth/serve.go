@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/demo"
 	"github.com/wxauth/wxauth/internal/instance"
 	"github.com/wxauth/wxauth/internal/requestid"
 	"github.com/wxauth/wxauth/sandbox"
@@ -77,10 +78,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return err
 	}
 	inst, err := instance.New(ctx, &cfg, instance.Options{
-		KeyFile: filepath.Join(*data, "signing-key.json"),
-		Migrate: true,
-		Mount:   map[string]http.Handler{"/sandbox/": sb},
-		Logger:  log,
+		KeyFile:    filepath.Join(*data, "signing-key.json"),
+		Migrate:    true,
+		Mount:      map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
+		DeliverSMS: sb.DeliverSMS,
+		Logger:     log,
 	})
 	if err != nil {
 		ln.Close()

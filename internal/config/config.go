@@ -68,6 +68,11 @@ type RateLimits struct {
 	LoginPerUser      string `yaml:"login_per_user"`      // WXAUTH_RATE_LOGIN_PER_USER
 	RefreshPerIP      string `yaml:"refresh_per_ip"`      // WXAUTH_RATE_REFRESH_PER_IP
 	RefreshPerSession string `yaml:"refresh_per_session"` // WXAUTH_RATE_REFRESH_PER_SESSION
+	// SMS codes (spec/api.md §4 "Binding"): per phone, and per client
+	// address whatever the phone.
+	SMSPerPhoneMinute string `yaml:"sms_per_phone_minute"` // WXAUTH_RATE_SMS_PER_PHONE_MINUTE
+	SMSPerPhoneDay    string `yaml:"sms_per_phone_day"`    // WXAUTH_RATE_SMS_PER_PHONE_DAY
+	SMSPerIPHour      string `yaml:"sms_per_ip_hour"`      // WXAUTH_RATE_SMS_PER_IP_HOUR
 }
 
 // Rules are the parsed rate limits (Validate reports bad ones).
@@ -81,12 +86,16 @@ func (r RateLimits) Rules() Rules {
 		LoginPerUser:      parse("login_user", r.LoginPerUser),
 		RefreshPerIP:      parse("refresh_ip", r.RefreshPerIP),
 		RefreshPerSession: parse("refresh_session", r.RefreshPerSession),
+		SMSPerPhoneMinute: parse("sms_phone_minute", r.SMSPerPhoneMinute),
+		SMSPerPhoneDay:    parse("sms_phone_day", r.SMSPerPhoneDay),
+		SMSPerIPHour:      parse("sms_ip_hour", r.SMSPerIPHour),
 	}
 }
 
 // Rules are RateLimits parsed.
 type Rules struct {
 	LoginPerIP, LoginPerUser, RefreshPerIP, RefreshPerSession ratelimit.Rule
+	SMSPerPhoneMinute, SMSPerPhoneDay, SMSPerIPHour           ratelimit.Rule
 }
 
 // WeChat says where WeChat's servers are (the sandbox in development).
@@ -159,6 +168,10 @@ func Defaults() Config {
 			LoginPerUser:      "20/1m",
 			RefreshPerIP:      "1200/1m",
 			RefreshPerSession: "60/1m",
+			// spec/api.md §4 "Binding".
+			SMSPerPhoneMinute: "1/1m",
+			SMSPerPhoneDay:    "10/24h",
+			SMSPerIPHour:      "30/1h",
 		},
 	}
 }
@@ -202,6 +215,10 @@ func (c *Config) ApplyEnv(getenv func(string) (string, bool)) error {
 		"WXAUTH_RATE_LOGIN_PER_USER":      &c.RateLimits.LoginPerUser,
 		"WXAUTH_RATE_REFRESH_PER_IP":      &c.RateLimits.RefreshPerIP,
 		"WXAUTH_RATE_REFRESH_PER_SESSION": &c.RateLimits.RefreshPerSession,
+
+		"WXAUTH_RATE_SMS_PER_PHONE_MINUTE": &c.RateLimits.SMSPerPhoneMinute,
+		"WXAUTH_RATE_SMS_PER_PHONE_DAY":    &c.RateLimits.SMSPerPhoneDay,
+		"WXAUTH_RATE_SMS_PER_IP_HOUR":      &c.RateLimits.SMSPerIPHour,
 	}
 	for name, p := range str {
 		if v, ok := getenv(name); ok {
@@ -355,10 +372,13 @@ func (c *Config) Validate(needSecret bool) error {
 		bad("log_level", "%q is not debug, info, warn or error", c.LogLevel)
 	}
 	for key, v := range map[string]string{
-		"rate_limits.login_per_ip":        c.RateLimits.LoginPerIP,
-		"rate_limits.login_per_user":      c.RateLimits.LoginPerUser,
-		"rate_limits.refresh_per_ip":      c.RateLimits.RefreshPerIP,
-		"rate_limits.refresh_per_session": c.RateLimits.RefreshPerSession,
+		"rate_limits.login_per_ip":         c.RateLimits.LoginPerIP,
+		"rate_limits.login_per_user":       c.RateLimits.LoginPerUser,
+		"rate_limits.refresh_per_ip":       c.RateLimits.RefreshPerIP,
+		"rate_limits.refresh_per_session":  c.RateLimits.RefreshPerSession,
+		"rate_limits.sms_per_phone_minute": c.RateLimits.SMSPerPhoneMinute,
+		"rate_limits.sms_per_phone_day":    c.RateLimits.SMSPerPhoneDay,
+		"rate_limits.sms_per_ip_hour":      c.RateLimits.SMSPerIPHour,
 	} {
 		if _, err := ratelimit.ParseRule(key, v); err != nil {
 			bad(key, "%v", err)

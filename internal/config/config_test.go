@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wxauth/wxauth/internal/ratelimit"
 )
 
 const sample = `
@@ -108,6 +110,9 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"service_keys[0]", func(c *Config) { c.ServiceKeys = []string{"short"} }},
 		{"secret", func(c *Config) { c.Secret = "" }},
 		{"log_level", func(c *Config) { c.LogLevel = "loud" }},
+		{"rate_limits.sms_per_phone_minute", func(c *Config) { c.RateLimits.SMSPerPhoneMinute = "1 per minute" }},
+		{"rate_limits.sms_per_phone_day", func(c *Config) { c.RateLimits.SMSPerPhoneDay = "10/0s" }},
+		{"rate_limits.sms_per_ip_hour", func(c *Config) { c.RateLimits.SMSPerIPHour = "-1/1h" }},
 	} {
 		c := good()
 		tc.edit(&c)
@@ -132,5 +137,38 @@ func TestFillDev(t *testing.T) {
 	c.FillDev("http://127.0.0.1:8080", "/tmp/d")
 	if c.Issuer != "https://dev.example.com" || c.WeChat.APIBase != "http://127.0.0.1:9090/sandbox/api" {
 		t.Errorf("FillDev overrode the environment: %+v", c)
+	}
+}
+
+// The SMS limits default to spec/api.md §4 "Binding" and follow the
+// environment.
+func TestSMSLimits(t *testing.T) {
+	c := Defaults()
+	r := c.RateLimits.Rules()
+	for _, tc := range []struct {
+		name  string
+		got   ratelimit.Rule
+		limit int
+		per   time.Duration
+	}{
+		{"sms_per_phone_minute", r.SMSPerPhoneMinute, 1, time.Minute},
+		{"sms_per_phone_day", r.SMSPerPhoneDay, 10, 24 * time.Hour},
+		{"sms_per_ip_hour", r.SMSPerIPHour, 30, time.Hour},
+	} {
+		if tc.got.Limit != tc.limit || tc.got.Window != tc.per {
+			t.Errorf("default %s = %v, want %d/%v", tc.name, tc.got, tc.limit, tc.per)
+		}
+	}
+	env := map[string]string{
+		"WXAUTH_RATE_SMS_PER_PHONE_MINUTE": "2/1m",
+		"WXAUTH_RATE_SMS_PER_PHONE_DAY":    "5/24h",
+		"WXAUTH_RATE_SMS_PER_IP_HOUR":      "off",
+	}
+	if err := c.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	r = c.RateLimits.Rules()
+	if r.SMSPerPhoneMinute.Limit != 2 || r.SMSPerPhoneDay.Limit != 5 || r.SMSPerIPHour.Limit != 0 {
+		t.Errorf("SMS rules after the environment = %v, %v, %v; want 2/1m, 5/24h, off", r.SMSPerPhoneMinute, r.SMSPerPhoneDay, r.SMSPerIPHour)
 	}
 }

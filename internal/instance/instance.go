@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/bind"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/keyring"
 	"github.com/wxauth/wxauth/internal/login"
@@ -48,6 +49,10 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SMS sends the codes of the bind flow; nil: the development sender,
+	// which writes them to the log and to DeliverSMS (the sandbox's inbox).
+	SMS        bind.Sender
+	DeliverSMS func(phone, code, purpose string)
 }
 
 // sessionStore is what the session store must do: sessions, one-time items,
@@ -68,7 +73,9 @@ type Instance struct {
 	Tokens   *token.Service
 	Metrics  *metrics.Metrics
 	// JWKS is the public key set being served.
-	JWKS    func() []byte
+	JWKS func() []byte
+	// Bind issues bind tickets (for tests that need one without a login).
+	Bind    *bind.Service
 	closers []func() error
 }
 
@@ -185,10 +192,17 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	for i, a := range cfg.Apps {
 		apps[i] = login.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret}
 	}
+	if inst.Bind, err = newBind(cfg, opt, inst, wc, appTokens, limiter); err != nil {
+		return nil, err
+	}
+	var binder login.Binder
+	if cfg.Registration == config.RegistrationBindPhone {
+		binder = loginBinder{inst.Bind}
+	}
 	ls, err := login.New(login.Config{
 		Apps: apps, WeChat: wc, Users: inst.Users, Tokens: inst.Tokens, Seal: box,
 		Now: opt.Now, Logger: opt.Logger, Limiter: limiter, PerUser: rules.LoginPerUser,
-		OAuth: wc, OneTime: inst.Sessions, Redirects: redirect.New(cfg.Redirects),
+		OAuth: wc, OneTime: inst.Sessions, Redirects: redirect.New(cfg.Redirects), Binder: binder,
 	})
 	if err != nil {
 		return nil, err
@@ -205,6 +219,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
 		ServiceKeys: cfg.ServiceKeys, Limiter: limiter, TrustedProxyHeader: cfg.TrustedProxyHeader,
 		LoginPerIP: rules.LoginPerIP, RefreshPerIP: rules.RefreshPerIP, RefreshPerSession: rules.RefreshPerSession,
+		Bind: inst.Bind,
 	})
 	if err != nil {
 		return nil, err
@@ -220,6 +235,36 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	mux.Handle("/", api)
 	inst.Handler = mux
 	return inst, nil
+}
+
+// newBind builds the bind-or-register flow (spec/api.md §4 "Binding").
+func newBind(cfg *config.Config, opt Options, inst *Instance, wc *wechat.Client, appTokens *wechat.TokenManager, limiter *ratelimit.Limiter) (*bind.Service, error) {
+	sender := opt.SMS
+	if sender == nil {
+		sender = bind.DevSender{Logger: opt.Logger, Deliver: opt.DeliverSMS}
+		if cfg.Registration == config.RegistrationBindPhone {
+			opt.Logger.Warn("SMS codes go to the log (development sender); plug in a real sender for production")
+		}
+	}
+	apps := make([]bind.App, len(cfg.Apps))
+	for i, a := range cfg.Apps {
+		apps[i] = bind.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID}
+	}
+	rules := cfg.RateLimits.Rules()
+	return bind.New(bind.Config{
+		Apps: apps, Users: inst.Users, OneTime: inst.Sessions, Tokens: inst.Tokens, Sender: sender,
+		WeChat: wc, AppTokens: appTokens, Secret: []byte(cfg.Secret), Limiter: limiter,
+		SMSPerPhoneMinute: rules.SMSPerPhoneMinute, SMSPerPhoneDay: rules.SMSPerPhoneDay, SMSPerIP: rules.SMSPerIPHour,
+		LoginPerUser: rules.LoginPerUser, Now: opt.Now, Logger: opt.Logger,
+	})
+}
+
+// loginBinder lets the login hand its new identities to the bind flow.
+type loginBinder struct{ b *bind.Service }
+
+func (l loginBinder) IssueTicket(ctx context.Context, p login.PendingBind) (string, error) {
+	return l.b.IssueTicket(ctx, bind.Pending{App: p.App, Identity: p.Identity, Nickname: p.Nickname,
+		AvatarURL: p.AvatarURL, Inviter: p.Inviter, ReturnTo: p.ReturnTo, SessionKey: p.Credentials})
 }
 
 // graceOrNone maps a configured 0 ("no grace") to the token package's

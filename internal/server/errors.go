@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/bind"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/mpdata"
 	"github.com/wxauth/wxauth/storage"
@@ -94,6 +95,18 @@ func translate(err error) (*api.Error, slog.Level) {
 		out = e(api.CodeInvalidRequest, "this session was not opened by a mini program login")
 	case errors.Is(err, mpdata.ErrInvalidRequest):
 		out = e(api.CodeInvalidRequest, publicText(err))
+
+	// Binding.
+	case errors.Is(err, bind.ErrInvalidTicket):
+		out = e(api.CodeInvalidTicket, publicText(err))
+	case errors.Is(err, bind.ErrInvalidSMSCode):
+		out = e(api.CodeInvalidSMSCode, publicText(err))
+	case errors.Is(err, bind.ErrInvalidRequest):
+		out = e(api.CodeInvalidRequest, publicText(err))
+	case errors.Is(err, bind.ErrSMSUnavailable):
+		// The SMS provider failed: an operator may have to act.
+		out = e(api.CodeUnavailable, "the SMS could not be sent; retry later")
+		level = slog.LevelError
 
 	// WeChat.
 	case errors.Is(err, wechat.ErrInvalidCode), errors.Is(err, wechat.ErrMissingCode):

@@ -32,6 +32,11 @@ func (s *Server) miniprogramLogin(w http.ResponseWriter, r *http.Request) error 
 		s.m.Logins.WithLabelValues(app, e.Code).Inc()
 		return err
 	}
+	if res.BindTicket != "" {
+		s.m.Logins.WithLabelValues("miniprogram", "bind_required").Inc()
+		writeJSON(w, http.StatusOK, api.BindRequired{BindRequired: true, BindTicket: res.BindTicket})
+		return nil
+	}
 	s.m.Logins.WithLabelValues(res.Tokens.Session.App, loginResult(res.IsNew)).Inc()
 	writeJSON(w, http.StatusOK, res.Tokens.Response(userBrief(res.User), res.IsNew))
 	return nil

@@ -7,6 +7,8 @@ func (s *Server) routes() {
 	s.handle("POST /v1/miniprogram/login", s.miniprogramLogin)
 	s.handle("POST /v1/miniprogram/phone", s.authed(s.phone))
 	s.handle("POST /v1/miniprogram/userinfo", s.authed(s.userInfo))
+	s.handle("POST /v1/sms/send", s.smsSend)
+	s.handle("POST /v1/bind", s.bindPhone)
 
 	s.handle("GET /v1/oauth/wechat/authorize", s.authorize)
 	s.handle("POST /v1/oauth/wechat/login", s.oauthLogin)

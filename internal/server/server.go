@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/bind"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
 	"github.com/wxauth/wxauth/internal/mpdata"
@@ -43,6 +44,8 @@ type Config struct {
 	MPData *mpdata.Service
 	// AppTokens serves /v1/wechat/access_token.
 	AppTokens AppTokens
+	// Bind serves /v1/sms/send and /v1/bind.
+	Bind *bind.Service
 	// CORSOrigins may call the API from a browser (cors_origins).
 	CORSOrigins []string
 	// SecureCookies marks cookies Secure (an https issuer).
@@ -77,6 +80,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: Config.MPData is required")
 	case cfg.AppTokens == nil:
 		return nil, errors.New("server: Config.AppTokens is required")
+	case cfg.Bind == nil:
+		return nil, errors.New("server: Config.Bind is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/demo"
 	"github.com/wxauth/wxauth/internal/fakeclock"
 	"github.com/wxauth/wxauth/internal/instance"
 	"github.com/wxauth/wxauth/sandbox"
@@ -138,11 +139,12 @@ func New(t testing.TB, opts ...Option) *Server {
 	}
 	s.Sandbox = sb
 	inst, err := instance.New(t.Context(), &cfg, instance.Options{
-		KeyFile: filepath.Join(dir, "signing-key.json"),
-		Migrate: true,
-		Mount:   map[string]http.Handler{"/sandbox/": sb},
-		Logger:  log,
-		Now:     s.Clock.Now,
+		KeyFile:    filepath.Join(dir, "signing-key.json"),
+		Migrate:    true,
+		Mount:      map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
+		DeliverSMS: sb.DeliverSMS,
+		Logger:     log,
+		Now:        s.Clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

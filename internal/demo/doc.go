@@ -1,0 +1,14 @@
+// Package demo serves the demo H5 page of `wxauth dev` at /demo/ (spec/api.md
+// §7): a plain page, three static files embedded in the binary, that walks
+// through the whole browser login of spec/api.md §4 "Official account" —
+// PKCE in sessionStorage, WeChat's consent page (the sandbox's), the code
+// exchange, the history entry replaced with return_to, the profile, the
+// sessions, logout — and the bind page of §4 "Binding" when registration
+// requires a phone.
+//
+// It owns only those files and the headers they are served with. It knows
+// wxauth through its HTTP contract alone, as any front end does, so the page
+// also works when served from another origin than wxauth (its `?api=`
+// parameter or `data-api` attribute names the server); docs/h5.md tells how.
+// The browser test beside it drives it in Chromium against servertest.
+package demo

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/bind"
+)
+
+// smsSendRequest is the body of POST /v1/sms/send.
+type smsSendRequest struct {
+	Phone   string `json:"phone"`
+	Purpose string `json:"purpose"`
+}
+
+// smsSend is POST /v1/sms/send (spec/api.md §4 "Binding"): 204 once the
+// code is on its way.
+func (s *Server) smsSend(w http.ResponseWriter, r *http.Request) error {
+	var req smsSendRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Phone == "" || req.Purpose == "" {
+		return errInvalidRequest(`"phone" and "purpose" are required`)
+	}
+	err := s.cfg.Bind.SendCode(r.Context(), bind.SendRequest{
+		Phone: req.Phone, Purpose: req.Purpose, ClientIP: clientIP(r, s.cfg.TrustedProxyHeader),
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// bindRequest is the body of POST /v1/bind.
+type bindRequest struct {
+	BindTicket string `json:"bind_ticket"`
+	Phone      string `json:"phone"`
+	SMSCode    string `json:"sms_code"`
+	PhoneCode  string `json:"phone_code"`
+}
+
+// bindResponse is the token response plus the login's return_to.
+type bindResponse struct {
+	api.TokenResponse
+	ReturnTo string `json:"return_to,omitempty"`
+}
+
+// bindPhone is POST /v1/bind (spec/api.md §4 "Binding"): the login that
+// issued the ticket, finished once the phone is proven.
+func (s *Server) bindPhone(w http.ResponseWriter, r *http.Request) error {
+	var req bindRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	res, err := s.cfg.Bind.Bind(r.Context(), bind.Request{
+		Ticket: req.BindTicket, Phone: req.Phone, SMSCode: req.SMSCode, PhoneCode: req.PhoneCode,
+	})
+	if err != nil {
+		return err
+	}
+	s.m.Logins.WithLabelValues(res.App, loginResult(res.IsNew)).Inc()
+	writeJSON(w, http.StatusOK, bindResponse{TokenResponse: res.Tokens.Response(userBrief(res.User), res.IsNew), ReturnTo: res.ReturnTo})
+	return nil
+}
