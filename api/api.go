@@ -93,3 +93,21 @@ type BindRequired struct {
 	BindTicket   string `json:"bind_ticket"`
 	ReturnTo     string `json:"return_to,omitempty"`
 }
+
+// Revocation is one event of GET /v1/revocations, the push that lets
+// resource servers refuse a logged-out session's access tokens at once
+// without asking wxauth on every request. The stream is Server-Sent Events
+// (text/event-stream), for callers with a service key:
+//
+//	event: revoked
+//	data: {"sid":"…","until":1795453303}
+//
+// First every revocation still in force (so a new subscriber starts
+// complete), then an `event: ready` with `data: {}`, then each new one as it
+// happens, with `: ping` comments every 15 s. Until is the Unix time after
+// which every access token of the session has expired anyway, so the
+// subscriber may forget the sid then.
+type Revocation struct {
+	SID   string `json:"sid"`
+	Until int64  `json:"until"`
+}
