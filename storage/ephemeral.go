@@ -80,3 +80,25 @@ type Quota struct {
 	Limit  int
 	Window time.Duration
 }
+
+// RevokedSession says that a session was revoked: its access tokens must be
+// refused until Until, after which they have all expired anyway.
+type RevokedSession struct {
+	SID   string
+	Until time.Time
+}
+
+// Revocations carries revocations to every instance (Redis pub/sub in
+// production), which pass them on to the resource servers that subscribe
+// (GET /v1/revocations), so that a logout is honoured everywhere without a
+// per-request call to wxauth.
+type Revocations interface {
+	// PublishRevoked records r (until r.Until) and tells every subscriber.
+	PublishRevoked(ctx context.Context, r RevokedSession) error
+	// RecentRevocations lists the recorded revocations still in force at now.
+	RecentRevocations(ctx context.Context, now time.Time) ([]RevokedSession, error)
+	// SubscribeRevoked calls fn for every revocation published from the
+	// moment the subscription is established (ready is called then) until
+	// ctx ends or the subscription breaks; it returns the reason.
+	SubscribeRevoked(ctx context.Context, ready func(), fn func(RevokedSession)) error
+}

@@ -39,6 +39,12 @@ type Config struct {
 	// Secret (at least 32 bytes) keys the refresh tokens' MAC and chain.
 	// Changing it invalidates every refresh token. Required.
 	Secret []byte
+	// Revocations, if set, is told of every revoked session (logout,
+	// revocation, reuse detection), for the push to other instances and
+	// resource servers (storage.Revocations).
+	Revocations interface {
+		PublishRevoked(ctx context.Context, r storage.RevokedSession) error
+	}
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is the randomness for ids and secrets; nil means crypto/rand.
@@ -241,6 +247,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, quotas ...st
 	case storage.Rotated, storage.GraceReplay:
 		return s.pair(now, sess, next)
 	case storage.Reused:
+		if err := s.announce(ctx, rt.sessionID()); err != nil {
+			return Pair{}, errors.Join(ErrReused, err)
+		}
 		return Pair{}, ErrReused
 	default:
 		return Pair{}, ErrInvalidGrant
@@ -313,16 +322,41 @@ func (s *Service) Revoke(ctx context.Context, sessionID string) error {
 	if err := s.cfg.Sessions.RevokeSession(ctx, sessionID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("revoke session: %w", err)
 	}
-	return nil
+	return s.announce(ctx, sessionID)
 }
 
 // RevokeUser ends every session of a user and says how many there were.
 func (s *Service) RevokeUser(ctx context.Context, userID string) (int, error) {
+	// The sids first, for the announcement: the store deletes them.
+	live, err := s.cfg.Sessions.UserSessions(ctx, userID, s.cfg.Now())
+	if err != nil {
+		return 0, fmt.Errorf("revoke user sessions: %w", err)
+	}
 	n, err := s.cfg.Sessions.RevokeUserSessions(ctx, userID)
 	if err != nil {
 		return n, fmt.Errorf("revoke user sessions: %w", err)
 	}
-	return n, nil
+	var errs []error
+	for _, sess := range live {
+		errs = append(errs, s.announce(ctx, sess.ID))
+	}
+	return n, errors.Join(errs...)
+}
+
+// announce tells the subscribers of Config.Revocations (other instances,
+// resource servers) that sid's access tokens are void, until the last one
+// it can have issued has expired. A revocation whose announcement fails is
+// still in force here; the error says the push may not have reached
+// everyone, and revoking again announces again.
+func (s *Service) announce(ctx context.Context, sid string) error {
+	if s.cfg.Revocations == nil {
+		return nil
+	}
+	until := s.cfg.Now().Add(s.cfg.AccessTTL + time.Minute) // a minute of clock skew
+	if err := s.cfg.Revocations.PublishRevoked(ctx, storage.RevokedSession{SID: sid, Until: until}); err != nil {
+		return fmt.Errorf("announce revocation: %w", err)
+	}
+	return nil
 }
 
 // RefreshSessionID is the session a refresh token belongs to, if the token

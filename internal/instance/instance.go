@@ -22,6 +22,7 @@ import (
 	"github.com/wxauth/wxauth/internal/mpdata"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/redirect"
+	"github.com/wxauth/wxauth/internal/revocation"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/internal/server"
 	"github.com/wxauth/wxauth/signer"
@@ -62,6 +63,7 @@ type sessionStore interface {
 	storage.Sessions
 	storage.OneTime
 	storage.Limiter
+	storage.Revocations
 	wechat.TokenCache
 }
 
@@ -153,6 +155,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		ReuseGrace:    graceOrNone(cfg.Tokens.ReuseGrace.D()),
 		Keys:          keys,
 		Sessions:      inst.Sessions,
+		Revocations:   inst.Sessions,
 		Secret:        []byte(cfg.Secret),
 		Now:           opt.Now,
 	})
@@ -212,8 +215,14 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
+	hub := revocation.New(inst.Sessions, opt.Now, opt.Logger)
+	hctx, hcancel := context.WithCancel(context.Background())
+	hdone := make(chan struct{})
+	go func() { defer close(hdone); hub.Run(hctx) }()
+	inst.closers = append(inst.closers, func() error { hcancel(); <-hdone; return nil })
 	api, err := server.New(server.Config{
-		MPData: mp, AppTokens: appTokens, CORSOrigins: cfg.CORSOrigins,
+		Revocations: hub,
+		MPData:      mp, AppTokens: appTokens, CORSOrigins: cfg.CORSOrigins,
 		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		Login:         ls, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,

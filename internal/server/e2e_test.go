@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -628,4 +630,68 @@ func TestRateLimits(t *testing.T) {
 	if r := refresh(t, s, rt); r.Status != 200 {
 		t.Errorf("refresh after the window = %d %s", r.Status, r.Body)
 	}
+}
+
+// The revocation push: a subscriber gets what is already revoked, then each
+// new revocation (logout, DELETE /v1/sessions/{id}, reuse) as it happens.
+func TestRevocationPush(t *testing.T) {
+	const key = "service-key-0123456789"
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.ServiceKeys = []string{key} }))
+	early := s.Login(t, "mp", "alice")
+	s.Do(t, "POST", "/v1/logout", nil, early.AccessToken)
+
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL+"/v1/revocations", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET /v1/revocations = %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	events := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		event := ""
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				var ev api.Revocation
+				json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev)
+				events <- event + " " + ev.SID
+			}
+		}
+		close(events)
+	}()
+	next := func() string {
+		t.Helper()
+		select {
+		case e := <-events:
+			return e
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event within 5 s")
+			return ""
+		}
+	}
+	if e := next(); e != "revoked "+early.SessionID {
+		t.Errorf("snapshot = %q, want the session logged out before subscribing", e)
+	}
+	if e := next(); e != "ready " {
+		t.Errorf("after the snapshot: %q, want ready", e)
+	}
+	l := s.Login(t, "mp", "bob")
+	s.Do(t, "POST", "/v1/logout", nil, l.AccessToken)
+	if e := next(); e != "revoked "+l.SessionID {
+		t.Errorf("after a logout: %q", e)
+	}
+	a, b := s.Login(t, "mp", "bob"), s.Login(t, "mp", "bob")
+	s.Do(t, "DELETE", "/v1/sessions/"+a.SessionID, nil, b.AccessToken)
+	if e := next(); e != "revoked "+a.SessionID {
+		t.Errorf("after DELETE /v1/sessions: %q", e)
+	}
+	wantError(t, s.Do(t, "GET", "/v1/revocations", nil, ""), 401, api.CodeInvalidToken)
 }

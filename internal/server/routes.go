@@ -21,6 +21,7 @@ func (s *Server) routes() {
 
 	s.handle("GET /.well-known/jwks.json", s.jwks)
 	s.handle("POST /v1/introspect", s.serviceOnly(s.introspect))
+	s.handle("GET /v1/revocations", s.serviceOnly(s.revocations))
 	s.handle("GET /v1/wechat/access_token", s.serviceOnly(s.appToken))
 	s.handle("POST /v1/wechat/access_token", s.serviceOnly(s.reportAppToken))
 	s.handle("GET /healthz", s.healthz)

@@ -11,6 +11,7 @@ import (
 	"github.com/wxauth/wxauth/internal/metrics"
 	"github.com/wxauth/wxauth/internal/mpdata"
 	"github.com/wxauth/wxauth/internal/ratelimit"
+	"github.com/wxauth/wxauth/internal/revocation"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
 )
@@ -46,6 +47,8 @@ type Config struct {
 	AppTokens AppTokens
 	// Bind serves /v1/sms/send and /v1/bind.
 	Bind *bind.Service
+	// Revocations feeds GET /v1/revocations; nil: not served.
+	Revocations *revocation.Hub
 	// CORSOrigins may call the API from a browser (cors_origins).
 	CORSOrigins []string
 	// SecureCookies marks cookies Secure (an https issuer).

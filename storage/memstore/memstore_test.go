@@ -25,6 +25,10 @@ func TestLimiter(t *testing.T) {
 	storagetest.RunLimiter(t, func(*testing.T) storage.Limiter { return memstore.New() })
 }
 
+func TestRevocations(t *testing.T) {
+	storagetest.RunRevocations(t, func(*testing.T) storage.Revocations { return memstore.New() })
+}
+
 func TestTokenCache(t *testing.T) {
 	storagetest.RunTokenCache(t, func(*testing.T) wechat.TokenCache { return memstore.New() })
 }

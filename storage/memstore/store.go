@@ -28,9 +28,10 @@ type Store struct {
 
 	keys signingKeys
 
-	oneTime   oneTimeItems
-	counters  windowCounters
-	appTokens appTokens
+	oneTime     oneTimeItems
+	counters    windowCounters
+	appTokens   appTokens
+	revocations revocations
 }
 
 // New returns an empty Store.

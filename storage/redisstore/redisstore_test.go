@@ -65,6 +65,15 @@ func TestTokenCache(t *testing.T) {
 	}
 }
 
+func TestRevocations(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			url := testURL(t, b.env)
+			storagetest.RunRevocations(t, func(t *testing.T) storage.Revocations { return openTest(t, url) })
+		})
+	}
+}
+
 func testURL(t testing.TB, env string) string {
 	t.Helper()
 	url := os.Getenv(env)

@@ -1,0 +1,42 @@
+// Package bearer protects a Go service with wxauth access tokens: a
+// [Verifier] checks them locally and [Verifier.Middleware] turns the result
+// into the contract's answers (spec/api.md §2) and the claims into the
+// request's context ([ClaimsFromContext]).
+//
+// What it owns:
+//
+//   - The JWKS (GET /.well-known/jwks.json): fetched on first need, kept for
+//     the response's Cache-Control max-age (bounded to 1 min–1 h), refreshed
+//     in the background when stale, and refetched when a token names an
+//     unknown kid, at most once per [Config.MinRefetch] whatever the number
+//     of such tokens, one fetch shared by every request waiting for it.
+//     EdDSA (Ed25519, RFC 8037) keys, which wxauth issues, and ES256.
+//   - The check of a compact JWS: alg EdDSA or ES256 matching the key, the
+//     signature, iss, aud, exp/nbf/iat with [Config.Leeway], sub and sid
+//     present. Written by hand on encoding/json and crypto/ed25519, within a
+//     few percent of the raw signature check.
+//   - A bounded cache of verified tokens, keyed by the token's SHA-256: a
+//     token seen before costs a hash and a map read. exp is checked on every
+//     hit, and a revoked session beats the cache.
+//   - Revocations: with a [Config.ServiceKey] the Verifier subscribes to
+//     wxauth's push (GET /v1/revocations, Server-Sent Events, see
+//     [api.Revocation]), keeps the revoked sids in memory until their tokens
+//     have expired, and refuses their tokens with no call to wxauth. The
+//     subscriber starts with [Verifier.Start] (or on the first
+//     [Verifier.Verify]), reconnects with backoff, and stops with
+//     [Verifier.Close]. It is live once the snapshot of current
+//     revocations has arrived (`event: ready`); while it is not,
+//     [Config.OnLostRevocations] decides: [FailClosed] refuses every token
+//     with 503, [Introspect] asks wxauth per request (POST /v1/introspect).
+//
+// What it leaves to others: issuing and refreshing tokens (wxauth; the Go
+// client is package client), authorization (which user may do what is the
+// service's business, from [api.Claims]), and rate limiting. It imports only
+// package api of wxauth's own.
+//
+// Without a service key a logged-out session's tokens keep working until
+// they expire (2 h by default): give resource servers a service key.
+//
+// docs/resource-servers.md covers other languages: the same JWKS,
+// introspection, and the push.
+package bearer

@@ -1,0 +1,121 @@
+package bearer_test
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"net/http"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/wxauth/wxauth/bearer"
+	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/servertest"
+)
+
+// These tests run bearer against the real wxauth stack (internal/servertest):
+// tokens signed by package token, the JWKS and the push as the server
+// serves them. Package bearer itself imports only api; only its tests
+// reach for the server.
+
+const e2eServiceKey = "e2e-service-key-0123456789"
+
+func e2eServer(t *testing.T) *servertest.Server {
+	return servertest.New(t, servertest.Quiet(), servertest.Configure(func(c *config.Config) {
+		c.ServiceKeys = []string{e2eServiceKey}
+	}))
+}
+
+func e2eConfig(s *servertest.Server) bearer.Config {
+	return bearer.Config{
+		Issuer:     s.Config.Issuer,
+		Audience:   cmp.Or(s.Config.Audience, s.Config.Issuer),
+		HTTPClient: s.HTTP,
+		Now:        s.Clock.Now,
+	}
+}
+
+func TestAgainstWxauthTokens(t *testing.T) {
+	s := e2eServer(t)
+	v, err := bearer.New(e2eConfig(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	tr := s.Login(t, "mp", "alice")
+	c, err := v.Verify(t.Context(), tr.AccessToken)
+	if err != nil {
+		t.Fatalf("Verify(wxauth's token) = %v", err)
+	}
+	if c.Subject != tr.User.ID || c.SessionID != tr.SessionID || c.App != "mp" || c.Issuer != s.Config.Issuer {
+		t.Errorf("claims = %+v, want user %s, session %s", c, tr.User.ID, tr.SessionID)
+	}
+	s.Clock.Advance(time.Duration(tr.ExpiresIn)*time.Second + bearer.DefaultLeeway)
+	if _, err := v.Verify(t.Context(), tr.AccessToken); !errors.Is(err, bearer.ErrTokenExpired) {
+		t.Errorf("after expires_in + leeway: Verify = %v, want ErrTokenExpired", err)
+	}
+}
+
+// TestAgainstWxauthRevocations: a logout at wxauth reaches a bearer service
+// through GET /v1/revocations. Skipped while the server lacks the route.
+func TestAgainstWxauthRevocations(t *testing.T) {
+	s := e2eServer(t)
+	if !hasRevocations(t, s) {
+		t.Skip("this wxauth has no GET /v1/revocations yet")
+	}
+	cfg := e2eConfig(s)
+	cfg.ServiceKey = e2eServiceKey
+	v, err := bearer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := v.Start(ctx); err != nil {
+		t.Fatalf("Start against wxauth: %v", err)
+	}
+
+	const n = 20
+	var worst time.Duration
+	for range n {
+		tr := s.Login(t, "mp", "alice")
+		if _, err := v.Verify(t.Context(), tr.AccessToken); err != nil {
+			t.Fatalf("fresh token: %v", err)
+		}
+		begin := time.Now()
+		if r := s.Do(t, "POST", "/v1/logout", map[string]any{}, tr.AccessToken); r.Status != http.StatusNoContent {
+			t.Fatalf("logout = %d %s", r.Status, r.Body)
+		}
+		for {
+			_, err := v.Verify(t.Context(), tr.AccessToken)
+			if errors.Is(err, bearer.ErrSessionRevoked) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("Verify after logout = %v", err)
+			}
+			if time.Since(begin) > time.Second {
+				t.Fatalf("logged-out session still accepted after 1 s")
+			}
+			runtime.Gosched()
+		}
+		worst = max(worst, time.Since(begin))
+	}
+	t.Logf("logout → refusal at a bearer service, worst of %d (including the logout request): %v", n, worst)
+}
+
+// hasRevocations asks the server for the push and hangs up at once.
+func hasRevocations(t *testing.T, s *servertest.Server) bool {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+"/v1/revocations", nil)
+	req.Header.Set("Authorization", "Bearer "+e2eServiceKey)
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}

@@ -1,0 +1,191 @@
+// Types of wxauth-client (spec/sdk-js.md).
+
+export type Platform = 'wx' | 'uni' | 'web'
+
+/** Where the tokens live. Each method may return a Promise. */
+export interface TokenStorage {
+  get(key: string): string | null | undefined | Promise<string | null | undefined>
+  set(key: string, value: string): void | Promise<unknown>
+  remove(key: string): void | Promise<unknown>
+}
+
+export interface LoginRequiredInfo {
+  /** The error that ended the session, when there was one. */
+  error?: WxAuthError
+  /** Mini program under `registration: bind_phone`: the user must bind a phone first. */
+  bindRequired?: boolean
+  bindTicket?: string
+}
+
+export interface ClientOptions {
+  /** The wxauth server, e.g. `https://auth.example.com`. */
+  baseURL: string
+  /** Where `request` sends relative URLs (default `baseURL`). The token goes to these two origins only. */
+  apiBaseURL?: string
+  /** The app key configured in wxauth (`mp`, `oa`, `web`). Optional when the server can tell. */
+  app?: string
+  /** Detected when omitted: `uni` (uni-app mini program), `wx` (WeChat mini program), else `web`. */
+  platform?: Platform
+  /** Token storage; default wx/uni storage, or localStorage (memory if unavailable). */
+  storage?: TokenStorage
+  /** H5 (and a mini program user who must bind a phone): no session can be restored. May return a Promise. */
+  onLoginRequired?: (info: LoginRequiredInfo) => void | Promise<void>
+  /** The `wx` object to use (default the global `wx`). */
+  wx?: any
+  /** The `uni` object to use (default the global `uni`). */
+  uni?: any
+  /** Web: the window to use (location, history, localStorage, sessionStorage, crypto, fetch); default globalThis. */
+  window?: any
+  /** Web: the fetch to use (default window.fetch). */
+  fetch?: typeof fetch
+}
+
+export interface UserBrief {
+  id: string
+  nickname: string
+  avatar_url: string
+  phone_bound: boolean
+}
+
+/** spec/api.md §3. */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  refresh_token: string
+  refresh_expires_in: number
+  session_id: string
+  user?: UserBrief
+  is_new_user: boolean
+  /** H5 login and bind: where the user was going. */
+  return_to?: string
+}
+
+/** A login answered for a WeChat user who must bind a phone first (`registration: bind_phone`). */
+export interface BindRequiredResponse {
+  bind_required: true
+  bind_ticket: string
+  return_to?: string
+}
+
+export interface RequestOptions {
+  /** Absolute, or relative to `apiBaseURL`. */
+  url: string
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS' | string
+  /** GET: query parameters. Otherwise the body: objects are sent as JSON. */
+  data?: any
+  header?: Record<string, string>
+  /** Milliseconds. */
+  timeout?: number
+  /** `false`: send without the token and without refresh or retry (public endpoints). */
+  auth?: boolean
+}
+
+export interface Response<T = any> {
+  statusCode: number
+  data: T
+  header: Record<string, string>
+}
+
+export interface RedirectResult {
+  loggedIn: boolean
+  bindRequired: boolean
+  bindTicket: string | null
+  returnTo: string | null
+  /** The user declined on WeChat's page. */
+  denied?: boolean
+  user?: UserBrief
+  isNewUser?: boolean
+}
+
+export interface StartWeChatLoginOptions {
+  /** Where to go after the login: a same-site path or an allowed URL. Default: this page. */
+  returnTo?: string
+  /** `snsapi_base` (default for an official account), `snsapi_userinfo`, `snsapi_login`. */
+  scope?: string
+  /** A friend's user id, recorded on users created by this login. */
+  inviter?: string
+  /** Overrides the client's `app` for this login. */
+  app?: string
+}
+
+export type BindOptions =
+  | { bindTicket: string; phone: string; smsCode: string }
+  | { bindTicket: string; phoneCode: string }
+
+export interface ScopeModal {
+  title?: string
+  content?: string
+  confirmText?: string
+  cancelText?: string
+}
+
+export interface Events {
+  login: TokenResponse
+  refresh: TokenResponse
+  logout: { all: boolean }
+  loginRequired: LoginRequiredInfo
+}
+
+export interface Client {
+  readonly platform: Platform
+  readonly baseURL: string
+  readonly apiBaseURL: string
+  /** Mini program: wx.login → POST /v1/miniprogram/login. Concurrent calls share one login. */
+  login(options?: { inviter?: string }): Promise<TokenResponse | BindRequiredResponse>
+  /** Like wx.request / fetch, with the token, one refresh, one retry. Rejects on status ≥ 400. */
+  request<T = any>(options: RequestOptions | string): Promise<Response<T>>
+  /** Forces one refresh (shared with any refresh in flight). */
+  refresh(): Promise<TokenResponse>
+  /** POST /v1/logout, then clears the tokens even if the call fails (and then rejects). */
+  logout(options?: { all?: boolean }): Promise<void>
+  /** A valid access token, refreshed first if it expires within min(60 s, lifetime / 10). */
+  getAccessToken(): Promise<string>
+  /** H5: sends the browser to WeChat (PKCE S256, redirect_uri = this page). Resolves to the URL. */
+  startWeChatLogin(options?: StartWeChatLoginOptions): Promise<string>
+  /** H5: on the page WeChat sends the user back to. */
+  handleRedirect(): Promise<RedirectResult>
+  /** POST /v1/bind; stores the tokens. */
+  bind(options: BindOptions): Promise<TokenResponse>
+  /** POST /v1/sms/send (purpose `bind` by default). */
+  sendSmsCode(options: { phone: string; purpose?: string }): Promise<void>
+  /** Mini program: getSetting → authorize → (refused) showModal → openSetting. Concurrent calls share one flow. */
+  ensureScope(scope: string, modal?: ScopeModal): Promise<boolean>
+  /** Subscribes; answers a function that unsubscribes. */
+  on<E extends keyof Events>(event: E, fn: (payload: Events[E]) => void): () => void
+  off<E extends keyof Events>(event: E, fn: (payload: Events[E]) => void): void
+}
+
+export declare class WxAuthError extends Error {
+  constructor(code: string, status: number, message?: string, extra?: object)
+  name: 'WxAuthError'
+  /** The contract's error code (`invalid_code`, `token_expired`, …), or the SDK's own: `network_error`, `wx_login_failed`, `bind_required`, `not_supported`, `logged_out`, `http_<status>`. */
+  code: string
+  /** The HTTP status; 0 when no HTTP answer was involved. */
+  status: number
+  /** The answer that failed, when there was one. */
+  response?: Response
+  /** Seconds, from Retry-After (429 rate_limited). */
+  retryAfter?: number
+  wechatErrcode?: number
+  /** `bind_required`: the ticket for `bind`. */
+  bindTicket?: string
+}
+
+export declare const STORAGE_KEYS: {
+  readonly accessToken: 'wxauth.access_token'
+  readonly refreshToken: 'wxauth.refresh_token'
+  readonly expiresAt: 'wxauth.expires_at'
+}
+/** sessionStorage key of the PKCE code_verifier of an H5 login in flight. */
+export declare const VERIFIER_KEY: 'wxauth.code_verifier'
+
+export declare function createClient(options: ClientOptions): Client
+export default createClient
+
+/** The origin (`https://host[:port]`) of a plain http(s) URL, or null. */
+export declare function originOf(url: string): string | null
+/** exp − iat of a JWT, in milliseconds (0 if unreadable). */
+export declare function tokenLifetimeMs(jwt: string): number
+/** A TokenStorage in memory. */
+export declare function memoryStorage(): TokenStorage

@@ -1,0 +1,37 @@
+// Errors reject with a WxAuthError: an Error whose `code` is the contract's
+// error code (spec/api.md §2: invalid_code, token_expired, …) and whose
+// `status` is the HTTP status (0 when no HTTP answer was involved).
+
+export class WxAuthError extends Error {
+  constructor(code, status, message, extra) {
+    super(message || code)
+    this.name = 'WxAuthError'
+    this.code = code
+    this.status = status
+    if (extra) Object.assign(this, extra)
+  }
+}
+
+export function header(res, name) {
+  const h = (res && res.header) || {}
+  const lower = name.toLowerCase()
+  for (const k of Object.keys(h)) if (k.toLowerCase() === lower) return h[k]
+  return undefined
+}
+
+// errorCode is the contract error code of an answer, if it has one.
+export function errorCode(res) {
+  const d = res && res.data
+  return d && typeof d === 'object' && typeof d.error === 'string' ? d.error : null
+}
+
+// httpError turns an answer with status ≥ 400 into a WxAuthError.
+export function httpError(res) {
+  const d = res.data && typeof res.data === 'object' ? res.data : {}
+  const code = errorCode(res) || `http_${res.statusCode}`
+  const extra = { response: res }
+  if (typeof d.wechat_errcode === 'number') extra.wechatErrcode = d.wechat_errcode
+  const retryAfter = header(res, 'Retry-After')
+  if (retryAfter !== undefined) extra.retryAfter = Number(retryAfter)
+  return new WxAuthError(code, res.statusCode, d.error_description || `${code} (HTTP ${res.statusCode})`, extra)
+}
