@@ -232,12 +232,14 @@ func New(cfg Config) (*Verifier, error) {
 // [Config.OnLostRevocations] treatment. An error means something is not
 // ready yet; the Verifier keeps trying and stays usable.
 func (v *Verifier) Start(ctx context.Context) error {
+	if v.sub != nil {
+		v.sub.start() // connects while the keys are fetched
+	}
 	var errs []error
 	if _, err := v.keys.get(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if v.sub != nil {
-		v.sub.start()
 		if err := v.sub.live.wait(ctx, true); err != nil {
 			errs = append(errs, fmt.Errorf("revocation push not live: %w", err))
 		}

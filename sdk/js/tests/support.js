@@ -4,7 +4,8 @@
 // sandbox for a code and whose request does real HTTP.
 
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -16,22 +17,50 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const children = new Set()
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
 
+// buildBinary builds cmd/wxauth once per test process (or uses $WXAUTH_BIN).
+// The test files run in parallel processes; a lock makes them build one
+// after the other, so that a cold Go cache is filled once, not three times.
 let built = null
 function buildBinary() {
-  if (!built) {
+  if (process.env.WXAUTH_BIN) return Promise.resolve(process.env.WXAUTH_BIN)
+  built = built || withBuildLock(() => {
     const dir = mkdtempSync(join(tmpdir(), 'wxauth-sdk-bin-'))
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
     const bin = join(dir, 'wxauth')
     execFileSync('go', ['build', '-o', bin, './cmd/wxauth'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] })
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
-    built = bin
-  }
+    return bin
+  })
   return built
+}
+
+async function withBuildLock(fn) {
+  const lock = join(tmpdir(), `wxauth-sdk-build-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 12)}.lock`)
+  for (;;) {
+    try {
+      mkdirSync(lock)
+      break
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err
+    }
+    try { // a lock left by a process that died is taken over
+      process.kill(Number(readFileSync(join(lock, 'pid'), 'utf8')), 0)
+    } catch (err) {
+      if (err.code === 'ESRCH') rmSync(lock, { recursive: true, force: true })
+    }
+    await sleep(100)
+  }
+  try {
+    writeFileSync(join(lock, 'pid'), String(process.pid))
+    return fn()
+  } finally {
+    rmSync(lock, { recursive: true, force: true })
+  }
 }
 
 // startServer runs `wxauth dev --addr 127.0.0.1:0` with extra WXAUTH_*
 // variables and answers once it prints "wxauth dev is running on http://…".
 export async function startServer(env = {}) {
-  const bin = buildBinary()
+  const bin = await buildBinary()
   const data = mkdtempSync(join(tmpdir(), 'wxauth-sdk-data-'))
   const child = spawn(bin, ['dev', '--addr', '127.0.0.1:0', '--data', data], {
     cwd: data,
