@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wxauth/wxauth/internal/ratelimit"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,7 +89,7 @@ func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 		}
 	}
 	pk := s.phoneKey(phone)
-	if err := s.cfg.Limiter.Check(ctx, s.cfg.SMSPerPhoneMinute, pk); err != nil {
+	if err := s.cooldown(ctx, s.cfg.SMSPerPhoneMinute, pk); err != nil {
 		return err
 	}
 	if err := s.cfg.Limiter.Check(ctx, s.cfg.SMSPerPhoneDay, pk); err != nil {
@@ -245,4 +247,42 @@ func (s *Service) phoneKey(phone string) string {
 
 func (s *Service) codeKey(purpose, phone string) string {
 	return "bind:sms:" + purpose + ":" + s.phoneKey(phone)
+}
+
+// cooldown enforces rule as a spacing between sends — "one per phone per
+// 60 s" means 60 s after the last send, not once per clock minute, which
+// would let two codes out a second apart across a minute boundary. The
+// spacing is rule.Window / rule.Limit; the last send time is kept in the
+// one-time store (shared by all instances) and judged by our clock.
+func (s *Service) cooldown(ctx context.Context, rule ratelimit.Rule, key string) error {
+	if rule.Limit == 0 {
+		return nil
+	}
+	gap := rule.Window / time.Duration(rule.Limit)
+	k := "bind:sms_last:" + key
+	now := s.cfg.Now().UTC()
+	stamp := []byte(strconv.FormatInt(now.UnixNano(), 10))
+	for range 3 {
+		err := s.cfg.OneTime.PutOnce(ctx, k, stamp, gap)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+		last, err := s.cfg.OneTime.Get(ctx, k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // expired between the two calls
+		}
+		if err != nil {
+			return err
+		}
+		ns, _ := strconv.ParseInt(string(last), 10, 64)
+		if wait := gap - now.Sub(time.Unix(0, ns)); wait > 0 {
+			return &storage.LimitError{Key: "sms_per_phone", RetryAfter: max(wait.Round(time.Second), time.Second)}
+		}
+		// Older than the gap by our clock: take it and try again.
+		_, _ = s.cfg.OneTime.Take(ctx, k)
+	}
+	return &storage.LimitError{Key: "sms_per_phone", RetryAfter: time.Second}
 }

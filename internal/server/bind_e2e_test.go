@@ -463,3 +463,21 @@ func TestBindAfterMiniProgramLogin(t *testing.T) {
 		t.Errorf("next login = %+v, want bob %q", again, a.User.ID)
 	}
 }
+
+// "One per phone per 60 s" is 60 s after the last send, not once per clock
+// minute: two sends two seconds apart across a minute boundary are not both
+// let through.
+func TestSMSSpacingAcrossMinuteBoundary(t *testing.T) {
+	s := servertest.New(t)
+	now := s.Clock.Now()
+	s.Clock.Advance(now.Truncate(time.Minute).Add(time.Minute - time.Second).Sub(now)) // hh:mm:59
+	mustSendSMS(t, s, "+8613900000077")
+	s.Clock.Advance(2 * time.Second) // hh:(mm+1):01
+	r := sendSMS(t, s, "+8613900000077")
+	wantError(t, r, 429, api.CodeRateLimited)
+	if ra := mustAtoi(t, r.Header.Get("Retry-After")); ra < 55 || ra > 60 {
+		t.Errorf("Retry-After = %d, want about 58 (60 s after the last send)", ra)
+	}
+	s.Clock.Advance(58 * time.Second)
+	mustSendSMS(t, s, "+8613900000077")
+}
