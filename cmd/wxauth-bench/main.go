@@ -187,6 +187,9 @@ type stack struct {
 	http    *http.Client
 	tokens  *token.Service
 	closers []func()
+	// bearerURL is the bare handler behind package bearer.
+	bearerURL  string
+	bearerStop func()
 }
 
 func (s *stack) close() {

@@ -38,6 +38,12 @@ func (s *stack) scenarios() []scenario {
 		}, newClient: func(int) func(context.Context) error {
 			return func(ctx context.Context) error { return s.call(ctx, "GET", s.url+"/v1/me", "", meToken, nil) }
 		}},
+		{name: "bearer-repeat", setup: s.bearerSetup(&meToken, false), newClient: func(int) func(context.Context) error {
+			return func(ctx context.Context) error { return s.call(ctx, "GET", s.bearerURL+"/v1/me", "", meToken, nil) }
+		}},
+		{name: "bearer-cold", setup: s.bearerSetup(&meToken, true), newClient: func(int) func(context.Context) error {
+			return func(ctx context.Context) error { return s.call(ctx, "GET", s.bearerURL+"/v1/me", "", meToken, nil) }
+		}},
 		{name: "introspect", setup: func(ctx context.Context) error {
 			if meToken != "" {
 				return nil

@@ -3,9 +3,13 @@ package demo
 import (
 	"embed"
 	"net/http"
+	"strings"
+
+	sdkjs "github.com/wxauth/wxauth/sdk/js"
 )
 
-// files are the page: no build step, no outside resources.
+// files are the page: no build step, no outside resources. The page runs on
+// the JavaScript SDK, served beside it from package sdkjs under /demo/sdk/.
 //
 //go:embed index.html app.js style.css
 var files embed.FS
@@ -19,13 +23,16 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Handler serves the demo page under /demo/ (mount it on that pattern):
-// /demo/ is index.html, beside app.js and style.css. The page's URL carries
+// /demo/ is index.html, beside app.js and style.css, and the SDK under
+// /demo/sdk/ (index.js, src/*.js: app.js imports ./sdk/index.js as an ES
+// module, which script-src 'self' allows). The page's URL carries
 // the OAuth code and state for a moment, so it is sent with no Referer to
 // anyone (Referrer-Policy), and fetched afresh on each load (Cache-Control
 // no-cache: embedded files carry no modification time to revalidate
 // against, and they are small).
 func Handler() http.Handler {
 	fs := http.StripPrefix("/demo", http.FileServerFS(files))
+	sdk := http.StripPrefix("/demo/sdk", http.FileServerFS(sdkjs.FS))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -37,6 +44,14 @@ func Handler() http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-cache")
+		if p := r.URL.Path; p == "/demo/sdk" || strings.HasPrefix(p, "/demo/sdk/") {
+			if strings.HasSuffix(p, "/") || p == "/demo/sdk" { // files only: no directory listings
+				http.NotFound(w, r)
+				return
+			}
+			sdk.ServeHTTP(w, r)
+			return
+		}
 		fs.ServeHTTP(w, r)
 	})
 }
