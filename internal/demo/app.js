@@ -1,18 +1,17 @@
 // wxauth demo H5 page: the browser login of spec/api.md §4 "Official
 // account", with the bind page of §4 "Binding". Plain modern JS, no build
-// step; it does by hand what the JS SDK's startWeChatLogin and handleRedirect
-// do (spec/sdk-js.md), so that it can be read as a recipe.
+// step, on the JavaScript SDK (wxauth-client, spec/sdk-js.md), which the
+// demo serves beside this file under ./sdk/ (Go package sdkjs). The SDK does
+// the protocol — PKCE, the code exchange, the history entry replaced with
+// return_to, the tokens, one refresh for all requests in flight — and this
+// file only draws the page, so it reads as a recipe for an H5 page.
 
-// Storage keys. The token keys are the SDK's (spec/sdk-js.md).
-const TOKEN_KEYS = {
-  access: 'wxauth.access_token',
-  refresh: 'wxauth.refresh_token',
-  expiresAt: 'wxauth.expires_at',
-}
+import { createClient, STORAGE_KEYS, VERIFIER_KEY } from './sdk/index.js'
+
 const TOKEN_API_KEY = 'wxauth.demo.token_api' // localStorage: the server the tokens belong to
 const API_KEY = 'wxauth.demo.api' // sessionStorage: ?api= remembered for this tab
-const PENDING_KEY = 'wxauth.demo.pending' // sessionStorage: {verifier, api, returnTo} of a login in flight
 const BIND_KEY = 'wxauth.demo.bind' // sessionStorage: {ticket, returnTo, api} while the bind page shows
+const BURST = 20 // requests fired at once by the "20 requests" button
 
 const $ = (id) => document.getElementById(id)
 
@@ -41,7 +40,39 @@ const resolved = resolveAPI()
 const API = resolved.base || location.origin
 
 // ---------------------------------------------------------------------------
-// Messages.
+// The SDK's client. Tokens live in localStorage under the SDK's keys
+// (wxauth.access_token, …); the storage below only adds what a page with a
+// ?api= switch needs: tokens belong to the server that issued them, so a link
+// with another ?api= finds no session (and the SDK sends tokens only to
+// baseURL's origin anyway).
+
+const storage = {
+  get: (key) => (localStorage.getItem(TOKEN_API_KEY) === API ? localStorage.getItem(key) : null),
+  set: (key, value) => {
+    localStorage.setItem(key, value)
+    localStorage.setItem(TOKEN_API_KEY, API)
+  },
+  remove: (key) => {
+    localStorage.removeItem(key)
+    if (key === STORAGE_KEYS.accessToken) localStorage.removeItem(TOKEN_API_KEY)
+  },
+}
+
+const auth = createClient({
+  baseURL: API,
+  app: 'oa', // the default; the App select below overrides it per login
+  platform: 'web',
+  storage,
+  // No session can be restored (logged out elsewhere, revoked, refresh token
+  // replayed): the SDK cleared the tokens; show the login button.
+  onLoginRequired: () => showView('login-view'),
+})
+
+const hasSession = () => !!storage.get(STORAGE_KEYS.accessToken)
+
+// ---------------------------------------------------------------------------
+// Messages. SDK errors carry the contract's error code (err.code) and the
+// HTTP status (err.status, 0 without an answer).
 
 function showError(code, text) {
   const el = $('error')
@@ -71,167 +102,16 @@ function showView(id, busyText) {
   if (busyText) $('busy-text').textContent = busyText
 }
 
-// ---------------------------------------------------------------------------
-// Tokens, in localStorage under the SDK's keys. They are sent only to the
-// server that issued them: a link with another ?api= must not receive them.
-
-function loadTokens() {
-  const access = localStorage.getItem(TOKEN_KEYS.access)
-  if (!access || localStorage.getItem(TOKEN_API_KEY) !== API) return null
-  return {
-    access,
-    refresh: localStorage.getItem(TOKEN_KEYS.refresh),
-    expiresAt: Number(localStorage.getItem(TOKEN_KEYS.expiresAt)) || 0,
+function errorText(e) {
+  if (e.code === 'network_error') {
+    return `wxauth at ${API} did not answer (is it running, and is this page's origin in cors_origins?): ${e.message}`
   }
-}
-
-function saveTokens(t) {
-  localStorage.setItem(TOKEN_KEYS.access, t.access_token)
-  localStorage.setItem(TOKEN_KEYS.refresh, t.refresh_token)
-  localStorage.setItem(TOKEN_KEYS.expiresAt, String(Date.now() + t.expires_in * 1000))
-  localStorage.setItem(TOKEN_API_KEY, API)
-}
-
-function clearTokens() {
-  for (const k of Object.values(TOKEN_KEYS)) localStorage.removeItem(k)
-  localStorage.removeItem(TOKEN_API_KEY)
+  return e.message
 }
 
 // ---------------------------------------------------------------------------
-// HTTP. Errors reject with an Error whose code is the contract's error code
-// (spec/api.md §2) and whose status is the HTTP status.
-
-class APIError extends Error {
-  constructor(status, code, description, retryAfter) {
-    super(description || code)
-    this.status = status
-    this.code = code
-    this.retryAfter = retryAfter
-  }
-}
-
-async function call(method, path, body, accessToken) {
-  const headers = {}
-  if (body !== undefined) headers['Content-Type'] = 'application/json'
-  if (accessToken) headers.Authorization = `Bearer ${accessToken}`
-  let resp
-  try {
-    resp = await fetch(API + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-    })
-  } catch (e) {
-    throw new APIError(0, 'network_error', `wxauth at ${API} did not answer (is it running, and is this page's origin in cors_origins?): ${e.message}`)
-  }
-  if (resp.status === 204) return null
-  let data = null
-  try {
-    data = await resp.json()
-  } catch {
-    // not JSON: handled below
-  }
-  if (!resp.ok) {
-    throw new APIError(resp.status, data?.error || `http_${resp.status}`,
-      data?.error_description || resp.statusText, resp.headers.get('Retry-After'))
-  }
-  return data
-}
-
-// One refresh at a time, shared by every request that found its token
-// expired (spec/api.md §4 "Sessions": refresh tokens are single use).
-let refreshing = null
-
-function refresh() {
-  refreshing ??= (async () => {
-    try {
-      const t = loadTokens()
-      if (!t?.refresh) throw new APIError(401, 'invalid_grant', 'no refresh token')
-      saveTokens(await call('POST', '/v1/token/refresh', { refresh_token: t.refresh }))
-    } finally {
-      refreshing = null
-    }
-  })()
-  return refreshing
-}
-
-// authed calls a protected endpoint: a token about to expire is refreshed
-// first, a 401 token_expired refreshes and retries once, and any other 401
-// means the session is over.
-async function authed(method, path, body) {
-  let t = loadTokens()
-  if (!t) throw new APIError(401, 'invalid_token', 'not logged in')
-  if (t.expiresAt && t.expiresAt - Date.now() < 30_000) {
-    await refresh()
-    t = loadTokens()
-  }
-  try {
-    return await call(method, path, body, t.access)
-  } catch (e) {
-    if (e.status !== 401 || e.code !== 'token_expired') throw e
-  }
-  await refresh()
-  return call(method, path, body, loadTokens().access)
-}
-
-const sessionOver = (e) => e.status === 401
-
-// ---------------------------------------------------------------------------
-// PKCE (RFC 7636, S256): a random verifier kept in sessionStorage, its
-// SHA-256 sent as the challenge.
-
-function base64url(bytes) {
-  let s = ''
-  for (const b of bytes) s += String.fromCharCode(b)
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
-
-async function sha256(bytes) {
-  if (globalThis.crypto?.subtle) return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
-  return sha256Fallback(bytes) // crypto.subtle exists only in secure contexts: not on http://192.168.x.y
-}
-
-// sha256Fallback is FIPS 180-4 SHA-256, for pages served over plain http to
-// a phone on the LAN, where browsers hide crypto.subtle.
-function sha256Fallback(data) {
-  const primes = []
-  for (let n = 2; primes.length < 64; n++) if (primes.every((p) => n % p)) primes.push(n)
-  const frac = (x) => ((x - Math.floor(x)) * 2 ** 32) >>> 0
-  const K = primes.map((p) => frac(Math.cbrt(p)))
-  const H = primes.slice(0, 8).map((p) => frac(Math.sqrt(p)))
-  const len = data.length
-  const padded = new Uint8Array(((len + 9 + 63) >> 6) << 6)
-  padded.set(data)
-  padded[len] = 0x80
-  const view = new DataView(padded.buffer)
-  view.setUint32(padded.length - 8, Math.floor(len / 2 ** 29))
-  view.setUint32(padded.length - 4, (len << 3) >>> 0)
-  const w = new Uint32Array(64)
-  const rotr = (x, n) => (x >>> n) | (x << (32 - n))
-  for (let off = 0; off < padded.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4)
-    for (let i = 16; i < 64; i++) {
-      const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3)
-      const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10)
-      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) >>> 0
-    }
-    let [a, b, c, d, e, f, g, h] = H
-    for (let i = 0; i < 64; i++) {
-      const t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) >>> 0
-      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0
-      ;[h, g, f, e, d, c, b, a] = [g, f, e, (d + t1) >>> 0, c, b, a, (t1 + t2) >>> 0]
-    }
-    ;[a, b, c, d, e, f, g, h].forEach((v, i) => { H[i] = (H[i] + v) >>> 0 })
-  }
-  const out = new Uint8Array(32)
-  const ov = new DataView(out.buffer)
-  H.forEach((v, i) => ov.setUint32(i * 4, v))
-  return out
-}
-
-// ---------------------------------------------------------------------------
-// Log in: to /v1/oauth/wechat/authorize, which sends the browser to WeChat.
+// Log in: auth.startWeChatLogin keeps a fresh PKCE verifier in sessionStorage
+// and sends the browser to /v1/oauth/wechat/authorize, then to WeChat.
 
 const SCOPES = {
   oa: [['snsapi_userinfo', 'snsapi_userinfo — nickname and avatar (consent page)'], ['snsapi_base', 'snsapi_base — openid only (silent)']],
@@ -249,61 +129,47 @@ function returnTo() {
   return new URLSearchParams(location.search).get('next') || `${location.pathname}#profile`
 }
 
-async function startLogin() {
+function startLogin() {
   clearMessages()
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32))) // 43 characters
-  const challenge = base64url(await sha256(new TextEncoder().encode(verifier)))
-  const next = returnTo()
-  sessionStorage.setItem(PENDING_KEY, JSON.stringify({ verifier, api: API, returnTo: next }))
-  const u = new URL(`${API}/v1/oauth/wechat/authorize`)
-  u.search = new URLSearchParams({
-    app: $('app').value,
-    scope: $('scope').value,
-    redirect_uri: location.origin + location.pathname, // this page, without query or fragment
-    return_to: next,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  }).toString()
-  location.assign(u.href)
+  return auth.startWeChatLogin({ app: $('app').value, scope: $('scope').value, returnTo: returnTo() })
 }
 
 // ---------------------------------------------------------------------------
 // Back from WeChat: redirect_uri?code=…&state=… (or only state: denied).
+// auth.handleRedirect exchanges them, stores the tokens and replaces this
+// history entry with return_to, so that Back never lands on a spent code.
 
-async function handleRedirect(params) {
-  const code = params.get('code')
-  const state = params.get('state')
-  const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) || 'null')
-  if (!code) {
-    sessionStorage.removeItem(PENDING_KEY)
-    history.replaceState(null, '', cleanURL())
+async function finishLogin() {
+  const hadVerifier = !!sessionStorage.getItem(VERIFIER_KEY) // the SDK deletes it once the login answers
+  const folder = location.pathname.replace(/[^/]*$/, '')
+  showView('busy', 'Signing in…')
+  let r
+  try {
+    r = await auth.handleRedirect()
+  } catch (e) {
+    showError(e.code, loginErrorText(e, hadVerifier))
+    return route()
+  }
+  if (r.denied) {
     showError('access_denied', 'You declined the WeChat authorization, so nothing was shared with this site. Log in again whenever you like.')
     return route()
   }
-  showView('busy', 'Signing in…')
-  let res
-  try {
-    res = await call('POST', '/v1/oauth/wechat/login', { code, state, code_verifier: pending?.verifier })
-  } catch (e) {
-    sessionStorage.removeItem(PENDING_KEY)
-    history.replaceState(null, '', cleanURL())
-    showError(e.code, loginErrorText(e, pending))
+  if (r.bindRequired) {
+    sessionStorage.setItem(BIND_KEY, JSON.stringify({ ticket: r.bindTicket, returnTo: r.returnTo, api: API }))
+    history.replaceState(null, '', `${location.pathname}#bind`) // the SDK removed the spent code already
     return route()
   }
-  sessionStorage.removeItem(PENDING_KEY)
-  if (res.bind_required) {
-    sessionStorage.setItem(BIND_KEY, JSON.stringify({ ticket: res.bind_ticket, returnTo: res.return_to, api: API }))
-    history.replaceState(null, '', `${location.pathname}#bind`) // the code is spent: no going back to it
-    return route()
-  }
-  saveTokens(res)
-  goTo(res.return_to)
+  // The SDK applied return_to with history.replaceState when it is on this
+  // origin (location.replace elsewhere). Outside this page's folder it is a
+  // real page of the site, not one of this page's views: load it.
+  if (r.returnTo && !location.pathname.startsWith(folder)) return location.replace(location.href)
+  route()
 }
 
-function loginErrorText(e, pending) {
+function loginErrorText(e, hadVerifier) {
   switch (e.code) {
     case 'invalid_state':
-      return pending
+      return hadVerifier
         ? 'This login link is used, expired, or belongs to another browser. Log in again.'
         : 'This tab did not start this login (its PKCE verifier is missing), so it cannot finish it. Log in again.'
     case 'invalid_code':
@@ -312,19 +178,17 @@ function loginErrorText(e, pending) {
       return 'This is WeChat\'s preview of the page. Open the page fully to log in.'
     case 'wechat_unavailable':
       return 'WeChat did not answer. Log in again in a moment.'
+    case 'network_error':
+      // The SDK kept code and state in the URL: a reload within 60 s
+      // finishes the same login.
+      return `${errorText(e)} Reload the page to finish logging in.`
     default:
       return e.message
   }
 }
 
-// cleanURL is this page without code, state or any other query, keeping ?api=
-// out of sight too: the tab remembers it.
-function cleanURL() {
-  return location.pathname
-}
-
-// goTo replaces this history entry with return_to, so that Back does not
-// land on a used code (spec/api.md §4). A return_to outside this page's
+// goTo replaces this history entry with return_to (after binding), so that
+// Back does not land on the bind page. A return_to outside this page's
 // folder, or on another origin, is a real page: go there.
 function goTo(target) {
   let u
@@ -343,7 +207,7 @@ function goTo(target) {
 }
 
 // ---------------------------------------------------------------------------
-// Bind page (spec/api.md §4 "Binding").
+// Bind page (spec/api.md §4 "Binding"): auth.sendSmsCode, auth.bind.
 
 function bindState() {
   const b = JSON.parse(sessionStorage.getItem(BIND_KEY) || 'null')
@@ -374,10 +238,10 @@ async function sendCode() {
   clearMessages()
   const phone = $('bind-phone').value.trim()
   try {
-    await call('POST', '/v1/sms/send', { phone, purpose: 'bind' })
+    await auth.sendSmsCode({ phone, purpose: 'bind' })
   } catch (e) {
-    if (e.code === 'rate_limited' && e.retryAfter) cooldown(Number(e.retryAfter))
-    return showError(e.code, e.code === 'rate_limited' ? `Too many codes for now; try again in ${e.retryAfter || 'a while'} s.` : e.message)
+    if (e.code === 'rate_limited' && e.retryAfter) cooldown(e.retryAfter)
+    return showError(e.code, e.code === 'rate_limited' ? `Too many codes for now; try again in ${e.retryAfter || 'a while'} s.` : errorText(e))
   }
   updateInboxLink()
   showNotice(`A code was sent to ${phone}. In development, read it in the sandbox SMS inbox.`)
@@ -390,36 +254,32 @@ async function bind(ev) {
   clearMessages()
   const b = bindState()
   if (!b) return route()
-  let res
   try {
-    res = await call('POST', '/v1/bind', {
-      bind_ticket: b.ticket,
-      phone: $('bind-phone').value.trim(),
-      sms_code: $('sms-code').value.trim(),
-    })
+    await auth.bind({ bindTicket: b.ticket, phone: $('bind-phone').value.trim(), smsCode: $('sms-code').value.trim() })
   } catch (e) {
     if (e.code === 'invalid_ticket') {
       sessionStorage.removeItem(BIND_KEY)
       showError(e.code, 'This bind page has expired. Log in again.')
-      history.replaceState(null, '', cleanURL())
+      history.replaceState(null, '', location.pathname)
       return route()
     }
-    return showError(e.code, e.code === 'invalid_sms_code' ? 'Wrong or expired code. Check it, or send a new one.' : e.message)
+    return showError(e.code, e.code === 'invalid_sms_code' ? 'Wrong or expired code. Check it, or send a new one.' : errorText(e))
   }
   sessionStorage.removeItem(BIND_KEY)
-  saveTokens(res)
   goTo(b.returnTo)
 }
 
 function cancelBind() {
   sessionStorage.removeItem(BIND_KEY)
-  history.replaceState(null, '', cleanURL())
+  history.replaceState(null, '', location.pathname)
   clearMessages()
   route()
 }
 
 // ---------------------------------------------------------------------------
-// Profile and sessions.
+// Profile and sessions: auth.request adds the token, refreshes it when it
+// is about to expire, and on 401 token_expired refreshes once for all the
+// requests in flight and replays each once.
 
 const when = (s) => (s ? new Date(s).toLocaleString() : '—')
 
@@ -427,14 +287,9 @@ async function showProfile() {
   showView('busy', 'Loading your profile…')
   let me, list
   try {
-    ;[me, list] = await Promise.all([authed('GET', '/v1/me'), authed('GET', '/v1/sessions')])
+    ;[me, list] = (await Promise.all([auth.request({ url: '/v1/me' }), auth.request({ url: '/v1/sessions' })])).map((r) => r.data)
   } catch (e) {
-    if (sessionOver(e)) {
-      clearTokens()
-      showError(e.code, 'Your session has ended. Log in again.')
-      return showView('login-view')
-    }
-    showError(e.code, e.message)
+    showError(e.code, e.status === 401 ? 'Your session has ended. Log in again.' : errorText(e))
     return showView('login-view')
   }
   const name = me.nickname || ''
@@ -481,9 +336,9 @@ function sessionRow(s) {
     btn.textContent = 'End'
     btn.onclick = async () => {
       try {
-        await authed('DELETE', `/v1/sessions/${encodeURIComponent(s.id)}`)
+        await auth.request({ url: `/v1/sessions/${encodeURIComponent(s.id)}`, method: 'DELETE' })
       } catch (e) {
-        return showError(e.code, e.message)
+        return showError(e.code, errorText(e))
       }
       showProfile()
     }
@@ -493,16 +348,34 @@ function sessionRow(s) {
   return tr
 }
 
+// burst fires BURST requests at once. After the access token expired they
+// all meet 401 token_expired (or the SDK sees the expiry first): one refresh
+// serves them all, and each is replayed once. The outcome goes into
+// #burst-result (its data-result is JSON, for the browser test).
+async function burst() {
+  const out = $('burst-result')
+  out.removeAttribute('data-result')
+  out.textContent = `Sending ${BURST} requests…`
+  let refreshes = 0
+  const off = auth.on('refresh', () => { refreshes++ })
+  const settled = await Promise.allSettled(Array.from({ length: BURST }, () => auth.request('/v1/me')))
+  off()
+  const ok = settled.filter((r) => r.status === 'fulfilled' && r.value.statusCode === 200).length
+  const errors = settled.filter((r) => r.status === 'rejected').map((r) => r.reason?.code || String(r.reason))
+  out.textContent = `${ok} of ${BURST} succeeded, ${refreshes} refresh${refreshes === 1 ? '' : 'es'}` +
+    (errors.length ? `; failed: ${[...new Set(errors)].join(', ')}` : '')
+  out.dataset.result = JSON.stringify({ sent: BURST, ok, errors, refreshes })
+}
+
 async function logout(all) {
   clearMessages()
   try {
-    await authed('POST', '/v1/logout', all ? { all: true } : {})
+    await auth.logout({ all }) // clears the tokens even if the call fails
   } catch (e) {
-    if (!sessionOver(e)) showError(e.code, `${e.message} — logged out of this browser anyway.`)
+    showError(e.code, `${errorText(e)} — logged out of this browser anyway.`)
   }
-  clearTokens() // even if the call failed (spec/sdk-js.md logout)
   showNotice(all ? 'Logged out everywhere.' : 'Logged out.')
-  history.replaceState(null, '', cleanURL())
+  history.replaceState(null, '', location.pathname)
   showView('login-view')
 }
 
@@ -510,7 +383,7 @@ async function logout(all) {
 // What to show.
 
 function route() {
-  if (loadTokens()) return showProfile()
+  if (hasSession()) return showProfile()
   if (bindState()) {
     updateInboxLink()
     return showView('bind-view')
@@ -522,25 +395,25 @@ function main() {
   $('api-base').textContent = API
   fillScopes()
   $('app').addEventListener('change', fillScopes)
-  $('login').addEventListener('click', () => startLogin().catch((e) => showError('', e.message)))
+  $('login').addEventListener('click', () => startLogin().catch((e) => showError(e.code, errorText(e))))
   $('bind-form').addEventListener('submit', bind)
   $('send-code').addEventListener('click', sendCode)
   $('bind-phone').addEventListener('input', updateInboxLink)
   $('bind-cancel').addEventListener('click', cancelBind)
   $('logout').addEventListener('click', () => logout(false))
   $('logout-all').addEventListener('click', () => logout(true))
+  $('burst').addEventListener('click', burst)
   // A page restored from the back/forward cache shows what it showed when
   // left (before the login, maybe): draw it again from storage.
   addEventListener('pageshow', (ev) => { if (ev.persisted) { clearMessages(); route() } })
   // Another tab logged in or out.
-  addEventListener('storage', (ev) => { if (ev.key === TOKEN_KEYS.access) route() })
+  addEventListener('storage', (ev) => { if (ev.key === STORAGE_KEYS.accessToken) route() })
 
   if (resolved.error) {
     showError('invalid_request', resolved.error)
     return showView('login-view')
   }
-  const params = new URLSearchParams(location.search)
-  if (params.has('state')) return handleRedirect(params)
+  if (new URLSearchParams(location.search).has('state')) return finishLogin()
   route()
 }
 

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -392,4 +394,123 @@ func TestOtherOrigin(t *testing.T) {
 		t.Errorf("code exchanges = %d, want 1", n)
 	}
 	checkCleanHistory(t, ctx)
+}
+
+// TestBurstAcrossExpiry: the page fires 20 concurrent auth.request('/v1/me')
+// after the access token expired, and the SDK refreshes once for all of them
+// (spec/sdk-js.md auth.request). The server's clock is moved past the
+// token's lifetime and the browser's is not, so the SDK still believes the
+// token valid: all 20 meet 401 token_expired, wait for one refresh, and are
+// replayed once each. Counted with the server's /metrics, not the page's.
+func TestBurstAcrossExpiry(t *testing.T) {
+	const accessTTL = 5 * time.Minute // the browser's own margin (min(60 s, TTL/10)) stays far off
+	ctx := newBrowser(t)
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
+		c.Tokens.AccessTTL = config.Duration(accessTTL)
+	}))
+
+	do(t, ctx, "open the demo page", chromedp.Navigate(s.URL+"/demo/"))
+	loginAs(t, ctx, "alice")
+	do(t, ctx, "wait for the profile",
+		chromedp.WaitVisible(chromedp.ID("profile-nickname")),
+		textIs("profile-nickname", "Alice"),
+		chromedp.WaitVisible(chromedp.CSS("#sessions tr.current")), // the profile's requests are done
+		chromedp.WaitVisible(chromedp.ID("burst")),
+	)
+	oldAccess := eval[string](t, ctx, `localStorage.getItem('wxauth.access_token') ?? ''`)
+
+	s.Clock.Advance(accessTTL + time.Minute)
+	before := metrics(t, s)
+	do(t, ctx, "send 20 requests at once",
+		chromedp.Click(chromedp.ID("burst")),
+		until(`document.getElementById('burst-result').dataset.result`),
+	)
+	d := delta(before, metrics(t, s))
+
+	var got struct {
+		Sent, OK, Refreshes int
+		Errors              []string
+	}
+	if err := json.Unmarshal([]byte(eval[string](t, ctx, `document.getElementById('burst-result').dataset.result`)), &got); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("page: %+v; server: %v", got, d)
+	if got.Sent != 20 || got.OK != 20 || len(got.Errors) != 0 {
+		t.Errorf("the page saw %d of %d requests succeed (errors %v), want 20 of 20", got.OK, got.Sent, got.Errors)
+	}
+	for _, c := range []struct {
+		metric string
+		want   float64
+	}{
+		{requests("GET /v1/me", 401), 20},            // every first try met the expired token
+		{requests("POST /v1/token/refresh", 200), 1}, // one refresh for all of them
+		{`wxauth_refreshes_total{outcome="ok"}`, 1},
+		{requests("GET /v1/me", 200), 20}, // each replayed once, successfully
+	} {
+		if d[c.metric] != c.want {
+			t.Errorf("%s went up by %v, want %v", c.metric, d[c.metric], c.want)
+		}
+	}
+	var refreshCalls, refreshes, meCalls float64
+	for k, v := range d {
+		switch {
+		case strings.HasPrefix(k, `wxauth_http_requests_total{route="POST /v1/token/refresh"`):
+			refreshCalls += v
+		case strings.HasPrefix(k, "wxauth_refreshes_total"):
+			refreshes += v
+		case strings.HasPrefix(k, `wxauth_http_requests_total{route="GET /v1/me"`):
+			meCalls += v
+		case strings.HasPrefix(k, "wxauth_http_requests_total"):
+			t.Errorf("unexpected request during the burst: %s +%v", k, v)
+		}
+	}
+	if refreshCalls != 1 || refreshes != 1 || meCalls != 40 {
+		t.Errorf("during the burst: %v refresh calls, %v refreshes, %v GET /v1/me; want 1, 1 and 40 (20 tries, 20 replays)", refreshCalls, refreshes, meCalls)
+	}
+	if tok := eval[string](t, ctx, `localStorage.getItem('wxauth.access_token') ?? ''`); tok == "" || tok == oldAccess {
+		t.Error("after the burst localStorage does not hold the refreshed access token")
+	}
+}
+
+// requests names the request counter of one route and status in /metrics.
+func requests(route string, status int) string {
+	return fmt.Sprintf(`wxauth_http_requests_total{route=%q,status="%d"}`, route, status)
+}
+
+// metrics reads the server's wxauth_* counters from /metrics.
+func metrics(t *testing.T, s *servertest.Server) map[string]float64 {
+	t.Helper()
+	resp, err := s.HTTP.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]float64{}
+	for line := range strings.Lines(string(b)) {
+		line = strings.TrimSpace(line)
+		i := strings.LastIndexByte(line, ' ') // label values hold spaces: "GET /v1/me"
+		if i < 0 || !strings.HasPrefix(line, "wxauth_") || strings.Contains(line, "_seconds") {
+			continue
+		}
+		name, value := line[:i], line[i+1:]
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			m[name] = v
+		}
+	}
+	return m
+}
+
+// delta is what changed between two metrics snapshots, non-zero only.
+func delta(before, after map[string]float64) map[string]float64 {
+	d := map[string]float64{}
+	for k, v := range after {
+		if c := v - before[k]; c != 0 {
+			d[k] = c
+		}
+	}
+	return d
 }

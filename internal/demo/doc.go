@@ -4,7 +4,8 @@
 // PKCE in sessionStorage, WeChat's consent page (the sandbox's), the code
 // exchange, the history entry replaced with return_to, the profile, the
 // sessions, logout — and the bind page of §4 "Binding" when registration
-// requires a phone.
+// requires a phone. The page runs on the JavaScript SDK (sdk/js, embedded
+// by package sdkjs), which it serves beside itself under /demo/sdk/.
 //
 // It owns only those files and the headers they are served with. It knows
 // wxauth through its HTTP contract alone, as any front end does, so the page
