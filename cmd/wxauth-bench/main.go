@@ -52,6 +52,7 @@ type options struct {
 	cpuprof  string
 	memory   int
 	limits   bool
+	storm    bool
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.clients, "clients", 64, "concurrent clients")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "time per scenario")
 	fs.StringVar(&o.only, "only", "", "comma-separated scenarios to run (bare always runs)")
+	fs.BoolVar(&o.storm, "storm", false, "instead of load: the refresh-storm correctness pass across two instances")
 	fs.BoolVar(&o.limits, "rate-limits", false, "keep the default rate limits on (they are off by default: every client here shares one address)")
 	fs.IntVar(&o.memory, "memory", 0, "instead of load: open this many sessions and report how much the process grew")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the scenarios (not the bare baseline) to this file")
@@ -77,6 +79,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	if o.memory > 0 {
 		return measureMemory(ctx, st, o.memory, out)
+	}
+	if o.storm {
+		if o.stores != "production" {
+			return fmt.Errorf("-storm needs -stores production: two instances share sessions only through Redis")
+		}
+		for u := range users {
+			if _, err := st.sb.AddUser(fmt.Sprintf("bench%04d", u)); err != nil {
+				return err
+			}
+		}
+		return st.storm(ctx, st.cfg, st.opt, 200, 8, 5, out)
 	}
 	fmt.Fprintf(out, "wxauth-bench: stores=%s clients=%d duration=%v GOMAXPROCS=%d\n\n", o.stores, o.clients, o.duration, st.procs)
 	fmt.Fprintf(out, "%-12s %10s %9s %9s %8s %7s %6s\n", "scenario", "req/s", "p50", "p99", "vs bare", "errors", "cpu")
@@ -190,6 +203,9 @@ type stack struct {
 	// bearerURL is the bare handler behind package bearer.
 	bearerURL  string
 	bearerStop func()
+	// cfg and opt built the instance; the storm builds a second one alike.
+	cfg *config.Config
+	opt instance.Options
 }
 
 func (s *stack) close() {
@@ -273,6 +289,7 @@ func start(ctx context.Context, o options) (*stack, error) {
 	if o.stores == "embedded" {
 		opt.KeyFile = filepath.Join(dir, "signing-key.json")
 	}
+	st.cfg, st.opt = &cfg, opt
 	inst, err := instance.New(ctx, &cfg, opt)
 	if err != nil {
 		return nil, err

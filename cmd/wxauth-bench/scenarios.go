@@ -136,10 +136,19 @@ func (s *stack) call(ctx context.Context, method, url, body, bearer string, out 
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, b)
+		return &statusError{Status: resp.StatusCode, What: method + " " + url, Body: b}
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)
 	}
 	return nil
 }
+
+// statusError is an answer other than 200.
+type statusError struct {
+	Status int
+	What   string
+	Body   []byte
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("%s: %d %s", e.What, e.Status, e.Body) }
