@@ -17,6 +17,7 @@ import (
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/token"
 	"github.com/wxauth/wxauth/wechat"
 )
 
@@ -93,6 +94,10 @@ type caller struct {
 
 func (s *Service) caller(ctx context.Context, userID, sid string) (caller, error) {
 	sess, err := s.cfg.Sessions.Session(ctx, sid, s.cfg.Now())
+	if errors.Is(err, storage.ErrNotFound) {
+		// Revoked between the access-token check and here.
+		return caller{}, token.ErrSessionRevoked
+	}
 	if err != nil {
 		return caller{}, fmt.Errorf("look up session: %w", err)
 	}

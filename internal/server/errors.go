@@ -121,6 +121,11 @@ func translate(err error) (*api.Error, slog.Level) {
 		errors.Is(err, wechat.ErrTokenInvalid):
 		out = e(api.CodeWeChatUnavailable, "WeChat failed or timed out; retry with a new code")
 		level = slog.LevelWarn
+	case isWeChatRefusal(err):
+		// Any other errcode (a user token WeChat refused, a scope it would
+		// not grant, …): WeChat said no, which is not our failure.
+		out = e(api.CodeWeChatUnavailable, "WeChat refused the request")
+		level = slog.LevelWarn
 
 	// Storage.
 	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
@@ -161,4 +166,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_token", error_description=%q`, e.Description))
 	}
 	writeJSON(w, e.Status, e)
+}
+
+// isWeChatRefusal reports whether err carries an answer from WeChat.
+func isWeChatRefusal(err error) bool {
+	var apiErr *wechat.APIError
+	return errors.As(err, &apiErr)
 }
