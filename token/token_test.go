@@ -167,6 +167,9 @@ func TestVerifyRejects(t *testing.T) {
 	op, _ := other.svc.Open(t.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
 	wrongIss := newFixture(t, func(c *token.Config) { c.Issuer = "https://evil.example.com"; c.Keys = f.keys })
 	wp, _ := wrongIss.svc.Open(t.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
+	otherAud := newFixture(t, func(c *token.Config) { c.Audience = "https://other.example.com"; c.Keys = f.keys })
+	ap, _ := otherAud.svc.Open(t.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
+	crit := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"EdDSA","kid":"x","crit":["exp"]}`))
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	tampered := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"sub":"u1"`, `"sub":"u2"`, 1)))
 	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
@@ -180,6 +183,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"unknown kid", op.AccessToken},
 		{"wrong issuer", wp.AccessToken},
 		{"truncated signature", p.AccessToken[:len(p.AccessToken)-4]},
+		{"other audience", ap.AccessToken},
+		{"crit header", crit + "." + parts[1] + "." + parts[2]},
+		{"four parts", p.AccessToken + ".x"},
+		{"non-canonical signature", parts[0] + "." + parts[1] + "." + nonCanonicalSig(parts[2])},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := f.svc.Verify(tc.tok); !errors.Is(err, token.ErrInvalidToken) {
@@ -418,4 +425,12 @@ func nonCanonical(tok string) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	i := strings.IndexByte(alphabet, tok[len(tok)-1])
 	return tok[:len(tok)-1] + string(alphabet[i^1])
+}
+
+// nonCanonicalSig flips a padding bit of a 64-byte signature's encoding (its
+// last character carries 4 data bits and 2 padding bits).
+func nonCanonicalSig(sig string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, sig[len(sig)-1])
+	return sig[:len(sig)-1] + string(alphabet[i^1])
 }
