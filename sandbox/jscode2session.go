@@ -67,17 +67,9 @@ type code2SessionAnswer struct {
 // (§7 item 2): missing parameters, appid, secret, code, rate limit. A phone
 // code is not a wx.login code: it answers 40029 here (§7 item 3).
 func (s *Sandbox) jscode2session(r *http.Request) any {
-	q := r.URL.Query()
-	appID, secret, jsCode := q.Get("appid"), q.Get("secret"), q.Get("js_code")
-	switch {
-	case appID == "":
-		return errcode(41002)
-	case secret == "":
-		return errcode(41004)
-	case jsCode == "":
-		return errcode(41008)
-	case q.Get("grant_type") != "authorization_code":
-		return errcode(40002)
+	appID, secret, jsCode, bad := codeExchangeParams(r, "js_code")
+	if bad != nil {
+		return bad
 	}
 
 	s.mu.Lock()
@@ -197,4 +189,24 @@ func (s *Sandbox) randomCodeLocked() (string, error) {
 		out = out[:0]
 	}
 	return "", errors.New("random source repeats itself")
+}
+
+// codeExchangeParams reads the query of a code exchange (jscode2session,
+// sns/oauth2/access_token) and checks it in WeChat's order (reference §7
+// item 2): appid (41002), secret (41004), the code (41008), then grant_type
+// (40002). bad is the errcode answer, or nil.
+func codeExchangeParams(r *http.Request, codeParam string) (appID, secret, code string, bad any) {
+	q := r.URL.Query()
+	appID, secret, code = q.Get("appid"), q.Get("secret"), q.Get(codeParam)
+	switch {
+	case appID == "":
+		return "", "", "", errcode(41002)
+	case secret == "":
+		return "", "", "", errcode(41004)
+	case code == "":
+		return "", "", "", errcode(41008)
+	case q.Get("grant_type") != "authorization_code":
+		return "", "", "", errcode(40002)
+	}
+	return appID, secret, code, nil
 }

@@ -182,17 +182,9 @@ type oauthTokenAnswer struct {
 // snsapi_userinfo and snsapi_login grants only: the current doc leaves it
 // out for snsapi_base (§4, §5.3, §8).
 func (s *Sandbox) oauthAccessToken(r *http.Request) any {
-	q := r.URL.Query()
-	appID, secret, code := q.Get("appid"), q.Get("secret"), q.Get("code")
-	switch {
-	case appID == "":
-		return errcode(41002)
-	case secret == "":
-		return errcode(41004)
-	case code == "":
-		return errcode(41008)
-	case q.Get("grant_type") != "authorization_code":
-		return errcode(40002)
+	appID, secret, code, bad := codeExchangeParams(r, "code")
+	if bad != nil {
+		return bad
 	}
 
 	s.mu.Lock()
