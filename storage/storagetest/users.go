@@ -643,29 +643,7 @@ func testRaceSharedUnionID(t *testing.T, s storage.Users) {
 		req := linkReq(apps[i%2], fmt.Sprintf("o%d", i), "un1", fmt.Sprintf("u%d", i), t0)
 		results[i], errs[i] = s.LinkIdentity(ctx, req)
 	})
-	created, userID := 0, ""
-	for i, res := range results {
-		if errs[i] != nil {
-			t.Errorf("LinkIdentity() #%d = %v, want nil", i, errs[i])
-			continue
-		}
-		if res.Created {
-			created++
-			userID = res.User.ID
-		}
-	}
-	if created != 1 {
-		t.Fatalf("%d concurrent LinkIdentity() sharing one new unionid created %d users, want 1", raceN, created)
-	}
-	for i, res := range results {
-		if errs[i] == nil && res.User.ID != userID {
-			t.Errorf("LinkIdentity() #%d user = %q, want %q", i, res.User.ID, userID)
-		}
-	}
-	ids, err := s.Identities(t.Context(), userID)
-	if err != nil || len(ids) != raceN {
-		t.Errorf("Identities(%q) = %d identities, %v; want %d, nil", userID, len(ids), err, raceN)
-	}
+	userID := wantOneNewUser(t, s, results, errs, "sharing one new unionid")
 	for i := range raceN {
 		if id := fmt.Sprintf("u%d", i); id != userID {
 			wantNotFoundUser(t, s, id)
@@ -683,29 +661,7 @@ func testRaceSamePhone(t *testing.T, s storage.Users) {
 		req := byPhoneReq("oa", fmt.Sprintf("o%d", i), "", fmt.Sprintf("u%d", i), "+8613800000000", t0)
 		results[i], errs[i] = s.LinkIdentity(ctx, req)
 	})
-	created, userID := 0, ""
-	for i, res := range results {
-		if errs[i] != nil {
-			t.Errorf("LinkIdentity() #%d = %v, want nil", i, errs[i])
-			continue
-		}
-		if res.Created {
-			created++
-			userID = res.User.ID
-		}
-	}
-	if created != 1 {
-		t.Fatalf("%d concurrent LinkIdentity() by one new phone created %d users, want 1", raceN, created)
-	}
-	for i, res := range results {
-		if errs[i] == nil && res.User.ID != userID {
-			t.Errorf("LinkIdentity() #%d user = %q, want %q", i, res.User.ID, userID)
-		}
-	}
-	ids, err := s.Identities(t.Context(), userID)
-	if err != nil || len(ids) != raceN {
-		t.Errorf("Identities(%q) = %d identities, %v; want %d, nil", userID, len(ids), err, raceN)
-	}
+	wantOneNewUser(t, s, results, errs, "by one new phone")
 }
 
 func testUserByUnionID(t *testing.T, s storage.Users) {
@@ -722,4 +678,35 @@ func testUserByUnionID(t *testing.T, s storage.Users) {
 	if _, err := s.UserByUnionID(ctx, ""); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("UserByUnionID(\"\") = %v, want ErrNotFound", err)
 	}
+}
+
+// wantOneNewUser checks the outcome of raceN concurrent LinkIdentity calls
+// that must end with one new user holding all raceN identities, and returns
+// that user's id.
+func wantOneNewUser(t *testing.T, s storage.Users, results []storage.LinkResult, errs []error, what string) string {
+	t.Helper()
+	created, userID := 0, ""
+	for i, res := range results {
+		if errs[i] != nil {
+			t.Errorf("LinkIdentity() #%d = %v, want nil", i, errs[i])
+			continue
+		}
+		if res.Created {
+			created++
+			userID = res.User.ID
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d concurrent LinkIdentity() %s created %d users, want 1", raceN, what, created)
+	}
+	for i, res := range results {
+		if errs[i] == nil && res.User.ID != userID {
+			t.Errorf("LinkIdentity() #%d user = %q, want %q", i, res.User.ID, userID)
+		}
+	}
+	ids, err := s.Identities(t.Context(), userID)
+	if err != nil || len(ids) != raceN {
+		t.Errorf("Identities(%q) = %d identities, %v; want %d, nil", userID, len(ids), err, raceN)
+	}
+	return userID
 }
