@@ -110,12 +110,14 @@ type Session struct {
 	ID     string
 	UserID string
 	App    string // app key the session was opened through
-	// SessionKey is the WeChat session_key that the mini program login
-	// opening this session received, sealed by the caller (the store never
-	// sees it in clear); empty for sessions opened otherwise. It belongs to
-	// the login, not to the identity: WeChat replaces it at each wx.login,
-	// and the calls that decrypt with it carry this session's access token.
-	// It never changes over the session's life (rotations keep it).
+	// SessionKey holds the WeChat credentials of the login that opened this
+	// session, sealed by the caller (the store never sees them in clear):
+	// a mini program login's session_key, or an official-account or website
+	// login's OAuth user tokens; empty when there are none. They belong to
+	// the login, not to the identity: WeChat replaces the session_key at
+	// each wx.login, and the calls that decrypt with it carry this session's
+	// access token. It never changes over the session's life (rotations
+	// keep it).
 	SessionKey []byte
 	// CreatedAt, LastUsedAt: when the session was opened and last refreshed.
 	CreatedAt  time.Time

@@ -181,10 +181,10 @@ func secondsUntil(t, now time.Time) int64 {
 type OpenRequest struct {
 	// UserID is the user logged in; App the app key logged in through.
 	UserID, App string
-	// SessionKey is the WeChat session_key of a mini program login, sealed
-	// by the caller; it is kept with the session (storage.Session.SessionKey)
-	// for the calls that decrypt with it, which name the session by the sid
-	// of their access token. Empty for other logins.
+	// SessionKey is the login's sealed WeChat credentials (a mini program's
+	// session_key, or a browser login's OAuth user tokens), kept with the
+	// session (storage.Session.SessionKey) for the calls that need them,
+	// which name the session by the sid of their access token.
 	SessionKey []byte
 	// Quotas are charged with the new session (storage.Sessions.CreateSession):
 	// one over its limit returns a *storage.LimitError and opens nothing.
