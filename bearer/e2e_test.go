@@ -60,12 +60,9 @@ func TestAgainstWxauthTokens(t *testing.T) {
 }
 
 // TestAgainstWxauthRevocations: a logout at wxauth reaches a bearer service
-// through GET /v1/revocations. Skipped while the server lacks the route.
+// through GET /v1/revocations.
 func TestAgainstWxauthRevocations(t *testing.T) {
 	s := e2eServer(t)
-	if !hasRevocations(t, s) {
-		t.Skip("this wxauth has no GET /v1/revocations yet")
-	}
 	cfg := e2eConfig(s)
 	cfg.ServiceKey = e2eServiceKey
 	v, err := bearer.New(cfg)
@@ -116,15 +113,3 @@ func TestAgainstWxauthRevocations(t *testing.T) {
 }
 
 // hasRevocations asks the server for the push and hangs up at once.
-func hasRevocations(t *testing.T, s *servertest.Server) bool {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+"/v1/revocations", nil)
-	req.Header.Set("Authorization", "Bearer "+e2eServiceKey)
-	resp, err := s.HTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
