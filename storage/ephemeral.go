@@ -21,6 +21,12 @@ type OneTime interface {
 	// Get returns the value without consuming it. ErrNotFound if absent or
 	// expired.
 	Get(ctx context.Context, key string) ([]byte, error)
+	// CompareAndSwap replaces the value under key with next, to live for
+	// ttl from now, if it is still old byte for byte: the step of a state
+	// machine kept in one item (an OAuth login's state). Of concurrent
+	// callers with the same old value exactly one succeeds. ErrConflict if
+	// the value is another; ErrNotFound if absent or expired.
+	CompareAndSwap(ctx context.Context, key string, old, next []byte, ttl time.Duration) error
 }
 
 // Limiter counts attempts in fixed windows, across all instances in

@@ -85,3 +85,23 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	return bytes.Clone(it.value), nil
 }
+
+// CompareAndSwap implements [storage.OneTime.CompareAndSwap].
+func (s *Store) CompareAndSwap(ctx context.Context, key string, old, next []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("memstore: swap %q: ttl %v is not positive", key, ttl)
+	}
+	now := time.Now()
+	o := &s.oneTime
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	it, ok := o.items[key]
+	if !ok || !now.Before(it.expires) {
+		return fmt.Errorf("memstore: one-time item %q: %w", key, storage.ErrNotFound)
+	}
+	if !bytes.Equal(it.value, old) {
+		return fmt.Errorf("memstore: one-time item %q changed: %w", key, storage.ErrConflict)
+	}
+	o.items[key] = oneTimeItem{value: bytes.Clone(next), expires: now.Add(ttl)}
+	return nil
+}

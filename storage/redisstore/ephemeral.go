@@ -45,6 +45,35 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return oneTimeResult(key, "get", v, err)
 }
 
+// swapScript is CompareAndSwap on one key: 0 absent, 1 another value, 2
+// swapped.
+var swapScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if v ~= ARGV[1] then return 1 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 2
+`)
+
+// CompareAndSwap implements [storage.OneTime.CompareAndSwap] with one
+// script, atomic on the server (one key: fine on a cluster).
+func (s *Store) CompareAndSwap(ctx context.Context, key string, old, next []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("redisstore: swap %q: ttl %v is not positive", key, ttl)
+	}
+	ttl = max(ttl, time.Millisecond)
+	n, err := swapScript.Run(ctx, s.client, []string{s.oneTimeKey(key)}, old, next, ttl.Milliseconds()).Int()
+	switch {
+	case err != nil:
+		return wrap("swap", err)
+	case n == 0:
+		return fmt.Errorf("redisstore: one-time item %q: %w", key, storage.ErrNotFound)
+	case n == 1:
+		return fmt.Errorf("redisstore: one-time item %q changed: %w", key, storage.ErrConflict)
+	}
+	return nil
+}
+
 func oneTimeResult(key, op string, v []byte, err error) ([]byte, error) {
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redisstore: one-time item %q: %w", key, storage.ErrNotFound)

@@ -35,6 +35,9 @@ func RunOneTime(t *testing.T, newStore func(t *testing.T) storage.OneTime) {
 		{"Expiry", testOneTimeExpiry},
 		{"Race/Take", testRaceTake},
 		{"Race/PutOnce", testRacePutOnce},
+		{"CompareAndSwap", testCompareAndSwap},
+		{"CompareAndSwap/TTL", testCompareAndSwapTTL},
+		{"Race/CompareAndSwap", testRaceCompareAndSwap},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
@@ -212,4 +215,88 @@ func testRacePutOnce(t *testing.T, s storage.OneTime) {
 		t.Fatalf("%d concurrent PutOnce(k): %d nil, %d ErrConflict; want 1, %d", raceN, ok.Load(), conflict.Load(), raceN-1)
 	}
 	wantTake(t, s, "k", fmt.Appendf(nil, "v%d", winner.Load()))
+}
+
+func testCompareAndSwap(t *testing.T, s storage.OneTime) {
+	ctx := t.Context()
+	if err := s.CompareAndSwap(ctx, "k", []byte("a"), []byte("b"), longTTL); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("CompareAndSwap(absent) = %v, want ErrNotFound", err)
+	}
+	wantNoItem(t, s, "k")
+	mustPut(t, s, "k", []byte("created"), longTTL)
+	if err := s.CompareAndSwap(ctx, "k", []byte("other"), []byte("x"), longTTL); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("CompareAndSwap(wrong old) = %v, want ErrConflict", err)
+	}
+	// A prefix of the value is not the value.
+	if err := s.CompareAndSwap(ctx, "k", []byte("create"), []byte("x"), longTTL); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("CompareAndSwap(prefix) = %v, want ErrConflict", err)
+	}
+	wantGet(t, s, "k", []byte("created"))
+	if err := s.CompareAndSwap(ctx, "k", []byte("created"), []byte("claimed"), longTTL); err != nil {
+		t.Fatalf("CompareAndSwap(created → claimed) = %v, want nil", err)
+	}
+	wantGet(t, s, "k", []byte("claimed"))
+	// The old value no longer matches: a step is taken once.
+	if err := s.CompareAndSwap(ctx, "k", []byte("created"), []byte("again"), longTTL); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("CompareAndSwap(created) after the swap = %v, want ErrConflict", err)
+	}
+	bin := []byte{0, 0xff, '\n', 0}
+	if err := s.CompareAndSwap(ctx, "k", []byte("claimed"), bin, longTTL); err != nil {
+		t.Fatalf("CompareAndSwap(claimed → binary) = %v, want nil", err)
+	}
+	if err := s.CompareAndSwap(ctx, "k", bin, []byte{}, longTTL); err != nil {
+		t.Fatalf("CompareAndSwap(binary → empty) = %v, want nil", err)
+	}
+	wantTake(t, s, "k", []byte{})
+	wantNoItem(t, s, "k")
+}
+
+func testCompareAndSwapTTL(t *testing.T, s storage.OneTime) {
+	// The swap sets the new TTL: a long-lived item swapped with a short TTL
+	// expires.
+	const ttl = 100 * time.Millisecond
+	mustPut(t, s, "k", []byte("a"), longTTL)
+	if err := s.CompareAndSwap(t.Context(), "k", []byte("a"), []byte("b"), ttl); err != nil {
+		t.Fatalf("CompareAndSwap = %v, want nil", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := s.Get(t.Context(), "k")
+		if errors.Is(err, storage.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Get(k) = %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the item is still there 10s after a swap with ttl %v", ttl)
+		}
+		time.Sleep(ttl / 4)
+	}
+	if err := s.CompareAndSwap(t.Context(), "k", []byte("b"), []byte("c"), longTTL); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("CompareAndSwap(expired) = %v, want ErrNotFound", err)
+	}
+}
+
+func testRaceCompareAndSwap(t *testing.T, s storage.OneTime) {
+	ctx := context.WithoutCancel(t.Context())
+	mustPut(t, s, "k", []byte("created"), longTTL)
+	var ok, conflict atomic.Int32
+	var winner atomic.Int64
+	start(raceN, func(i int) {
+		err := s.CompareAndSwap(ctx, "k", []byte("created"), fmt.Appendf(nil, "claimed by %d", i), longTTL)
+		switch {
+		case err == nil:
+			ok.Add(1)
+			winner.Store(int64(i))
+		case errors.Is(err, storage.ErrConflict):
+			conflict.Add(1)
+		default:
+			t.Errorf("CompareAndSwap(k) #%d = %v, want nil or ErrConflict", i, err)
+		}
+	})
+	if ok.Load() != 1 || conflict.Load() != raceN-1 {
+		t.Fatalf("%d concurrent CompareAndSwap(k): %d nil, %d ErrConflict; want 1, %d", raceN, ok.Load(), conflict.Load(), raceN-1)
+	}
+	wantGet(t, s, "k", fmt.Appendf(nil, "claimed by %d", winner.Load()))
 }
