@@ -14,17 +14,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wxauth/wxauth/internal/bind"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/keyring"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
-	"github.com/wxauth/wxauth/internal/mpdata"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/internal/revocation"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/internal/server"
+	"github.com/wxauth/wxauth/internal/sms"
 	"github.com/wxauth/wxauth/signer"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/storage/memstore"
@@ -52,7 +51,7 @@ type Options struct {
 	Now func() time.Time
 	// SMS sends the codes of the bind flow; nil: the development sender,
 	// which writes them to the log and to DeliverSMS (the sandbox's inbox).
-	SMS        bind.Sender
+	SMS        sms.Sender
 	DeliverSMS func(phone, code, purpose string)
 }
 
@@ -76,8 +75,8 @@ type Instance struct {
 	Metrics  *metrics.Metrics
 	// JWKS is the public key set being served.
 	JWKS func() []byte
-	// Bind issues bind tickets (for tests that need one without a login).
-	Bind    *bind.Service
+	// Login logs people in (tests reach its flows directly).
+	Login   *login.Service
 	closers []func() error
 }
 
@@ -189,29 +188,29 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
-	limiter := ratelimit.New(inst.Sessions, opt.Now)
-	rules := cfg.RateLimits.Rules()
+	r := cfg.RateLimits.Rules()
+	limits := ratelimit.NewPolicy(ratelimit.Rules{
+		LoginPerIP: r.LoginPerIP, LoginPerUser: r.LoginPerUser,
+		RefreshPerIP: r.RefreshPerIP, RefreshPerSession: r.RefreshPerSession,
+		SMSPerPhoneMinute: r.SMSPerPhoneMinute, SMSPerPhoneDay: r.SMSPerPhoneDay, SMSPerIP: r.SMSPerIPHour,
+	}, inst.Sessions, inst.Sessions, opt.Now)
 	apps := make([]login.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
-		apps[i] = login.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret}
+		apps[i] = login.App{Name: a.Name, Kind: login.Kind(a.Kind), AppID: a.AppID, Secret: a.Secret}
 	}
-	if inst.Bind, err = newBind(cfg, opt, inst, wc, appTokens, limiter); err != nil {
-		return nil, err
+	sender := opt.SMS
+	if sender == nil {
+		sender = sms.DevSender{Logger: opt.Logger, Deliver: opt.DeliverSMS}
+		if cfg.Registration == config.RegistrationBindPhone {
+			opt.Logger.Warn("SMS codes go to the log (development sender); plug in a real sender for production")
+		}
 	}
-	var binder login.Binder
-	if cfg.Registration == config.RegistrationBindPhone {
-		binder = loginBinder{inst.Bind}
-	}
-	ls, err := login.New(login.Config{
-		Apps: apps, WeChat: wc, Users: inst.Users, Tokens: inst.Tokens, Seal: box,
-		Now: opt.Now, Logger: opt.Logger, Limiter: limiter, PerUser: rules.LoginPerUser,
-		OAuth: wc, OneTime: inst.Sessions, Redirects: redirect.New(cfg.Redirects), Binder: binder,
+	inst.Login, err = login.New(login.Config{
+		Apps: apps, BindPhone: cfg.Registration == config.RegistrationBindPhone,
+		WeChat: wc, AppTokens: appTokens, Users: inst.Users, Sessions: inst.Sessions, OneTime: inst.Sessions,
+		Tokens: inst.Tokens, Seal: box, Secret: []byte(cfg.Secret), SMS: sender,
+		Redirects: redirect.New(cfg.Redirects), Limits: limits, Now: opt.Now, Logger: opt.Logger,
 	})
-	if err != nil {
-		return nil, err
-	}
-	mp, err := mpdata.New(mpdata.Config{Apps: apps, WeChat: wc, Tokens: appTokens, Users: inst.Users,
-		Sessions: inst.Sessions, Seal: box, Now: opt.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -221,14 +220,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	go func() { defer close(hdone); hub.Run(hctx) }()
 	inst.closers = append(inst.closers, func() error { hcancel(); <-hdone; return nil })
 	api, err := server.New(server.Config{
-		Revocations: hub,
-		MPData:      mp, AppTokens: appTokens, CORSOrigins: cfg.CORSOrigins,
+		Revocations: hub, AppTokens: appTokens, CORSOrigins: cfg.CORSOrigins,
 		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
-		Login:         ls, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
+		Login:         inst.Login, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
-		ServiceKeys: cfg.ServiceKeys, Limiter: limiter, TrustedProxyHeader: cfg.TrustedProxyHeader,
-		LoginPerIP: rules.LoginPerIP, RefreshPerIP: rules.RefreshPerIP, RefreshPerSession: rules.RefreshPerSession,
-		Bind: inst.Bind,
+		ServiceKeys: cfg.ServiceKeys, Limits: limits, TrustedProxyHeader: cfg.TrustedProxyHeader,
 	})
 	if err != nil {
 		return nil, err
@@ -244,36 +240,6 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	mux.Handle("/", api)
 	inst.Handler = mux
 	return inst, nil
-}
-
-// newBind builds the bind-or-register flow (spec/api.md §4 "Binding").
-func newBind(cfg *config.Config, opt Options, inst *Instance, wc *wechat.Client, appTokens *wechat.TokenManager, limiter *ratelimit.Limiter) (*bind.Service, error) {
-	sender := opt.SMS
-	if sender == nil {
-		sender = bind.DevSender{Logger: opt.Logger, Deliver: opt.DeliverSMS}
-		if cfg.Registration == config.RegistrationBindPhone {
-			opt.Logger.Warn("SMS codes go to the log (development sender); plug in a real sender for production")
-		}
-	}
-	apps := make([]bind.App, len(cfg.Apps))
-	for i, a := range cfg.Apps {
-		apps[i] = bind.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID}
-	}
-	rules := cfg.RateLimits.Rules()
-	return bind.New(bind.Config{
-		Apps: apps, Users: inst.Users, OneTime: inst.Sessions, Tokens: inst.Tokens, Sender: sender,
-		WeChat: wc, AppTokens: appTokens, Secret: []byte(cfg.Secret), Limiter: limiter,
-		SMSPerPhoneMinute: rules.SMSPerPhoneMinute, SMSPerPhoneDay: rules.SMSPerPhoneDay, SMSPerIP: rules.SMSPerIPHour,
-		LoginPerUser: rules.LoginPerUser, Now: opt.Now, Logger: opt.Logger,
-	})
-}
-
-// loginBinder lets the login hand its new identities to the bind flow.
-type loginBinder struct{ b *bind.Service }
-
-func (l loginBinder) IssueTicket(ctx context.Context, p login.PendingBind) (string, error) {
-	return l.b.IssueTicket(ctx, bind.Pending{App: p.App, Identity: p.Identity, Nickname: p.Nickname,
-		AvatarURL: p.AvatarURL, Inviter: p.Inviter, ReturnTo: p.ReturnTo, SessionKey: p.Credentials})
 }
 
 // graceOrNone maps a configured 0 ("no grace") to the token package's

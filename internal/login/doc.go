@@ -1,9 +1,27 @@
-// Package login turns a WeChat login code into a wxauth session: it asks
-// WeChat who the code belongs to, finds or creates the user behind that
-// identity (linking by unionid across the apps of one Open Platform
-// account), and opens a session with package token that keeps what WeChat
-// handed over server-side (the session_key, sealed).
+// Package login is how people log in: every flow finds out who WeChat
+// says the user is (an [Identity]) and makes one call, [Service.SignIn],
+// that finds or creates the user behind it and opens a session — or, when
+// registration requires a phone and the person is new, hands out a bind
+// ticket instead.
 //
-// It owns the rules of spec/api.md §4 "Mini program" login; the HTTP shape is
-// package server's, the token rules package token's.
+// The package owns the rules every flow shares, each in one place:
+//   - the app registry and its kinds ([Apps], apps.go);
+//   - identity → user → session, user ids, the inviter rule, profile
+//     updates and the per-user session quota (login.go);
+//   - phone numbers in E.164 ([E164], phone.go).
+//
+// The flows, one file each:
+//   - miniprogram.go: wx.login code → jscode2session;
+//   - oauth.go, oauthflow.go: Official Account H5 and website QR login,
+//     the state kept as an explicit record whose steps are compare-and-set
+//     operations on the one-time store;
+//   - bind.go, smscode.go: bind-or-register, proving a phone by SMS code
+//     or mini program phone code;
+//   - miniprogramdata.go: the phone number and encrypted profile a mini
+//     program sends after login, decrypted with the session's session_key.
+//
+// Errors a client may see are *clienterr.Error values made here, with
+// the sentence the client reads; anything else is internal (docs/api.md
+// lists the codes). The HTTP shape is package server's, the token rules
+// package token's, the limits package ratelimit's.
 package login

@@ -2,96 +2,116 @@ package login
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/internal/seal"
+	"github.com/wxauth/wxauth/internal/sms"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
 	"github.com/wxauth/wxauth/wechat"
 )
 
-// App kinds this package logs in through.
-const KindMiniProgram = "miniprogram"
-
-// ErrUnknownApp: the request names no configured app of the right kind, or
-// names none while several could serve it (unknown_app).
-var ErrUnknownApp = errors.New("login: unknown app")
-
-// ErrInvalidRequest: a required parameter is missing or malformed
-// (invalid_request).
-var ErrInvalidRequest = errors.New("login: invalid request")
-
-// App is one configured WeChat application.
-type App struct {
-	Name, Kind, AppID, Secret string
-}
-
-// CodeExchanger is the one WeChat call a mini program login needs;
-// *wechat.Client is one.
-type CodeExchanger interface {
+// WeChat is what the flows ask of WeChat's servers; *wechat.Client is one.
+type WeChat interface {
 	Code2Session(ctx context.Context, appID, secret, jsCode string) (wechat.Session, error)
+	PhoneNumber(ctx context.Context, accessToken, code, openID string) (wechat.PhoneInfo, error)
+	AuthorizeURL(p wechat.AuthorizeParams) (string, error)
+	OAuthExchange(ctx context.Context, appID, secret, code string) (wechat.OAuthToken, error)
+	OAuthRefresh(ctx context.Context, appID, refreshToken string) (wechat.OAuthToken, error)
+	OAuthUserInfo(ctx context.Context, accessToken, openID string) (wechat.OAuthUser, error)
 }
 
-// Config configures a [Service].
+// AppTokens runs calls that need an app access token, refetching once on a
+// refused token; *wechat.TokenManager is one.
+type AppTokens interface {
+	Do(ctx context.Context, appID string, call func(token string) error) error
+}
+
+// Config configures a [Service]. Fields marked optional may be zero.
 type Config struct {
-	Apps   []App
-	WeChat CodeExchanger
-	Users  storage.Users
-	Tokens *token.Service
-	// Seal encrypts session_keys before they are stored with the session.
-	Seal *seal.Box
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-	// Rand makes user ids; nil means crypto/rand.
-	Rand io.Reader
-	// Logger; nil discards.
-	Logger *slog.Logger
-	// OAuth is WeChat for the browser logins (official account, website);
-	// nil: those logins are refused.
-	OAuth OAuthClient
-	// OneTime keeps OAuth states and finished logins for duplicate
-	// redirects, shared by all instances.
+	Apps []App
+	// BindPhone is the registration policy bind_phone: a person WeChat
+	// shows us for the first time gets a bind ticket, not a user, until a
+	// phone is proven.
+	BindPhone bool
+
+	WeChat    WeChat
+	AppTokens AppTokens
+	Users     storage.Users
+	// Sessions are read by the mini program data calls (the session's
+	// sealed session_key).
+	Sessions storage.Sessions
+	// OneTime keeps OAuth flows, bind tickets and SMS codes, shared by
+	// every instance.
 	OneTime storage.OneTime
+	Tokens  *token.Service
+	// Seal encrypts WeChat credentials before they are stored with the
+	// session.
+	Seal *seal.Box
+	// Secret keys the hashes of SMS codes and phone numbers kept in the
+	// stores (the server secret).
+	Secret []byte
+	// SMS delivers the codes of the bind flow.
+	SMS sms.Sender
 	// Redirects is the allow-list for redirect_uri and return_to.
 	Redirects redirect.List
-	// Binder, when set (registration: bind_phone), gets the identities
-	// that have no user yet, instead of creating one.
-	Binder Binder
-	// Limiter and PerUser limit logins per user (counted once the user is
-	// known, with the session it opens); nil Limiter: no limit.
-	Limiter *ratelimit.Limiter
-	PerUser ratelimit.Rule
+	// Limits says which limits apply (optional: none).
+	Limits *ratelimit.Policy
+
+	// Now is the clock (optional: time.Now); After waits on it (optional:
+	// time.After). Tests pass a fakeclock's.
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
+	// Rand makes user ids, tickets, states and codes (optional:
+	// crypto/rand).
+	Rand io.Reader
+	// Logger (optional: discard).
+	Logger *slog.Logger
 }
 
-// Service logs users in.
+// Service logs people in.
 type Service struct {
-	cfg  Config
-	apps map[string]App
+	cfg    Config
+	apps   *Apps
+	macKey []byte
 }
 
 // New checks cfg and makes a Service.
 func New(cfg Config) (*Service, error) {
-	switch {
-	case cfg.WeChat == nil:
-		return nil, errors.New("login: Config.WeChat is required")
-	case cfg.Users == nil:
-		return nil, errors.New("login: Config.Users is required")
-	case cfg.Tokens == nil:
-		return nil, errors.New("login: Config.Tokens is required")
-	case cfg.Seal == nil:
-		return nil, errors.New("login: Config.Seal is required")
+	var missing []string
+	for name, absent := range map[string]bool{
+		"WeChat": cfg.WeChat == nil, "AppTokens": cfg.AppTokens == nil, "Users": cfg.Users == nil,
+		"Sessions": cfg.Sessions == nil, "OneTime": cfg.OneTime == nil, "Tokens": cfg.Tokens == nil,
+		"Seal": cfg.Seal == nil, "Secret": len(cfg.Secret) == 0, "SMS": cfg.SMS == nil,
+	} {
+		if absent {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("login: Config.%s is required", strings.Join(slices.Sorted(slices.Values(missing)), ", Config."))
+	}
+	apps, err := NewApps(cfg.Apps)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.After == nil {
+		cfg.After = time.After
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
@@ -99,142 +119,85 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, apps: make(map[string]App, len(cfg.Apps))}
-	for _, a := range cfg.Apps {
-		if _, dup := s.apps[a.Name]; dup {
-			return nil, fmt.Errorf("login: app %q configured twice", a.Name)
-		}
-		s.apps[a.Name] = a
-	}
-	return s, nil
+	// A key of its own, so that the server secret itself hashes nothing
+	// here.
+	m := hmac.New(sha256.New, cfg.Secret)
+	m.Write([]byte("wxauth bind v1"))
+	return &Service{cfg: cfg, apps: apps, macKey: m.Sum(nil)}, nil
 }
 
-// AppName names the configured app with appID ("" if none), so that
-// identities, stored by appid, are shown by the app's key.
-func (s *Service) AppName(appID string) string {
-	for _, a := range s.apps {
-		if a.AppID == appID {
-			return a.Name
-		}
-	}
-	return ""
+// Apps is the app registry.
+func (s *Service) Apps() *Apps { return s.apps }
+
+// Identity is who WeChat says the user is: all a login flow has to find
+// out before it calls [Service.SignIn].
+type Identity struct {
+	App     App
+	OpenID  string
+	UnionID string // empty when the app is not bound to an Open Platform account
+	// Nickname and AvatarURL: the WeChat profile, when the flow got one.
+	Nickname, AvatarURL string
+	// Credentials are WeChat's credentials of this login, sealed by the
+	// flow, kept on the session (token.OpenRequest.SessionKey); nil for
+	// none.
+	Credentials []byte
 }
 
-// AppID is the appid of the configured app named name.
-func (s *Service) AppID(name string) (string, bool) {
-	a, ok := s.apps[name]
-	return a.AppID, ok
+func (id Identity) stored() storage.Identity {
+	return storage.Identity{AppID: id.App.AppID, OpenID: id.OpenID, UnionID: id.UnionID}
 }
 
-// Configured reports whether name is a configured app.
-func (s *Service) Configured(name string) bool {
-	_, ok := s.apps[name]
-	return ok
+// Options are what a login carries besides the identity.
+type Options struct {
+	// Inviter is the user id of a share link: recorded on a new user if it
+	// names a real one.
+	Inviter string
+	// ReturnTo is where a browser page sends the user next (checked by the
+	// flow), answered with the tokens.
+	ReturnTo string
+	// Phone is a number the flow has proven belongs to the user (E.164): a
+	// new identity goes to the user who has it, and a user without a
+	// phone gets it.
+	Phone string
 }
 
-// app finds the app named name of the given kind; with name empty, the one
-// app of that kind if there is exactly one.
-func (s *Service) app(name, kind string) (App, error) {
-	if name == "" {
-		var found []App
-		for _, a := range s.apps {
-			if a.Kind == kind {
-				found = append(found, a)
-			}
-		}
-		if len(found) == 1 {
-			return found[0], nil
-		}
-		return App{}, fmt.Errorf("%w: name the app (%d %s apps configured)", ErrUnknownApp, len(found), kind)
-	}
-	a, ok := s.apps[name]
-	if !ok || a.Kind != kind {
-		return App{}, fmt.Errorf("%w: no %s app %q", ErrUnknownApp, kind, name)
-	}
-	return a, nil
-}
-
-// MiniProgramRequest is a mini program login.
-type MiniProgramRequest struct {
-	App     string // app key; empty when exactly one mini program is configured
-	Code    string // from wx.login
-	Inviter string // optional user id of the inviting friend
-}
-
-// Result is a successful login.
+// Result is a finished login.
 type Result struct {
 	Tokens token.Pair
 	User   storage.User
 	// IsNew is true when this login created the user.
 	IsNew bool
-	// ReturnTo is where a browser login's page sends the user next.
+	// App is the key of the app the login went through.
+	App string
+	// ReturnTo is Options.ReturnTo.
 	ReturnTo string
 	// BindTicket is set instead of tokens when registration requires a
-	// phone and this WeChat identity has no user yet.
+	// phone and this person has no user yet.
 	BindTicket string
 }
 
-// MiniProgram exchanges a wx.login code (jscode2session, never retried: a
-// code works once), finds or creates the user, and opens a session that
-// keeps the session_key, sealed (docs/sessions.md "Where the session_key
-// goes").
-func (s *Service) MiniProgram(ctx context.Context, req MiniProgramRequest) (Result, error) {
-	app, err := s.app(req.App, KindMiniProgram)
-	if err != nil {
-		return Result{}, err
-	}
-	switch {
-	case req.Code == "":
-		return Result{}, fmt.Errorf("%w: code is required", ErrInvalidRequest)
-	case len(req.Code) > 256:
-		return Result{}, fmt.Errorf("%w: code is longer than any wx.login code", ErrInvalidRequest)
-	}
-	ws, err := s.cfg.WeChat.Code2Session(ctx, app.AppID, app.Secret, req.Code)
-	if err != nil {
-		return Result{}, fmt.Errorf("exchange code: %w", err)
-	}
-	sealed, err := s.cfg.Seal.Seal([]byte(ws.SessionKey), SessionKeyContext(app.AppID, ws.OpenID))
-	if err != nil {
-		return Result{}, err
-	}
-	return s.finish(ctx, pending{app: app, identity: storage.Identity{AppID: app.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID},
-		inviter: req.Inviter, sealed: sealed})
-}
-
-// SessionKeyContext binds a sealed session_key to the identity it was
-// issued to, so that it opens only for that identity.
-func SessionKeyContext(appID, openID string) string { return "session_key|" + appID + "|" + openID }
-
-// pending is what a login knows once WeChat has said who the user is.
-type pending struct {
-	app      App
-	identity storage.Identity
-	// nickname and avatar from WeChat's profile (browser logins with
-	// snsapi_userinfo or snsapi_login), stored on a new user.
-	nickname, avatar string
-	inviter          string
-	returnTo         string
-	// sealed WeChat credentials kept on the session: the session_key, or
-	// the OAuth user tokens.
-	sealed []byte
-}
-
-// finish links the identity to its user — or, when registration requires a
-// phone and the identity has none, hands out a bind ticket instead — and
-// opens a session.
-func (s *Service) finish(ctx context.Context, p pending) (Result, error) {
-	if s.cfg.Binder != nil {
-		known, err := s.known(ctx, p.identity)
+// SignIn is the one path from a WeChat identity to a session, which every
+// flow takes:
+//  1. under bind_phone, a person without a user (by openid, or by unionid
+//     through another app) and without a proven phone gets a bind ticket;
+//  2. the user is found or created atomically (storage.Users.LinkIdentity:
+//     openid, then unionid, then the proven phone, else a new user with
+//     the inviter if it is a real user);
+//  3. a returning user's WeChat profile and a proven phone it lacks are
+//     stored;
+//  4. a session opens, charged with the per-user quota.
+func (s *Service) SignIn(ctx context.Context, id Identity, opt Options) (Result, error) {
+	if s.cfg.BindPhone && opt.Phone == "" {
+		known, err := s.known(ctx, id.stored())
 		if err != nil {
 			return Result{}, err
 		}
 		if !known {
-			ticket, err := s.cfg.Binder.IssueTicket(ctx, PendingBind{App: p.app.Name, Identity: p.identity,
-				Nickname: p.nickname, AvatarURL: p.avatar, Inviter: p.inviter, ReturnTo: p.returnTo, Credentials: p.sealed})
+			ticket, err := s.IssueTicket(ctx, id, opt)
 			if err != nil {
-				return Result{}, fmt.Errorf("bind ticket: %w", err)
+				return Result{}, err
 			}
-			return Result{ReturnTo: p.returnTo, BindTicket: ticket}, nil
+			return Result{App: id.App.Name, ReturnTo: opt.ReturnTo, BindTicket: ticket}, nil
 		}
 	}
 	now := s.cfg.Now().UTC()
@@ -242,40 +205,115 @@ func (s *Service) finish(ctx context.Context, p pending) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	newUser := storage.User{ID: uid, Nickname: p.nickname, AvatarURL: p.avatar}
-	if p.inviter != "" && len(p.inviter) <= 64 {
-		// A share link's inviter is recorded only if it names a real user.
-		if _, err := s.cfg.Users.User(ctx, p.inviter); err == nil {
-			newUser.InviterID = p.inviter
-		} else if !errors.Is(err, storage.ErrNotFound) {
-			return Result{}, fmt.Errorf("look up inviter: %w", err)
-		}
+	newUser := storage.User{ID: uid, Nickname: id.Nickname, AvatarURL: id.AvatarURL, Phone: opt.Phone}
+	if newUser.InviterID, err = s.inviter(ctx, opt.Inviter); err != nil {
+		return Result{}, err
 	}
-	link, err := s.cfg.Users.LinkIdentity(ctx, storage.LinkRequest{Identity: p.identity, NewUser: newUser, Now: now})
+	link, err := s.cfg.Users.LinkIdentity(ctx, storage.LinkRequest{Identity: id.stored(), NewUser: newUser, Now: now,
+		LinkByPhone: opt.Phone != ""})
 	if err != nil {
 		return Result{}, fmt.Errorf("link identity: %w", err)
 	}
 	u := link.User
-	if !link.Created && p.nickname != "" && (u.Nickname != p.nickname || u.AvatarURL != p.avatar) {
-		// A returning user's WeChat profile may have changed.
-		if nu, err := s.cfg.Users.UpdateUser(ctx, u.ID, func(x *storage.User) error {
-			x.Nickname, x.AvatarURL, x.UpdatedAt = p.nickname, p.avatar, now
-			return nil
-		}); err == nil {
-			u = nu
+	if !link.Created {
+		if u, err = s.refreshProfile(ctx, u, id, opt.Phone, now); err != nil {
+			return Result{}, err
 		}
 	}
-	pair, err := s.open(ctx, p.app, u.ID, p.sealed)
+	pair, err := s.open(ctx, id.App, u.ID, id.Credentials)
 	if err != nil {
 		return Result{}, err
 	}
-	s.cfg.Logger.InfoContext(ctx, "login", "app", p.app.Name, "user_id", u.ID, "sid", pair.Session.ID, "new_user", link.Created)
-	return Result{Tokens: pair, User: u, IsNew: link.Created, ReturnTo: p.returnTo}, nil
+	s.cfg.Logger.InfoContext(ctx, "login", "app", id.App.Name, "user_id", u.ID, "sid", pair.Session.ID, "new_user", link.Created)
+	return Result{Tokens: pair, User: u, IsNew: link.Created, App: id.App.Name, ReturnTo: opt.ReturnTo}, nil
+}
+
+// known reports whether an identity already has a user: its own, or one
+// with the same unionid.
+func (s *Service) known(ctx context.Context, id storage.Identity) (bool, error) {
+	_, err := s.cfg.Users.Identity(ctx, id.AppID, id.OpenID)
+	switch {
+	case err == nil:
+		return true, nil
+	case !errors.Is(err, storage.ErrNotFound):
+		return false, fmt.Errorf("look up identity: %w", err)
+	case id.UnionID == "":
+		return false, nil
+	}
+	_, err = s.cfg.Users.UserByUnionID(ctx, id.UnionID)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, storage.ErrNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("look up unionid: %w", err)
+}
+
+// maxInviterLen bounds an inviter id: longer is no user id of ours.
+const maxInviterLen = 64
+
+// inviter is the inviter rule: a share link's inviter is recorded only if
+// it names a real user.
+func (s *Service) inviter(ctx context.Context, id string) (string, error) {
+	if id == "" || len(id) > maxInviterLen {
+		return "", nil
+	}
+	_, err := s.cfg.Users.User(ctx, id)
+	switch {
+	case err == nil:
+		return id, nil
+	case errors.Is(err, storage.ErrNotFound):
+		return "", nil
+	}
+	return "", fmt.Errorf("look up inviter: %w", err)
+}
+
+// refreshProfile stores what a returning user's login brings: WeChat's
+// current nickname and avatar, and a proven phone the user lacks. A phone
+// another user has stays theirs (the login goes on without it).
+func (s *Service) refreshProfile(ctx context.Context, u storage.User, id Identity, phone string, now time.Time) (storage.User, error) {
+	profile := id.Nickname != "" && (u.Nickname != id.Nickname || u.AvatarURL != id.AvatarURL)
+	withPhone := phone != "" && u.Phone == ""
+	if !profile && !withPhone {
+		return u, nil
+	}
+	update := func(withPhone bool) func(*storage.User) error {
+		return func(v *storage.User) error {
+			if profile {
+				v.Nickname, v.AvatarURL = id.Nickname, id.AvatarURL
+			}
+			if withPhone && v.Phone == "" {
+				v.Phone = phone
+			}
+			v.UpdatedAt = now
+			return nil
+		}
+	}
+	next, err := s.cfg.Users.UpdateUser(ctx, u.ID, update(withPhone))
+	if errors.Is(err, storage.ErrConflict) && withPhone {
+		s.cfg.Logger.InfoContext(ctx, "the proven phone belongs to another user; this user keeps none", "user_id", u.ID)
+		if !profile {
+			return u, nil
+		}
+		next, err = s.cfg.Users.UpdateUser(ctx, u.ID, update(false))
+	}
+	if err != nil {
+		return storage.User{}, fmt.Errorf("update user: %w", err)
+	}
+	return next, nil
+}
+
+// open opens a session for a user, charging the per-user login quota.
+func (s *Service) open(ctx context.Context, app App, userID string, credentials []byte) (token.Pair, error) {
+	return s.cfg.Tokens.Open(ctx, token.OpenRequest{UserID: userID, App: app.Name, SessionKey: credentials,
+		Quotas: s.cfg.Limits.NewSession(userID)})
 }
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// newUserID makes an opaque user id: "u" and 26 base32 characters (128 bits).
+// newUserID makes an opaque user id: "u" and 26 base32 characters (128
+// bits).
 func (s *Service) newUserID() (string, error) {
 	var b [16]byte
 	if _, err := io.ReadFull(s.cfg.Rand, b[:]); err != nil {

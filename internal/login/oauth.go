@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,48 +11,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wxauth/wxauth/storage"
-	"github.com/wxauth/wxauth/token"
 	"github.com/wxauth/wxauth/wechat"
 )
 
-// App kinds of the browser logins.
-const (
-	KindOfficialAccount = "official_account"
-	KindWebsite         = "website"
-)
-
-// OAuth errors; each maps to one contract code.
-var (
-	// ErrInvalidState: the state is unknown, used, expired, or not bound to
-	// this browser (invalid_state).
-	ErrInvalidState = errors.New("login: invalid state")
-	// ErrForbiddenRedirect: redirect_uri or return_to is not allowed
-	// (forbidden_redirect).
-	ErrForbiddenRedirect = errors.New("login: forbidden redirect")
-	// ErrSnapshotUser: WeChat's snapshot-page virtual user (snapshot_user).
-	ErrSnapshotUser = errors.New("login: snapshot-page virtual user")
-	// ErrDenied: the user refused the authorization: WeChat came back
-	// without a code (invalid_request, said so).
-	ErrDenied = errors.New("login: the user denied the authorization")
-)
-
-// OAuthClient is what the browser logins ask of WeChat; *wechat.Client is one.
-type OAuthClient interface {
-	AuthorizeURL(p wechat.AuthorizeParams) (string, error)
-	OAuthExchange(ctx context.Context, appID, secret, code string) (wechat.OAuthToken, error)
-	OAuthRefresh(ctx context.Context, appID, refreshToken string) (wechat.OAuthToken, error)
-	OAuthUserInfo(ctx context.Context, accessToken, openID string) (wechat.OAuthUser, error)
-}
-
-// Lifetimes of the browser flow (spec/api.md §4 "Official account").
-const (
-	stateTTL     = 10 * time.Minute
-	duplicateTTL = 60 * time.Second
-	// pendingTTL covers one code exchange in flight, for a duplicate
-	// redirect that arrives while the first is still being served.
-	pendingTTL = 30 * time.Second
-)
+// The browser logins: an Official Account page inside WeChat
+// (connect/oauth2/authorize) and a website's QR login on a desktop
+// (connect/qrconnect). Authorize keeps a flow record (oauthflow.go) under
+// a fresh state and sends the browser to WeChat; OAuthLogin takes the code
+// WeChat returned through that record's steps.
 
 // AuthorizeRequest starts a browser login.
 type AuthorizeRequest struct {
@@ -76,83 +41,53 @@ type AuthorizeResult struct {
 	Cookie string
 }
 
-// oauthState is what a state remembers, server-side (storage.OneTime, so
-// every instance finds it, and a browser that loses its cookies still has
-// the code_verifier in sessionStorage).
-type oauthState struct {
-	App         string `json:"app"`
-	Scope       string `json:"scope"`
-	RedirectURI string `json:"redirect_uri"`
-	ReturnTo    string `json:"return_to"`
-	Inviter     string `json:"inviter,omitempty"`
-	Challenge   string `json:"challenge,omitempty"`
-	CookieHash  string `json:"cookie_hash,omitempty"`
-}
-
-// duplicate remembers a finished login for a repeated post of its code and
-// state by the same browser.
-type duplicate struct {
-	UserID    string `json:"user_id"`
-	App       string `json:"app"`
-	ReturnTo  string `json:"return_to"`
-	IsNewUser bool   `json:"is_new_user"`
-	// The browser binding the first post proved, which a repeat must prove
-	// again.
-	Challenge  string `json:"challenge,omitempty"`
-	CookieHash string `json:"cookie_hash,omitempty"`
-}
-
 // Authorize builds WeChat's authorization URL with a fresh state.
 func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (AuthorizeResult, error) {
-	if s.cfg.OAuth == nil || s.cfg.OneTime == nil {
-		return AuthorizeResult{}, fmt.Errorf("%w: browser login is not configured", ErrUnknownApp)
-	}
 	app, err := s.browserApp(req.App, req.UserAgent)
 	if err != nil {
 		return AuthorizeResult{}, err
 	}
 	if !s.cfg.Redirects.AllowedURL(req.RedirectURI) {
-		return AuthorizeResult{}, fmt.Errorf("%w: redirect_uri is not on the allow-list", ErrForbiddenRedirect)
+		return AuthorizeResult{}, ErrForbiddenRedirect.Say("redirect_uri is not on the allow-list")
 	}
 	if req.ReturnTo == "" {
 		req.ReturnTo = "/"
 	}
 	if !s.cfg.Redirects.ReturnTo(req.ReturnTo) {
-		return AuthorizeResult{}, fmt.Errorf("%w: return_to must be a plain path on this site or an allowed URL", ErrForbiddenRedirect)
+		return AuthorizeResult{}, ErrForbiddenRedirect.Say("return_to must be a plain path on this site or an allowed URL")
 	}
 	scope := req.Scope
 	switch {
 	case app.Kind == KindWebsite:
 		if scope != "" && scope != "snsapi_login" {
-			return AuthorizeResult{}, fmt.Errorf("%w: a website app's scope is snsapi_login", ErrInvalidRequest)
+			return AuthorizeResult{}, ErrInvalidRequest.Say("a website app's scope is snsapi_login")
 		}
 		scope = "snsapi_login"
 	case scope == "":
 		scope = "snsapi_base"
 	case scope != "snsapi_base" && scope != "snsapi_userinfo":
-		return AuthorizeResult{}, fmt.Errorf("%w: scope is snsapi_base or snsapi_userinfo", ErrInvalidRequest)
+		return AuthorizeResult{}, ErrInvalidRequest.Say("scope is snsapi_base or snsapi_userinfo")
 	}
-	if len(req.Inviter) > 64 || len(req.CodeChallenge) > 128 {
-		return AuthorizeResult{}, fmt.Errorf("%w: inviter or code_challenge too long", ErrInvalidRequest)
+	if len(req.Inviter) > maxInviterLen || len(req.CodeChallenge) > 128 {
+		return AuthorizeResult{}, ErrInvalidRequest.Say("inviter or code_challenge is too long")
 	}
 	if req.CodeChallenge != "" {
 		if b, err := base64.RawURLEncoding.DecodeString(req.CodeChallenge); err != nil || len(b) != sha256.Size {
-			return AuthorizeResult{}, fmt.Errorf("%w: code_challenge is base64url(SHA-256(code_verifier)), 43 characters", ErrInvalidRequest)
+			return AuthorizeResult{}, ErrInvalidRequest.Say("code_challenge is base64url(SHA-256(code_verifier)), 43 characters")
 		}
 	}
-	st := oauthState{App: app.Name, Scope: scope, RedirectURI: req.RedirectURI, ReturnTo: req.ReturnTo,
-		Inviter: req.Inviter, Challenge: req.CodeChallenge}
+	f := flow{Step: stepCreated, App: app.Name, Scope: scope, RedirectURI: req.RedirectURI, ReturnTo: req.ReturnTo,
+		Inviter: req.Inviter, Challenge: req.CodeChallenge, ExpiresAt: s.cfg.Now().UTC().Add(stateTTL)}
 	var res AuthorizeResult
-	if st.Challenge == "" {
+	if f.Challenge == "" {
 		res.Cookie = randomAlnum(43)
-		st.CookieHash = hashString(res.Cookie)
+		f.CookieHash = hashString(res.Cookie)
 	}
 	state := randomAlnum(32) // a-zA-Z0-9, ~190 bits: what WeChat accepts
-	b, _ := json.Marshal(st)
-	if err := s.cfg.OneTime.PutOnce(ctx, stateKey(state), b, stateTTL); err != nil {
-		return AuthorizeResult{}, fmt.Errorf("keep state: %w", err)
+	if err := s.startFlow(ctx, state, f); err != nil {
+		return AuthorizeResult{}, err
 	}
-	res.URL, err = s.cfg.OAuth.AuthorizeURL(wechat.AuthorizeParams{AppID: app.AppID, RedirectURI: req.RedirectURI,
+	res.URL, err = s.cfg.WeChat.AuthorizeURL(wechat.AuthorizeParams{AppID: app.AppID, RedirectURI: req.RedirectURI,
 		Scope: scope, State: state, Website: app.Kind == KindWebsite})
 	if err != nil {
 		return AuthorizeResult{}, fmt.Errorf("authorize URL: %w", err)
@@ -164,17 +99,12 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Authoriz
 // (the official account inside WeChat, the website QR login elsewhere).
 func (s *Service) browserApp(name, userAgent string) (App, error) {
 	if name != "" {
-		a, ok := s.apps[name]
-		if !ok || (a.Kind != KindOfficialAccount && a.Kind != KindWebsite) {
-			return App{}, fmt.Errorf("%w: no official_account or website app %q", ErrUnknownApp, name)
-		}
-		return a, nil
+		return s.apps.pick(name, KindOfficialAccount, KindWebsite)
 	}
-	kind := KindWebsite
 	if strings.Contains(userAgent, "MicroMessenger") {
-		kind = KindOfficialAccount
+		return s.apps.pick("", KindOfficialAccount)
 	}
-	return s.app("", kind)
+	return s.apps.pick("", KindWebsite)
 }
 
 // OAuthLoginRequest finishes a browser login.
@@ -184,46 +114,14 @@ type OAuthLoginRequest struct {
 	Cookie string
 }
 
-// OAuthLogin exchanges the code WeChat returned, for the state this server
-// minted and this browser holds.
-func (s *Service) OAuthLogin(ctx context.Context, req OAuthLoginRequest) (Result, error) {
-	if s.cfg.OAuth == nil || s.cfg.OneTime == nil {
-		return Result{}, fmt.Errorf("%w: browser login is not configured", ErrUnknownApp)
-	}
-	if req.State == "" || len(req.State) > 128 || len(req.Code) > 512 || len(req.CodeVerifier) > 128 {
-		return Result{}, fmt.Errorf("%w: state is required", ErrInvalidRequest)
-	}
-	raw, err := s.cfg.OneTime.Get(ctx, stateKey(req.State))
-	if errors.Is(err, storage.ErrNotFound) {
-		return s.repeated(ctx, req)
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	var st oauthState
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return Result{}, ErrInvalidState
-	}
-	if !st.proves(req) {
-		// Another browser: the state stays for its owner.
-		return Result{}, fmt.Errorf("%w: the state is bound to another browser", ErrInvalidState)
-	}
-	if _, err := s.cfg.OneTime.Take(ctx, stateKey(req.State)); errors.Is(err, storage.ErrNotFound) {
-		return s.repeated(ctx, req) // a concurrent duplicate took it first
-	} else if err != nil {
-		return Result{}, err
-	}
-	if req.Code == "" {
-		return Result{ReturnTo: st.ReturnTo}, ErrDenied
-	}
-	inFlight := pendingKey(req.State, req.Code)
-	_ = s.cfg.OneTime.PutOnce(ctx, inFlight, []byte{1}, pendingTTL)
-
-	app, ok := s.apps[st.App]
+// exchange asks WeChat who the code belongs to (and, for the scopes that
+// allow it, the profile) and signs the user in.
+func (s *Service) exchange(ctx context.Context, f flow, code string) (Result, error) {
+	app, ok := s.apps.Named(f.App)
 	if !ok {
-		return Result{}, fmt.Errorf("%w: app %q is no longer configured", ErrUnknownApp, st.App)
+		return Result{}, ErrInvalidState.Say("the app of this login is no longer configured; start the login again")
 	}
-	tok, err := s.cfg.OAuth.OAuthExchange(ctx, app.AppID, app.Secret, req.Code)
+	tok, err := s.cfg.WeChat.OAuthExchange(ctx, app.AppID, app.Secret, code)
 	if err != nil {
 		return Result{}, fmt.Errorf("exchange code: %w", err)
 	}
@@ -231,9 +129,8 @@ func (s *Service) OAuthLogin(ctx context.Context, req OAuthLoginRequest) (Result
 		return Result{}, ErrSnapshotUser
 	}
 	var profile wechat.OAuthUser
-	if st.Scope == "snsapi_userinfo" || st.Scope == "snsapi_login" {
-		profile, tok, err = s.profile(ctx, app, tok)
-		if err != nil {
+	if f.Scope == "snsapi_userinfo" || f.Scope == "snsapi_login" {
+		if profile, tok, err = s.profile(ctx, app, tok); err != nil {
 			return Result{}, err
 		}
 		if tok.UnionID == "" {
@@ -242,23 +139,14 @@ func (s *Service) OAuthLogin(ctx context.Context, req OAuthLoginRequest) (Result
 	}
 	creds, err := json.Marshal(oauthCredentials{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, ExpiresAt: tok.ExpiresAt})
 	if err != nil {
-		return Result{}, err
+		return Result{}, fmt.Errorf("keep user tokens: %w", err)
 	}
 	sealed, err := s.cfg.Seal.Seal(creds, OAuthContext(app.AppID, tok.OpenID))
 	if err != nil {
-		return Result{}, err
+		return Result{}, fmt.Errorf("seal user tokens: %w", err)
 	}
-	res, err := s.finish(ctx, pending{app: app, identity: storage.Identity{AppID: app.AppID, OpenID: tok.OpenID, UnionID: tok.UnionID},
-		nickname: profile.Nickname, avatar: profile.HeadImgURL, inviter: st.Inviter, returnTo: st.ReturnTo, sealed: sealed})
-	if err != nil {
-		return Result{}, err
-	}
-	if res.BindTicket == "" {
-		d, _ := json.Marshal(duplicate{UserID: res.User.ID, App: app.Name, ReturnTo: st.ReturnTo, IsNewUser: res.IsNew,
-			Challenge: st.Challenge, CookieHash: st.CookieHash})
-		_ = s.cfg.OneTime.PutOnce(ctx, doneKey(req.State, req.Code), d, duplicateTTL)
-	}
-	return res, nil
+	return s.SignIn(ctx, Identity{App: app, OpenID: tok.OpenID, UnionID: tok.UnionID, Nickname: profile.Nickname,
+		AvatarURL: profile.HeadImgURL, Credentials: sealed}, Options{Inviter: f.Inviter, ReturnTo: f.ReturnTo})
 }
 
 // oauthCredentials are the WeChat user tokens kept (sealed) on the session:
@@ -275,9 +163,9 @@ func OAuthContext(appID, openID string) string { return "oauth|" + appID + "|" +
 // profile fetches the user's nickname and avatar; a user token that has
 // already expired is refreshed once first.
 func (s *Service) profile(ctx context.Context, app App, tok wechat.OAuthToken) (wechat.OAuthUser, wechat.OAuthToken, error) {
-	u, err := s.cfg.OAuth.OAuthUserInfo(ctx, tok.AccessToken, tok.OpenID)
+	u, err := s.cfg.WeChat.OAuthUserInfo(ctx, tok.AccessToken, tok.OpenID)
 	if errors.Is(err, wechat.ErrOAuthTokenInvalid) && tok.RefreshToken != "" {
-		fresh, rerr := s.cfg.OAuth.OAuthRefresh(ctx, app.AppID, tok.RefreshToken)
+		fresh, rerr := s.cfg.WeChat.OAuthRefresh(ctx, app.AppID, tok.RefreshToken)
 		if rerr != nil {
 			return wechat.OAuthUser{}, tok, fmt.Errorf("refresh user token: %w", rerr)
 		}
@@ -285,140 +173,12 @@ func (s *Service) profile(ctx context.Context, app App, tok wechat.OAuthToken) (
 			fresh.UnionID = tok.UnionID
 		}
 		tok = fresh
-		u, err = s.cfg.OAuth.OAuthUserInfo(ctx, tok.AccessToken, tok.OpenID)
+		u, err = s.cfg.WeChat.OAuthUserInfo(ctx, tok.AccessToken, tok.OpenID)
 	}
 	if err != nil {
 		return wechat.OAuthUser{}, tok, fmt.Errorf("user info: %w", err)
 	}
 	return u, tok, nil
-}
-
-// proves says whether the request comes from the browser the state was
-// minted for: its code_verifier hashes to the challenge (RFC 7636 S256), or
-// it carries the binding cookie.
-func (st oauthState) proves(req OAuthLoginRequest) bool {
-	if st.Challenge != "" {
-		if req.CodeVerifier == "" {
-			return false
-		}
-		sum := sha256.Sum256([]byte(req.CodeVerifier))
-		got := base64.RawURLEncoding.EncodeToString(sum[:])
-		return subtle.ConstantTimeCompare([]byte(got), []byte(st.Challenge)) == 1
-	}
-	if req.Cookie == "" || st.CookieHash == "" {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(hashString(req.Cookie)), []byte(st.CookieHash)) == 1
-}
-
-// repeated serves a code and state posted again (a page refresh, WeChat's
-// duplicate redirect): the same browser within 60 s logs the same user in
-// again; anyone else gets invalid_state.
-func (s *Service) repeated(ctx context.Context, req OAuthLoginRequest) (Result, error) {
-	key := doneKey(req.State, req.Code)
-	raw, err := s.cfg.OneTime.Get(ctx, key)
-	if errors.Is(err, storage.ErrNotFound) {
-		// The first post may still be exchanging the code: wait for it, a
-		// little.
-		if _, perr := s.cfg.OneTime.Get(ctx, pendingKey(req.State, req.Code)); perr == nil {
-			raw, err = s.waitDone(ctx, key)
-		}
-	}
-	if errors.Is(err, storage.ErrNotFound) {
-		return Result{}, fmt.Errorf("%w: unknown, used or expired", ErrInvalidState)
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	var d duplicate
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return Result{}, ErrInvalidState
-	}
-	if !(oauthState{Challenge: d.Challenge, CookieHash: d.CookieHash}).proves(req) {
-		return Result{}, fmt.Errorf("%w: the state is bound to another browser", ErrInvalidState)
-	}
-	app, ok := s.apps[d.App]
-	if !ok {
-		return Result{}, ErrInvalidState
-	}
-	u, err := s.cfg.Users.User(ctx, d.UserID)
-	if err != nil {
-		return Result{}, fmt.Errorf("look up user: %w", err)
-	}
-	pair, err := s.open(ctx, app, u.ID, nil)
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{Tokens: pair, User: u, IsNew: d.IsNewUser, ReturnTo: d.ReturnTo}, nil
-}
-
-// waitDone polls for a login in flight to finish, up to a few seconds.
-func (s *Service) waitDone(ctx context.Context, key string) ([]byte, error) {
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		raw, err := s.cfg.OneTime.Get(ctx, key)
-		if err == nil || !errors.Is(err, storage.ErrNotFound) || time.Now().After(deadline) {
-			return raw, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// known reports whether an identity already has a user: its own, or one
-// with the same unionid.
-func (s *Service) known(ctx context.Context, id storage.Identity) (bool, error) {
-	_, err := s.cfg.Users.Identity(ctx, id.AppID, id.OpenID)
-	switch {
-	case err == nil:
-		return true, nil
-	case !errors.Is(err, storage.ErrNotFound):
-		return false, err
-	case id.UnionID == "":
-		return false, nil
-	}
-	_, err = s.cfg.Users.UserByUnionID(ctx, id.UnionID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// open opens a session for a user, charging the per-user login limit.
-func (s *Service) open(ctx context.Context, app App, userID string, sealed []byte) (token.Pair, error) {
-	var quotas []storage.Quota
-	if q, ok := s.cfg.Limiter.Quota(s.cfg.PerUser, userID); ok {
-		quotas = append(quotas, q)
-	}
-	return s.cfg.Tokens.Open(ctx, token.OpenRequest{UserID: userID, App: app.Name, SessionKey: sealed, Quotas: quotas})
-}
-
-// PendingBind is a WeChat identity waiting for its phone (registration
-// bind_phone).
-type PendingBind struct {
-	App         string
-	Identity    storage.Identity
-	Nickname    string
-	AvatarURL   string
-	Inviter     string
-	ReturnTo    string
-	Credentials []byte // sealed WeChat credentials to keep on the session
-}
-
-// Binder hands out bind tickets; package bind provides it.
-type Binder interface {
-	IssueTicket(ctx context.Context, p PendingBind) (string, error)
-}
-
-func stateKey(state string) string { return "oauth_state:" + state }
-func doneKey(state, code string) string {
-	return "oauth_done:" + state + ":" + hashString(code)
-}
-func pendingKey(state, code string) string {
-	return "oauth_pending:" + state + ":" + hashString(code)
 }
 
 func hashString(s string) string {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/wechat"
 )
 
@@ -50,10 +49,11 @@ func (s *Server) answerAppToken(w http.ResponseWriter, r *http.Request, app, inv
 	if app == "" {
 		return errInvalidRequest(`"app" is required`)
 	}
-	appID, ok := s.cfg.Login.AppID(app)
+	a, ok := s.cfg.Login.Apps().Named(app)
 	if !ok {
-		return &clientError{code: api.CodeUnknownApp, desc: "no configured app has this name"}
+		return errUnknownApp
 	}
+	appID := a.AppID
 	if invalid != "" {
 		if err := s.cfg.AppTokens.Invalidate(r.Context(), appID, invalid); err != nil {
 			return err

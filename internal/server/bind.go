@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/wxauth/wxauth/api"
-	"github.com/wxauth/wxauth/internal/bind"
+	"github.com/wxauth/wxauth/internal/login"
 )
 
 // smsSendRequest is the body of POST /v1/sms/send.
@@ -23,7 +23,7 @@ func (s *Server) smsSend(w http.ResponseWriter, r *http.Request) error {
 	if req.Phone == "" || req.Purpose == "" {
 		return errInvalidRequest(`"phone" and "purpose" are required`)
 	}
-	err := s.cfg.Bind.SendCode(r.Context(), bind.SendRequest{
+	err := s.cfg.Login.SendCode(r.Context(), login.SendRequest{
 		Phone: req.Phone, Purpose: req.Purpose, ClientIP: clientIP(r, s.cfg.TrustedProxyHeader),
 	})
 	if err != nil {
@@ -54,7 +54,7 @@ func (s *Server) bindPhone(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	res, err := s.cfg.Bind.Bind(r.Context(), bind.Request{
+	res, err := s.cfg.Login.Bind(r.Context(), login.BindRequest{
 		Ticket: req.BindTicket, Phone: req.Phone, SMSCode: req.SMSCode, PhoneCode: req.PhoneCode,
 	})
 	if err != nil {

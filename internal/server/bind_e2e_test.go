@@ -11,14 +11,13 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
-	"github.com/wxauth/wxauth/internal/bind"
+	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/servertest"
 	"github.com/wxauth/wxauth/sandbox"
-	"github.com/wxauth/wxauth/storage"
 )
 
-// bindAnswer is the body of a successful POST /v1/bind.
+// bindAnswer is the body of a successful POST /v1/login.
 type bindAnswer struct {
 	api.TokenResponse
 	ReturnTo string `json:"return_to"`
@@ -29,18 +28,14 @@ type bindAnswer struct {
 // Platform), so that only the phone can link it.
 func oaTicket(t *testing.T, s *servertest.Server, openID string) string {
 	t.Helper()
-	return ticket(t, s, bind.Pending{
-		App:       "oa",
-		Identity:  storage.Identity{AppID: s.AppID(t, "oa"), OpenID: openID},
-		Nickname:  "Carol",
-		AvatarURL: "https://thirdwx.qlogo.cn/carol/132",
-		ReturnTo:  "/welcome",
-	})
+	oa, _ := s.Inst.Login.Apps().Named("oa")
+	return ticket(t, s, login.Identity{App: oa, OpenID: openID, Nickname: "Carol", AvatarURL: "https://thirdwx.qlogo.cn/carol/132"},
+		login.Options{ReturnTo: "/welcome"})
 }
 
-func ticket(t *testing.T, s *servertest.Server, p bind.Pending) string {
+func ticket(t *testing.T, s *servertest.Server, id login.Identity, opt login.Options) string {
 	t.Helper()
-	tk, err := s.Inst.Bind.IssueTicket(t.Context(), p)
+	tk, err := s.Inst.Login.IssueTicket(t.Context(), id, opt)
 	if err != nil {
 		t.Fatalf("IssueTicket = %v", err)
 	}
@@ -161,7 +156,7 @@ func TestBindWrongCodesBurnTheCode(t *testing.T) {
 	tk := oaTicket(t, s, "oa-dave")
 	code := mustSendSMS(t, s, phone)
 	wrong := fmt.Sprintf("%06d", (mustAtoi(t, code)+500_000)%1_000_000)
-	for i := range bind.MaxTries {
+	for i := range login.MaxTries {
 		e := wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": wrong}), 400, api.CodeInvalidSMSCode)
 		if i == 0 && !strings.Contains(e.Description, "wrong") {
 			t.Errorf("first wrong code: description %q", e.Description)
@@ -169,7 +164,7 @@ func TestBindWrongCodesBurnTheCode(t *testing.T) {
 	}
 	e := wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidSMSCode)
 	if !strings.Contains(e.Description, "too many") {
-		t.Errorf("right code after %d wrong ones: description %q", bind.MaxTries, e.Description)
+		t.Errorf("right code after %d wrong ones: description %q", login.MaxTries, e.Description)
 	}
 	// The ticket survived the wrong codes: a new code binds.
 	s.Clock.Advance(time.Minute)
@@ -198,7 +193,7 @@ func TestBindExpiry(t *testing.T) {
 	const phone = "+8613700000005"
 	tk := oaTicket(t, s, "oa-frank")
 	code := mustSendSMS(t, s, phone)
-	s.Clock.Advance(bind.CodeTTL)
+	s.Clock.Advance(login.CodeTTL)
 	e := wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidSMSCode)
 	if !strings.Contains(e.Description, "expired") {
 		t.Errorf("expired code: description %q", e.Description)
@@ -208,7 +203,7 @@ func TestBindExpiry(t *testing.T) {
 	wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidSMSCode)
 
 	// The ticket lives TicketTTL from its issue.
-	s.Clock.Advance(bind.TicketTTL - bind.CodeTTL)
+	s.Clock.Advance(login.TicketTTL - login.CodeTTL)
 	code = mustSendSMS(t, s, phone)
 	e = wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidTicket)
 	if !strings.Contains(e.Description, "expired") {

@@ -10,41 +10,41 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
-	"github.com/wxauth/wxauth/internal/bind"
-	"github.com/wxauth/wxauth/internal/login"
-	"github.com/wxauth/wxauth/internal/mpdata"
+	"github.com/wxauth/wxauth/internal/clienterr"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
 	"github.com/wxauth/wxauth/wechat"
 )
 
-// clientError is an error whose code and description may be shown to the
-// client as they are. Anything else is translated by [translate].
-type clientError struct {
-	code, desc string
-	status     int // 0: api.Status(code)
-}
+// Errors this package makes itself.
+var (
+	errInvalidRequestKind = clienterr.New(api.CodeInvalidRequest, "a parameter is missing or malformed")
+	errNotFoundKind       = clienterr.New(api.CodeNotFound, "no such resource")
+	errTooLarge           = clienterr.WithStatus(api.CodeInvalidRequest, http.StatusRequestEntityTooLarge, "the body is larger than 64 KiB")
+	errUnknownApp         = clienterr.New(api.CodeUnknownApp, "no configured app has this name")
+	errServiceKey         = clienterr.New(api.CodeInvalidToken, "a configured service key is required as the bearer token")
+	errNotReady           = clienterr.New(api.CodeUnavailable, "not ready")
+	errFeedNotLive        = clienterr.New(api.CodeUnavailable, "the revocation feed is not live yet; retry shortly")
+)
 
-func (e *clientError) Error() string { return e.code + ": " + e.desc }
+func errInvalidRequest(desc string) error { return errInvalidRequestKind.Say(desc) }
+func errNotFound(desc string) error       { return errNotFoundKind.Say(desc) }
 
-func errInvalidRequest(desc string) error {
-	return &clientError{code: api.CodeInvalidRequest, desc: desc}
-}
-func errNotFound(desc string) error { return &clientError{code: api.CodeNotFound, desc: desc} }
-
-var errTooLarge = &clientError{code: api.CodeInvalidRequest, desc: "the body is larger than 64 KiB", status: http.StatusRequestEntityTooLarge}
-
-// translate is the one place where an error becomes the contract's answer
-// (spec/api.md §2). It returns the body, the status, and how loudly to log
-// the cause: internal text never reaches the client.
+// translate turns an error into the contract's answer (docs/api.md
+// "Errors") and says how loudly to log its cause. An error made for the
+// client (*clienterr.Error, from the package where the failure started)
+// answers as it is; the table below is only what is truly generic — our
+// own tokens, limits, WeChat's refusals, storage and cancellation — and
+// anything else is a server_error with a generic sentence: internal text
+// never reaches the client.
 func translate(err error) (*api.Error, slog.Level) {
-	var ce *clientError
+	var ce *clienterr.Error
 	if errors.As(err, &ce) {
-		e := &api.Error{Code: ce.code, Description: ce.desc, Status: ce.status}
-		if e.Status == 0 {
-			e.Status = api.Status(ce.code)
+		level := slog.LevelDebug
+		if ce.HTTPStatus() >= 500 {
+			level = slog.LevelError
 		}
-		return e, slog.LevelDebug
+		return ce.Body(), level
 	}
 	e := func(code, desc string) *api.Error {
 		return &api.Error{Code: code, Description: desc, Status: api.Status(code)}
@@ -69,44 +69,6 @@ func translate(err error) (*api.Error, slog.Level) {
 	case errors.Is(err, storage.ErrLimited):
 		out = e(api.CodeRateLimited, "too many attempts; retry later")
 		level = slog.LevelInfo
-
-	// Login.
-	case errors.Is(err, login.ErrInvalidState):
-		out = e(api.CodeInvalidState, "the login state is unknown, used, expired, or belongs to another browser; start the login again")
-	case errors.Is(err, login.ErrForbiddenRedirect):
-		out = e(api.CodeForbiddenRedirect, publicText(err))
-	case errors.Is(err, login.ErrSnapshotUser):
-		out = e(api.CodeSnapshotUser, "this is WeChat's snapshot page; open the page fully to log in")
-	case errors.Is(err, login.ErrDenied):
-		out = e(api.CodeInvalidRequest, "the user denied the authorization (WeChat returned no code)")
-	case errors.Is(err, login.ErrUnknownApp):
-		out = e(api.CodeUnknownApp, "no configured app of the right kind has this name")
-	case errors.Is(err, login.ErrInvalidRequest):
-		out = e(api.CodeInvalidRequest, publicText(err))
-
-	// Mini program data.
-	case errors.Is(err, mpdata.ErrSessionKeyExpired):
-		out = e(api.CodeSessionKeyExpired, "the data cannot be decrypted with this session's session_key; call wx.login, log in again, then ask WeChat for the data again")
-	case errors.Is(err, mpdata.ErrInvalidSignature):
-		out = e(api.CodeInvalidSignature, "the data's signature or watermark does not match")
-	case errors.Is(err, mpdata.ErrPhoneTaken):
-		out = e(api.CodePhoneTaken, "this phone number belongs to another user")
-	case errors.Is(err, mpdata.ErrNotMiniProgram):
-		out = e(api.CodeInvalidRequest, "this session was not opened by a mini program login")
-	case errors.Is(err, mpdata.ErrInvalidRequest):
-		out = e(api.CodeInvalidRequest, publicText(err))
-
-	// Binding.
-	case errors.Is(err, bind.ErrInvalidTicket):
-		out = e(api.CodeInvalidTicket, publicText(err))
-	case errors.Is(err, bind.ErrInvalidSMSCode):
-		out = e(api.CodeInvalidSMSCode, publicText(err))
-	case errors.Is(err, bind.ErrInvalidRequest):
-		out = e(api.CodeInvalidRequest, publicText(err))
-	case errors.Is(err, bind.ErrSMSUnavailable):
-		// The SMS provider failed: an operator may have to act.
-		out = e(api.CodeUnavailable, "the SMS could not be sent; retry later")
-		level = slog.LevelError
 
 	// WeChat.
 	case errors.Is(err, wechat.ErrInvalidCode), errors.Is(err, wechat.ErrMissingCode):
@@ -144,10 +106,6 @@ func translate(err error) (*api.Error, slog.Level) {
 	}
 	return out, level
 }
-
-// publicText is the message of an error meant for clients: the outermost
-// text, which packages write for that purpose (login.ErrInvalidRequest).
-func publicText(err error) string { return fmt.Sprint(err) }
 
 // writeError answers err in the contract's shape and logs its cause.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/clienterr"
 )
 
 // FuzzDecode: whatever the body, decode answers nil or a client error of
@@ -28,8 +29,8 @@ func FuzzDecode(f *testing.F) {
 		if err == nil {
 			return
 		}
-		var ce *clientError
-		if !errors.As(err, &ce) || ce.code != api.CodeInvalidRequest {
+		var ce *clienterr.Error
+		if !errors.As(err, &ce) || ce.Code != api.CodeInvalidRequest {
 			t.Fatalf("decode(%q) = %v, want a client error invalid_request", body, err)
 		}
 		if e, _ := translate(err); e.Status != 400 && e.Status != 413 {

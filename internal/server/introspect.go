@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"github.com/wxauth/wxauth/api"
 	"mime"
 	"net/http"
 	"strings"
@@ -40,7 +39,7 @@ func (s *Server) serviceOnly(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key, _ := bearerToken(r)
 		if !s.serviceKeys.valid(key) {
-			return &clientError{code: api.CodeInvalidToken, desc: "a configured service key is required as the bearer token"}
+			return errServiceKey
 		}
 		return h(w, r)
 	}

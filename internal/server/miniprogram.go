@@ -17,7 +17,7 @@ func (s *Server) miniprogramLogin(w http.ResponseWriter, r *http.Request) error 
 	if req.Code == "" {
 		return errInvalidRequest(`"code" is required: the code from wx.login()`)
 	}
-	if err := s.cfg.Limiter.Check(r.Context(), s.cfg.LoginPerIP, clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
+	if err := s.cfg.Limits.LoginAttempt(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
 		return err
 	}
 	res, err := s.cfg.Login.MiniProgram(r.Context(), login.MiniProgramRequest{App: req.App, Code: req.Code, Inviter: req.Inviter})
@@ -25,7 +25,7 @@ func (s *Server) miniprogramLogin(w http.ResponseWriter, r *http.Request) error 
 		// Label by configured app only: a client-chosen name would let
 		// anyone grow the metric without bound.
 		app := "unknown"
-		if s.cfg.Login.Configured(req.App) {
+		if _, ok := s.cfg.Login.Apps().Named(req.App); ok {
 			app = req.App
 		}
 		e, _ := translate(err)

@@ -3,7 +3,7 @@ package server
 import (
 	"net/http"
 
-	"github.com/wxauth/wxauth/internal/mpdata"
+	"github.com/wxauth/wxauth/internal/login"
 )
 
 // phoneRequest is the body of POST /v1/miniprogram/phone.
@@ -20,8 +20,8 @@ func (s *Server) phone(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c := claimsFrom(r)
-	phone, err := s.cfg.MPData.Phone(r.Context(), c.Subject, c.SessionID,
-		mpdata.PhoneRequest{Code: req.Code, EncryptedData: req.EncryptedData, IV: req.IV})
+	phone, err := s.cfg.Login.Phone(r.Context(), c.Subject, c.SessionID,
+		login.PhoneRequest{Code: req.Code, EncryptedData: req.EncryptedData, IV: req.IV})
 	if err != nil {
 		return err
 	}
@@ -45,8 +45,8 @@ func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c := claimsFrom(r)
-	u, err := s.cfg.MPData.UserInfo(r.Context(), c.Subject, c.SessionID,
-		mpdata.UserInfoRequest{EncryptedData: req.EncryptedData, IV: req.IV, RawData: req.RawData, Signature: req.Signature})
+	u, err := s.cfg.Login.UserInfo(r.Context(), c.Subject, c.SessionID,
+		login.UserInfoRequest{EncryptedData: req.EncryptedData, IV: req.IV, RawData: req.RawData, Signature: req.Signature})
 	if err != nil {
 		return err
 	}

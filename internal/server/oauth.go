@@ -45,7 +45,7 @@ func (s *Server) oauthLogin(w http.ResponseWriter, r *http.Request) error {
 	if req.State == "" {
 		return errInvalidRequest(`"state" is required: post the code and state WeChat returned`)
 	}
-	if err := s.cfg.Limiter.Check(r.Context(), s.cfg.LoginPerIP, clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
+	if err := s.cfg.Limits.LoginAttempt(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
 		return err
 	}
 	cookie := ""

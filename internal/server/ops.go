@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wxauth/wxauth/api"
 )
 
 // jwks is GET /.well-known/jwks.json. Resource servers cache it; a short
@@ -41,7 +40,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if len(down) > 0 {
-		return &clientError{code: api.CodeUnavailable, desc: "not ready: " + strings.Join(down, ", ") + " unreachable"}
+		return errNotReady.Say("not ready: " + strings.Join(down, ", ") + " unreachable")
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil

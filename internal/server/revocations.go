@@ -22,7 +22,7 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("revocations: streaming unsupported")
 	}
 	if !s.cfg.Revocations.Live() {
-		return &clientError{code: api.CodeUnavailable, desc: "the revocation feed is not live yet; retry shortly"}
+		return errFeedNotLive
 	}
 	snapshot, events, cancel := s.cfg.Revocations.Subscribe()
 	defer cancel()

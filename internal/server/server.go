@@ -6,17 +6,16 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/wxauth/wxauth/internal/bind"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
-	"github.com/wxauth/wxauth/internal/mpdata"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/revocation"
 	"github.com/wxauth/wxauth/storage"
 	"github.com/wxauth/wxauth/token"
 )
 
-// Config wires a server. All fields but Logger, Now and Metrics are required.
+// Config wires a server. Login, Tokens, Users, Sessions, JWKS and AppTokens
+// are required.
 type Config struct {
 	Login    *login.Service
 	Tokens   *token.Service
@@ -33,20 +32,13 @@ type Config struct {
 	// ServiceKeys are the bearer keys of other services, for
 	// /v1/introspect. None: introspection answers 401 to everyone.
 	ServiceKeys []string
-	// Limiter applies the per-IP and per-session limits; nil: no limits.
-	Limiter *ratelimit.Limiter
-	// LoginPerIP, RefreshPerIP, RefreshPerSession are the rules it applies
-	// (per-user login limits are package login's).
-	LoginPerIP, RefreshPerIP, RefreshPerSession ratelimit.Rule
+	// Limits says which limits apply to which request; nil: none.
+	Limits *ratelimit.Policy
 	// TrustedProxyHeader names the header that carries the client address
 	// behind a load balancer; empty: the connection's address.
 	TrustedProxyHeader string
-	// MPData serves the phone and user-info endpoints.
-	MPData *mpdata.Service
 	// AppTokens serves /v1/wechat/access_token.
 	AppTokens AppTokens
-	// Bind serves /v1/sms/send and /v1/bind.
-	Bind *bind.Service
 	// Revocations feeds GET /v1/revocations; nil: not served.
 	Revocations *revocation.Hub
 	// CORSOrigins may call the API from a browser (cors_origins).
@@ -79,12 +71,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: Config.Sessions is required")
 	case cfg.JWKS == nil:
 		return nil, errors.New("server: Config.JWKS is required")
-	case cfg.MPData == nil:
-		return nil, errors.New("server: Config.MPData is required")
 	case cfg.AppTokens == nil:
 		return nil, errors.New("server: Config.AppTokens is required")
-	case cfg.Bind == nil:
-		return nil, errors.New("server: Config.Bind is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

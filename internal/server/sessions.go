@@ -20,15 +20,8 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The limits are charged with the rotation itself: one round trip to
 	// the session store per refresh.
-	var quotas []storage.Quota
-	if q, ok := s.cfg.Limiter.Quota(s.cfg.RefreshPerIP, clientIP(r, s.cfg.TrustedProxyHeader)); ok {
-		quotas = append(quotas, q)
-	}
-	if sid, ok := s.cfg.Tokens.RefreshSessionID(req.RefreshToken); ok {
-		if q, ok := s.cfg.Limiter.Quota(s.cfg.RefreshPerSession, sid); ok {
-			quotas = append(quotas, q)
-		}
-	}
+	sid, _ := s.cfg.Tokens.RefreshSessionID(req.RefreshToken)
+	quotas := s.cfg.Limits.Refresh(clientIP(r, s.cfg.TrustedProxyHeader), sid)
 	p, err := s.cfg.Tokens.Refresh(r.Context(), req.RefreshToken, quotas...)
 	switch {
 	case err == nil:
@@ -87,9 +80,9 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	out := api.Me{ID: u.ID, Nickname: u.Nickname, AvatarURL: u.AvatarURL, Phone: u.Phone,
 		Identities: make([]api.Identity, 0, len(ids)), CreatedAt: u.CreatedAt}
 	for _, id := range ids {
-		name := s.cfg.Login.AppName(id.AppID)
-		if name == "" {
-			name = id.AppID // an app no longer configured
+		name := id.AppID // an app no longer configured
+		if a, ok := s.cfg.Login.Apps().ByAppID(id.AppID); ok {
+			name = a.Name
 		}
 		out.Identities = append(out.Identities, api.Identity{App: name, OpenID: id.OpenID, UnionID: id.UnionID})
 	}

@@ -1,4 +1,4 @@
-package bind
+package login
 
 import (
 	"context"
@@ -9,46 +9,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/wxauth/wxauth/internal/ratelimit"
 	"io"
-	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wxauth/wxauth/storage"
 )
 
-// Sender delivers an SMS code to a phone. purpose says what the code is for
-// ("bind"), so that the text can say it. Implementations return an error
-// when the message was not accepted for delivery.
-type Sender interface {
-	Send(ctx context.Context, phone, code, purpose string) error
-}
-
-// DevSender is the development Sender: it writes the code to the log, with
-// the phone masked but for its last four digits (the log is where a
-// developer reads it), and hands it to Deliver, the sandbox's SMS inbox
-// under `wxauth dev`. It sends nothing: production needs a real Sender.
-type DevSender struct {
-	// Logger; nil discards.
-	Logger *slog.Logger
-	// Deliver, if not nil, receives every code (sandbox.Sandbox.DeliverSMS).
-	Deliver func(phone, code, purpose string)
-}
-
-var _ Sender = DevSender{}
-
-// Send implements [Sender].
-func (d DevSender) Send(ctx context.Context, phone, code, purpose string) error {
-	if d.Logger != nil {
-		d.Logger.InfoContext(ctx, "sms code (development sender)", "phone", maskPhone(phone), "code", code, "purpose", purpose)
-	}
-	if d.Deliver != nil {
-		d.Deliver(phone, code, purpose)
-	}
-	return nil
-}
+// PurposeBind is the one SMS purpose so far: proving a phone to bind.
+const PurposeBind = "bind"
 
 // SendRequest asks for an SMS code.
 type SendRequest struct {
@@ -71,28 +40,17 @@ type codeRecord struct {
 }
 
 // SendCode sends a new 6-digit code to req.Phone, valid for [CodeTTL] and
-// replacing any code sent before for that purpose (spec/api.md §4
-// "Binding"). The limits (per client address, then per phone per minute
-// and per day) are checked first; beyond them it returns a
-// *storage.LimitError.
+// replacing any code sent before for that purpose. The limits come first
+// (ratelimit.Policy.SMSSend); beyond them it returns a *storage.LimitError.
 func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 	phone := strings.TrimSpace(req.Phone)
 	if !ValidPhone(phone) {
 		return errBadPhone
 	}
 	if req.Purpose != PurposeBind {
-		return fmt.Errorf(`%w: "purpose" must be "bind"`, ErrInvalidRequest)
+		return ErrInvalidRequest.Say(`"purpose" must be "bind"`)
 	}
-	if req.ClientIP != "" {
-		if err := s.cfg.Limiter.Check(ctx, s.cfg.SMSPerIP, req.ClientIP); err != nil {
-			return err
-		}
-	}
-	pk := s.phoneKey(phone)
-	if err := s.cooldown(ctx, s.cfg.SMSPerPhoneMinute, pk); err != nil {
-		return err
-	}
-	if err := s.cfg.Limiter.Check(ctx, s.cfg.SMSPerPhoneDay, pk); err != nil {
+	if err := s.cfg.Limits.SMSSend(ctx, req.ClientIP, s.phoneKey(phone)); err != nil {
 		return err
 	}
 	code, err := s.newCode()
@@ -113,23 +71,24 @@ func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 	if err := s.replace(ctx, key, b); err != nil {
 		return err
 	}
-	if err := s.cfg.Sender.Send(ctx, phone, code, req.Purpose); err != nil {
-		// The code never reached the phone: forget it (best effort).
-		_, _ = s.cfg.OneTime.Take(context.WithoutCancel(ctx), key)
-		return fmt.Errorf("%w: %w", ErrSMSUnavailable, err)
+	if err := s.cfg.SMS.Send(ctx, phone, code, req.Purpose); err != nil {
+		// The code never reached the phone: forget it, unless a concurrent
+		// send replaced it.
+		if derr := s.cfg.OneTime.CompareAndSwap(context.WithoutCancel(ctx), key, b, []byte{}, time.Millisecond); derr != nil &&
+			!errors.Is(derr, storage.ErrNotFound) && !errors.Is(derr, storage.ErrConflict) {
+			s.cfg.Logger.ErrorContext(ctx, "could not forget an unsent sms code", "err", derr)
+		}
+		return ErrSMSUnavailable.Because(err)
 	}
 	s.cfg.Logger.DebugContext(ctx, "sms code sent", "purpose", req.Purpose)
 	return nil
 }
 
-// replace stores value under key for CodeTTL in place of what is there.
-// OneTime never overwrites, so it takes the old item first; if a
-// concurrent send put one in between, it takes that too.
+// replace stores value under key for CodeTTL in place of what is there:
+// PutOnce if nothing is, else a compare-and-swap of what was read, tried
+// again if a concurrent send got in between.
 func (s *Service) replace(ctx context.Context, key string, value []byte) error {
-	for range 3 {
-		if _, err := s.cfg.OneTime.Take(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("replace sms code: %w", err)
-		}
+	for range 5 {
 		err := s.cfg.OneTime.PutOnce(ctx, key, value, CodeTTL)
 		if !errors.Is(err, storage.ErrConflict) {
 			if err != nil {
@@ -137,8 +96,22 @@ func (s *Service) replace(ctx context.Context, key string, value []byte) error {
 			}
 			return nil
 		}
+		old, err := s.cfg.OneTime.Get(ctx, key)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("replace sms code: %w", err)
+		}
+		err = s.cfg.OneTime.CompareAndSwap(ctx, key, old, value, CodeTTL)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("replace sms code: %w", err)
+		}
 	}
-	return fmt.Errorf("keep sms code: %w", storage.ErrConflict)
+	return fmt.Errorf("replace sms code: %w", storage.ErrConflict)
 }
 
 // useCode checks code against the one last sent to phone for purpose and,
@@ -147,12 +120,12 @@ func (s *Service) replace(ctx context.Context, key string, value []byte) error {
 // tries arrive at once, at most MaxTries are compared.
 func (s *Service) useCode(ctx context.Context, phone, purpose, code string) error {
 	if !sixDigits(code) {
-		return fmt.Errorf("%w: the SMS code is 6 digits", ErrInvalidSMSCode)
+		return ErrInvalidSMSCode.Say("the SMS code is 6 digits")
 	}
 	key := s.codeKey(purpose, phone)
 	b, err := s.cfg.OneTime.Get(ctx, key)
-	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("%w: no SMS code is pending for this phone (none was sent, or it expired or was used); request a new one", ErrInvalidSMSCode)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && len(b) == 0) {
+		return ErrInvalidSMSCode.Say("no SMS code is pending for this phone (none was sent, or it expired or was used); request a new one")
 	}
 	if err != nil {
 		return fmt.Errorf("read sms code: %w", err)
@@ -162,25 +135,27 @@ func (s *Service) useCode(ctx context.Context, phone, purpose, code string) erro
 		return fmt.Errorf("read sms code: %w", err)
 	}
 	if !s.cfg.Now().Before(rec.ExpiresAt) {
-		return fmt.Errorf("%w: the SMS code has expired; request a new one", ErrInvalidSMSCode)
+		return ErrInvalidSMSCode.Say("the SMS code has expired; request a new one")
 	}
 	if err := s.chargeTry(ctx, rec.ID); err != nil {
 		return err
 	}
 	if !hmac.Equal(rec.MAC, s.codeMAC(rec.ID, purpose, phone, code)) {
-		return fmt.Errorf("%w: the SMS code is wrong", ErrInvalidSMSCode)
+		return ErrInvalidSMSCode.Say("the SMS code is wrong")
 	}
-	if _, err := s.cfg.OneTime.Take(ctx, key); errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("%w: the SMS code was used meanwhile; request a new one", ErrInvalidSMSCode)
+	// Consume exactly the code that was checked: a code sent meanwhile
+	// stays.
+	if err := s.cfg.OneTime.CompareAndSwap(ctx, key, b, []byte{}, time.Millisecond); errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) {
+		return ErrInvalidSMSCode.Say("the SMS code was used or replaced meanwhile; request a new one")
 	} else if err != nil {
-		return fmt.Errorf("take sms code: %w", err)
+		return fmt.Errorf("use sms code: %w", err)
 	}
 	return nil
 }
 
 // chargeTry takes the first free of the code's MaxTries try slots, one-time
-// items of their own (OneTime has no counter: PutOnce of slot n succeeds
-// for one caller only). With all taken, the code is burnt.
+// items of their own (PutOnce of slot n succeeds for one caller only).
+// With all taken, the code is burnt.
 func (s *Service) chargeTry(ctx context.Context, codeID string) error {
 	for n := 1; n <= MaxTries; n++ {
 		// The slots outlive the code: it was stored CodeTTL ago at most.
@@ -192,7 +167,7 @@ func (s *Service) chargeTry(ctx context.Context, codeID string) error {
 			return fmt.Errorf("count sms code tries: %w", err)
 		}
 	}
-	return fmt.Errorf("%w: too many wrong SMS codes; request a new one", ErrInvalidSMSCode)
+	return ErrInvalidSMSCode.Say("too many wrong SMS codes; request a new one")
 }
 
 // newCode draws 6 uniform decimal digits.
@@ -247,42 +222,4 @@ func (s *Service) phoneKey(phone string) string {
 
 func (s *Service) codeKey(purpose, phone string) string {
 	return "bind:sms:" + purpose + ":" + s.phoneKey(phone)
-}
-
-// cooldown enforces rule as a spacing between sends — "one per phone per
-// 60 s" means 60 s after the last send, not once per clock minute, which
-// would let two codes out a second apart across a minute boundary. The
-// spacing is rule.Window / rule.Limit; the last send time is kept in the
-// one-time store (shared by all instances) and judged by our clock.
-func (s *Service) cooldown(ctx context.Context, rule ratelimit.Rule, key string) error {
-	if rule.Limit == 0 {
-		return nil
-	}
-	gap := rule.Window / time.Duration(rule.Limit)
-	k := "bind:sms_last:" + key
-	now := s.cfg.Now().UTC()
-	stamp := []byte(strconv.FormatInt(now.UnixNano(), 10))
-	for range 3 {
-		err := s.cfg.OneTime.PutOnce(ctx, k, stamp, gap)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, storage.ErrConflict) {
-			return err
-		}
-		last, err := s.cfg.OneTime.Get(ctx, k)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue // expired between the two calls
-		}
-		if err != nil {
-			return err
-		}
-		ns, _ := strconv.ParseInt(string(last), 10, 64)
-		if wait := gap - now.Sub(time.Unix(0, ns)); wait > 0 {
-			return &storage.LimitError{Key: "sms_per_phone", RetryAfter: max(wait.Round(time.Second), time.Second)}
-		}
-		// Older than the gap by our clock: take it and try again.
-		_, _ = s.cfg.OneTime.Take(ctx, k)
-	}
-	return &storage.LimitError{Key: "sms_per_phone", RetryAfter: time.Second}
 }

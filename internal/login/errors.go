@@ -1,0 +1,33 @@
+package login
+
+import (
+	"net/http"
+
+	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/clienterr"
+)
+
+// The failures of logging in a client may see, each with its contract
+// code and the sentence a client reads by default; the flows say more
+// where they know more (clienterr.Error.Say).
+var (
+	ErrInvalidRequest = clienterr.New(api.CodeInvalidRequest, "a parameter is missing or malformed")
+	ErrUnknownApp     = clienterr.New(api.CodeUnknownApp, "no configured app of the right kind has this name")
+
+	// Browser logins.
+	ErrInvalidState      = clienterr.New(api.CodeInvalidState, "the login state is unknown, used, expired, or belongs to another browser; start the login again")
+	ErrForbiddenRedirect = clienterr.New(api.CodeForbiddenRedirect, "the redirect is not on the allow-list")
+	ErrSnapshotUser      = clienterr.New(api.CodeSnapshotUser, "this is WeChat's snapshot page; open the page fully to log in")
+	ErrDenied            = clienterr.New(api.CodeInvalidRequest, "the user denied the authorization (WeChat returned no code)")
+
+	// Binding a phone.
+	ErrInvalidTicket  = clienterr.New(api.CodeInvalidTicket, "the bind ticket is unknown, used or expired; log in again")
+	ErrInvalidSMSCode = clienterr.New(api.CodeInvalidSMSCode, "the SMS code is wrong, expired or used; request a new one")
+	ErrSMSUnavailable = clienterr.WithStatus(api.CodeUnavailable, http.StatusServiceUnavailable, "the SMS could not be sent; retry later")
+
+	// Mini program data.
+	ErrSessionKeyExpired = clienterr.New(api.CodeSessionKeyExpired, "the data cannot be decrypted with this session's session_key; call wx.login, log in again, then ask WeChat for the data again")
+	ErrInvalidSignature  = clienterr.New(api.CodeInvalidSignature, "the data's signature or watermark does not match")
+	ErrPhoneTaken        = clienterr.New(api.CodePhoneTaken, "this phone number belongs to another user")
+	ErrNotMiniProgram    = clienterr.New(api.CodeInvalidRequest, "this session was not opened by a mini program login")
+)
