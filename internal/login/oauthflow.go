@@ -74,7 +74,7 @@ type flow struct {
 	// ExpiresAt ends the step the record is in.
 	ExpiresAt time.Time `json:"expires_at"`
 	// CodeHash is the SHA-256 of the code that claimed the record.
-	CodeHash string    `json:"code_hash,omitempty"`
+	CodeHash  string    `json:"code_hash,omitempty"`
 	ClaimedAt time.Time `json:"claimed_at,omitzero"`
 	// UserID and IsNewUser are the login an issued record replays.
 	UserID    string `json:"user_id,omitempty"`

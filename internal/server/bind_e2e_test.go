@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
-	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/servertest"
 	"github.com/wxauth/wxauth/sandbox"
 )

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
 )
 
 // jwks is GET /.well-known/jwks.json. Resource servers cache it; a short
