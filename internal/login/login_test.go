@@ -1,0 +1,408 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/wechat"
+)
+
+func TestNewChecksConfig(t *testing.T) {
+	for _, name := range []string{"WeChat", "AppTokens", "Users", "Sessions", "OneTime", "Tokens", "Seal", "Secret", "SMS"} {
+		f := newFixture(t)
+		cfg := f.svc.cfg
+		switch name {
+		case "WeChat":
+			cfg.WeChat = nil
+		case "AppTokens":
+			cfg.AppTokens = nil
+		case "Users":
+			cfg.Users = nil
+		case "Sessions":
+			cfg.Sessions = nil
+		case "OneTime":
+			cfg.OneTime = nil
+		case "Tokens":
+			cfg.Tokens = nil
+		case "Seal":
+			cfg.Seal = nil
+		case "Secret":
+			cfg.Secret = nil
+		case "SMS":
+			cfg.SMS = nil
+		}
+		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "Config."+name) {
+			t.Errorf("New without %s = %v, want an error naming it", name, err)
+		}
+	}
+	for name, apps := range map[string][]App{
+		"duplicate name":  {{Name: "a", Kind: KindMiniProgram, AppID: "wx1"}, {Name: "a", Kind: KindWebsite, AppID: "wx2"}},
+		"duplicate appid": {{Name: "a", Kind: KindMiniProgram, AppID: "wx1"}, {Name: "b", Kind: KindWebsite, AppID: "wx1"}},
+		"unknown kind":    {{Name: "a", Kind: "app", AppID: "wx1"}},
+	} {
+		if _, err := NewApps(apps); err == nil {
+			t.Errorf("NewApps(%s) = nil error", name)
+		}
+	}
+}
+
+func TestPickApp(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name  string
+		kinds []Kind
+		want  string
+	}{
+		{"", []Kind{KindMiniProgram}, "mp"},
+		{"mp", []Kind{KindMiniProgram}, "mp"},
+		{"oa", []Kind{KindOfficialAccount, KindWebsite}, "oa"},
+		{"web", []Kind{KindOfficialAccount, KindWebsite}, "web"},
+		{"oa", []Kind{KindMiniProgram}, ""},
+		{"nope", []Kind{KindMiniProgram}, ""},
+	} {
+		got, err := f.svc.apps.pick(tc.name, tc.kinds...)
+		if tc.want == "" {
+			if !errors.Is(err, ErrUnknownApp) {
+				t.Errorf("pick(%q, %v) = %v, %v; want ErrUnknownApp", tc.name, tc.kinds, got, err)
+			}
+			continue
+		}
+		if err != nil || got.Name != tc.want {
+			t.Errorf("pick(%q, %v) = %v, %v; want %s", tc.name, tc.kinds, got, err, tc.want)
+		}
+	}
+}
+
+// One normalisation for every phone: what /v1/bind refuses, the mini
+// program phone endpoint refuses too.
+func TestE164(t *testing.T) {
+	for _, tc := range []struct {
+		cc, number, want string // want "" means refused
+	}{
+		{"", "+8613800000000", "+8613800000000"},
+		{"", "+8619912345678", "+8619912345678"},
+		{"", "+447700900123", "+447700900123"},
+		{"", "+85291234567", "+85291234567"},
+		{"", "+12345678", "+12345678"},
+		{"", "+123456789012345", "+123456789012345"},
+		{"86", "13800000001", "+8613800000001"},
+		{"+86", "13800000001", "+8613800000001"},
+		{"", "13800000001", "+8613800000001"}, // WeChat omits 86
+		{"44", "7700900123", "+447700900123"},
+		{"", "+1234567890123456", ""}, // 16 digits
+		{"", "+1234567", ""},
+		{"", "+86138000000001", ""}, // +86 and 12 digits
+		{"", "+862012345678", ""},   // a mainland landline
+		{"", "+8623800000001", ""},  // not a mobile number
+		{"86", "23800000001", ""},
+		{"", "+8603800000000", ""},
+		{"", "+0123456789", ""},
+		{"", "+86 13800000000", ""},
+		{"", "+86138000000O0", ""},
+		{"86", "+8613800000000", ""},
+		{"", "", ""},
+		{"", "+", ""},
+	} {
+		got, ok := E164(tc.cc, tc.number)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("E164(%q, %q) = %q, %v; want %q", tc.cc, tc.number, got, ok, tc.want)
+		}
+	}
+	if ValidPhone("13800000001") {
+		t.Error(`ValidPhone("13800000001") = true: a request must send E.164`)
+	}
+}
+
+func TestPhoneFromWeChat(t *testing.T) {
+	for _, tc := range []struct {
+		info wechat.PhoneInfo
+		want string
+	}{
+		{wechat.PhoneInfo{PhoneNumber: "13800000001", PurePhoneNumber: "13800000001", CountryCode: "86"}, "+8613800000001"},
+		{wechat.PhoneInfo{PhoneNumber: "+447700900123", PurePhoneNumber: "7700900123", CountryCode: "44"}, "+447700900123"},
+		{wechat.PhoneInfo{PhoneNumber: "+447700900123", CountryCode: "44"}, "+447700900123"},
+		{wechat.PhoneInfo{PhoneNumber: "13800000001"}, "+8613800000001"},
+	} {
+		got, err := phoneFromWeChat(tc.info)
+		if err != nil || got != tc.want {
+			t.Errorf("phoneFromWeChat(%+v) = %q, %v; want %q", tc.info, got, err, tc.want)
+		}
+	}
+	for _, info := range []wechat.PhoneInfo{
+		{PurePhoneNumber: "123", CountryCode: "86"},
+		{PhoneNumber: "23800000001", PurePhoneNumber: "23800000001", CountryCode: "86"},
+	} {
+		if got, err := phoneFromWeChat(info); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("phoneFromWeChat(%+v) = %q, %v; want ErrInvalidRequest", info, got, err)
+		}
+	}
+}
+
+// The inviter rule: recorded on a new user only if it names a real user.
+func TestSignInInviter(t *testing.T) {
+	f := newFixture(t)
+	mp, _ := f.svc.apps.Named("mp")
+	ctx := t.Context()
+	inviter, err := f.svc.SignIn(ctx, Identity{App: mp, OpenID: "o-inviter"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ inviter, want string }{
+		{inviter.User.ID, inviter.User.ID},
+		{"u-nobody", ""},
+		{strings.Repeat("u", maxInviterLen+1), ""},
+	} {
+		res, err := f.svc.SignIn(ctx, Identity{App: mp, OpenID: "o-" + randomAlnum(8)}, Options{Inviter: tc.inviter})
+		if err != nil || !res.IsNew || res.User.InviterID != tc.want {
+			t.Errorf("SignIn(inviter %.10q) = %+v, %v; want a new user invited by %q", tc.inviter, res.User, err, tc.want)
+		}
+	}
+}
+
+// failingUsers fails the chosen call as an unreachable database does.
+type failingUsers struct {
+	storage.Users
+	op string
+}
+
+func (u failingUsers) UpdateUser(ctx context.Context, id string, fn func(*storage.User) error) (storage.User, error) {
+	if u.op == "update" {
+		return storage.User{}, errDown
+	}
+	return u.Users.UpdateUser(ctx, id, fn)
+}
+
+func (u failingUsers) User(ctx context.Context, id string) (storage.User, error) {
+	if u.op == "user" {
+		return storage.User{}, errDown
+	}
+	return u.Users.User(ctx, id)
+}
+
+// A returning user's new WeChat profile is stored; when the store fails,
+// the login fails with it (it used to go unnoticed).
+func TestSignInProfile(t *testing.T) {
+	f := newFixture(t)
+	oa, _ := f.svc.apps.Named("oa")
+	ctx := t.Context()
+	first, err := f.svc.SignIn(ctx, Identity{App: oa, OpenID: "o1", Nickname: "Old"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.svc.SignIn(ctx, Identity{App: oa, OpenID: "o1", Nickname: "New", AvatarURL: "https://a/1"}, Options{})
+	if err != nil || res.IsNew || res.User.ID != first.User.ID || res.User.Nickname != "New" || res.User.AvatarURL != "https://a/1" {
+		t.Errorf("returning SignIn = %+v, %v; want the profile updated", res.User, err)
+	}
+	f.svc.cfg.Users = failingUsers{Users: f.store, op: "update"}
+	if _, err := f.svc.SignIn(ctx, Identity{App: oa, OpenID: "o1", Nickname: "Newer"}, Options{}); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("SignIn with UpdateUser failing = %v, want storage.ErrUnavailable", err)
+	}
+	f.svc.cfg.Users = failingUsers{Users: f.store, op: "user"}
+	if _, err := f.svc.SignIn(ctx, Identity{App: oa, OpenID: "o2"}, Options{Inviter: first.User.ID}); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("SignIn with the inviter look-up failing = %v, want storage.ErrUnavailable", err)
+	}
+}
+
+// A proven phone goes to a returning user who has none; one that another
+// user has stays theirs, and the login goes on.
+func TestSignInProvenPhone(t *testing.T) {
+	f := newFixture(t)
+	oa, _ := f.svc.apps.Named("oa")
+	mp, _ := f.svc.apps.Named("mp")
+	ctx := t.Context()
+	owner, err := f.svc.SignIn(ctx, Identity{App: mp, OpenID: "owner"}, Options{Phone: "+8613800000001"})
+	if err != nil || owner.User.Phone != "+8613800000001" {
+		t.Fatalf("SignIn(owner) = %+v, %v", owner.User, err)
+	}
+	// A new identity with the owner's phone joins the owner.
+	joined, err := f.svc.SignIn(ctx, Identity{App: oa, OpenID: "owner-oa"}, Options{Phone: "+8613800000001"})
+	if err != nil || joined.IsNew || joined.User.ID != owner.User.ID {
+		t.Errorf("SignIn(new identity, owner's phone) = %+v, %v; want the owner", joined.User, err)
+	}
+	other, err := f.svc.SignIn(ctx, Identity{App: mp, OpenID: "other"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.svc.SignIn(ctx, Identity{App: mp, OpenID: "other"}, Options{Phone: "+8613800000001"})
+	if err != nil || res.User.ID != other.User.ID || res.User.Phone != "" {
+		t.Errorf("SignIn(returning user, someone else's phone) = %+v, %v; want the user, no phone", res.User, err)
+	}
+	res, err = f.svc.SignIn(ctx, Identity{App: mp, OpenID: "other"}, Options{Phone: "+8613800000002"})
+	if err != nil || res.User.Phone != "+8613800000002" {
+		t.Errorf("SignIn(returning user, a free phone) = %+v, %v; want the phone stored", res.User, err)
+	}
+}
+
+// Under bind_phone, a person seen through another app (same unionid) is
+// known and logs in; a new person gets a ticket, not stored in clear.
+func TestSignInBindPhone(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.BindPhone = true })
+	mp, _ := f.svc.apps.Named("mp")
+	oa, _ := f.svc.apps.Named("oa")
+	ctx := t.Context()
+	res, err := f.svc.SignIn(ctx, Identity{App: oa, OpenID: "o1", UnionID: "un1"}, Options{ReturnTo: "/r"})
+	if err != nil || res.BindTicket == "" || res.ReturnTo != "/r" || res.User.ID != "" {
+		t.Fatalf("SignIn(new person) = %+v, %v; want a bind ticket", res, err)
+	}
+	if _, err := f.store.Get(ctx, "bind:ticket:"+res.BindTicket); !errors.Is(err, storage.ErrNotFound) {
+		t.Error("the ticket is stored in clear")
+	}
+	if _, err := f.svc.SignIn(ctx, Identity{App: mp, OpenID: "m1", UnionID: "un1"}, Options{Phone: "+8613800000009"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.svc.SignIn(ctx, Identity{App: oa, OpenID: "o1", UnionID: "un1"}, Options{})
+	if err != nil || res.BindTicket != "" || res.IsNew {
+		t.Errorf("SignIn(person known by unionid) = %+v, %v; want a session", res, err)
+	}
+}
+
+func (f *fixture) ticket(t *testing.T, app, openID string) string {
+	t.Helper()
+	a, _ := f.svc.apps.Named(app)
+	tk, err := f.svc.IssueTicket(t.Context(), Identity{App: a, OpenID: openID}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+func TestNewCode(t *testing.T) {
+	f := newFixture(t)
+	seen := map[string]bool{}
+	for range 200 {
+		c, err := f.svc.newCode()
+		if err != nil || !sixDigits(c) {
+			t.Fatalf("newCode() = %q, %v", c, err)
+		}
+		seen[c] = true
+	}
+	if len(seen) < 190 {
+		t.Errorf("200 codes, only %d distinct", len(seen))
+	}
+}
+
+// However many tries of one code arrive at once, at most MaxTries are
+// compared: here the right one comes after them and is refused.
+func TestTriesRace(t *testing.T) {
+	f := newFixture(t)
+	const phone = "+8613800000000"
+	ctx := t.Context()
+	if err := f.svc.SendCode(ctx, SendRequest{Phone: phone, Purpose: PurposeBind}); err != nil {
+		t.Fatal(err)
+	}
+	right := f.sms.code(phone)
+	var n int
+	fmt.Sscan(right, &n)
+	wrong := fmt.Sprintf("%06d", (n+1)%1_000_000)
+	var wg sync.WaitGroup
+	var burnt atomic.Int32
+	for range 50 {
+		wg.Go(func() {
+			err := f.svc.useCode(ctx, phone, PurposeBind, wrong)
+			if !errors.Is(err, ErrInvalidSMSCode) {
+				t.Errorf("useCode(wrong) = %v", err)
+			}
+			if err != nil && strings.Contains(err.Error(), "too many") {
+				burnt.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := burnt.Load(); got != 50-MaxTries {
+		t.Errorf("%d of 50 concurrent wrong tries found the code burnt, want %d", got, 50-MaxTries)
+	}
+	if err := f.svc.useCode(ctx, phone, PurposeBind, right); !errors.Is(err, ErrInvalidSMSCode) {
+		t.Errorf("useCode(right, after %d wrong) = %v, want ErrInvalidSMSCode", MaxTries, err)
+	}
+}
+
+// A right code is consumed once; a code sent after it replaces it.
+func TestCodeUsedOnce(t *testing.T) {
+	f := newFixture(t)
+	const phone = "+8613800000000"
+	ctx := t.Context()
+	if err := f.svc.SendCode(ctx, SendRequest{Phone: phone, Purpose: PurposeBind}); err != nil {
+		t.Fatal(err)
+	}
+	first := f.sms.code(phone)
+	f.clock.Advance(CodeTTL / 2)
+	if err := f.svc.SendCode(ctx, SendRequest{Phone: phone, Purpose: PurposeBind}); err != nil {
+		t.Fatal(err)
+	}
+	second := f.sms.code(phone)
+	if first != second {
+		if err := f.svc.useCode(ctx, phone, PurposeBind, first); !errors.Is(err, ErrInvalidSMSCode) {
+			t.Errorf("the replaced code = %v, want ErrInvalidSMSCode", err)
+		}
+	}
+	if err := f.svc.useCode(ctx, phone, PurposeBind, second); err != nil {
+		t.Fatalf("the last code = %v", err)
+	}
+	if err := f.svc.useCode(ctx, phone, PurposeBind, second); !errors.Is(err, ErrInvalidSMSCode) {
+		t.Errorf("the last code again = %v, want ErrInvalidSMSCode", err)
+	}
+}
+
+// A code the provider did not take is forgotten, and the failure is
+// ErrSMSUnavailable (503).
+func TestSendFailure(t *testing.T) {
+	f := newFixture(t)
+	const phone = "+8613800000000"
+	f.sms.fail.Store(true)
+	err := f.svc.SendCode(t.Context(), SendRequest{Phone: phone, Purpose: PurposeBind})
+	if !errors.Is(err, ErrSMSUnavailable) {
+		t.Fatalf("SendCode with the provider down = %v, want ErrSMSUnavailable", err)
+	}
+	if strings.Contains(ErrSMSUnavailable.Message, "provider down") {
+		t.Error("the provider's error reached the client's sentence")
+	}
+	if err := f.svc.useCode(t.Context(), phone, PurposeBind, "123456"); !errors.Is(err, ErrInvalidSMSCode) || !strings.Contains(err.Error(), "no SMS code is pending") {
+		t.Errorf("the unsent code: useCode = %v, want no code pending", err)
+	}
+}
+
+func TestPhoneCodeNeedsOneMiniProgram(t *testing.T) {
+	only := func(apps ...App) func(*Config) { return func(c *Config) { c.Apps = apps } }
+	oa := App{Name: "oa", Kind: KindOfficialAccount, AppID: "wxoa"}
+	for name, edit := range map[string]func(*Config){
+		"none": only(oa),
+		"two":  only(oa, App{Name: "mp1", Kind: KindMiniProgram, AppID: "wxmp1"}, App{Name: "mp2", Kind: KindMiniProgram, AppID: "wxmp2"}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, edit)
+			_, err := f.svc.Bind(t.Context(), BindRequest{Ticket: f.ticket(t, "oa", "o1"), PhoneCode: "pc"})
+			if !errors.Is(err, ErrInvalidRequest) {
+				t.Errorf("Bind(phone_code) with %s mini programs = %v, want ErrInvalidRequest", name, err)
+			}
+		})
+	}
+	t.Run("watermark of another app", func(t *testing.T) {
+		f := newFixture(t)
+		f.wc.phone = wechat.PhoneInfo{PhoneNumber: "13800000001", PurePhoneNumber: "13800000001", CountryCode: "86",
+			Watermark: wechat.Watermark{AppID: "wxother"}}
+		tk := f.ticket(t, "oa", "o1")
+		if _, err := f.svc.Bind(t.Context(), BindRequest{Ticket: tk, PhoneCode: "pc"}); !errors.Is(err, ErrInvalidSignature) {
+			t.Errorf("Bind(phone_code granted to another app) = %v, want ErrInvalidSignature", err)
+		}
+		// The ticket was not spent.
+		f.wc.phone.Watermark.AppID = "wxmp"
+		res, err := f.svc.Bind(t.Context(), BindRequest{Ticket: tk, PhoneCode: "pc"})
+		if err != nil || res.User.Phone != "+8613800000001" || !res.IsNew || res.App != "oa" {
+			t.Errorf("Bind(phone_code) = %+v, %v", res, err)
+		}
+	})
+	t.Run("a number WeChat should not give", func(t *testing.T) {
+		f := newFixture(t)
+		f.wc.phone = wechat.PhoneInfo{PhoneNumber: "23800000001", PurePhoneNumber: "23800000001", CountryCode: "86",
+			Watermark: wechat.Watermark{AppID: "wxmp"}}
+		if _, err := f.svc.Bind(t.Context(), BindRequest{Ticket: f.ticket(t, "oa", "o1"), PhoneCode: "pc"}); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("Bind(+8623800000001) = %v, want ErrInvalidRequest, as /v1/miniprogram/phone answers", err)
+		}
+	})
+}
