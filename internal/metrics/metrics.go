@@ -47,7 +47,7 @@ func New() *Metrics {
 			Name: "wxauth_logins_total", Help: "Logins by app and result (new_user, returning_user, or the error code).",
 		}, []string{"app", "result"}),
 		Refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wxauth_refreshes_total", Help: "Refresh-token uses by outcome (rotated, grace_replay, reused, invalid_grant, error).",
+			Name: "wxauth_refreshes_total", Help: "Refresh-token uses by outcome: ok (a rotation or a grace replay), reused, invalid_grant, rate_limited, error.",
 		}, []string{"outcome"}),
 		ReuseDetected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wxauth_refresh_reuse_detected_total", Help: "Refresh tokens replayed after rotation; each revoked a session.",

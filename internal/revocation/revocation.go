@@ -24,11 +24,10 @@ type Hub struct {
 	now  func() time.Time
 	log  *slog.Logger
 
-	mu    sync.Mutex
-	set   map[string]time.Time
-	subs  map[chan api.Revocation]struct{}
-	live  bool
-	ready chan struct{}
+	mu   sync.Mutex
+	set  map[string]time.Time
+	subs map[chan api.Revocation]struct{}
+	live bool
 }
 
 // New makes a Hub on feed; Run makes it live.
@@ -40,7 +39,7 @@ func New(feed storage.Revocations, now func() time.Time, log *slog.Logger) *Hub 
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{feed: feed, now: now, log: log, set: map[string]time.Time{},
-		subs: map[chan api.Revocation]struct{}{}, ready: make(chan struct{})}
+		subs: map[chan api.Revocation]struct{}{}}
 }
 
 // Run follows the feed until ctx ends: subscribe, then load the record (so
@@ -59,11 +58,6 @@ func (h *Hub) Run(ctx context.Context) {
 			}
 			h.mu.Lock()
 			h.live = true
-			select {
-			case <-h.ready:
-			default:
-				close(h.ready)
-			}
 			h.mu.Unlock()
 			backoff = 100 * time.Millisecond
 		}, h.add)
@@ -82,9 +76,6 @@ func (h *Hub) Run(ctx context.Context) {
 		backoff = min(backoff*2, 5*time.Second)
 	}
 }
-
-// Ready is closed once the hub has been live once.
-func (h *Hub) Ready() <-chan struct{} { return h.ready }
 
 // Live reports whether the feed is followed now.
 func (h *Hub) Live() bool {
@@ -120,14 +111,6 @@ func (h *Hub) add(r storage.RevokedSession) {
 			delete(h.subs, ch)
 		}
 	}
-}
-
-// Revoked reports whether sid is revoked (for an instance's own checks).
-func (h *Hub) Revoked(sid string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	until, ok := h.set[sid]
-	return ok && until.After(h.now())
 }
 
 // Subscribe returns the revocations in force now and a channel of the new

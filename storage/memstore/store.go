@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/wechat"
 )
 
 // Store is an in-memory [storage.Users] and [storage.Sessions]. The zero
@@ -30,7 +31,7 @@ type Store struct {
 
 	oneTime     oneTimeItems
 	counters    windowCounters
-	appTokens   appTokens
+	appTokens   // wechat.TokenCache, embedded: AppToken, SetAppToken, DropAppToken, LockAppToken
 	revocations revocations
 }
 
@@ -43,5 +44,6 @@ func New() *Store {
 		phones:       make(map[string]string),
 		sessions:     make(map[string]*sessionRec),
 		userSessions: make(map[string][]*sessionRec),
+		appTokens:    wechat.NewMemoryTokenCache(),
 	}
 }
