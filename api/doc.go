@@ -1,4 +1,4 @@
-// Package api holds the wire types of wxauth's HTTP contract (spec/api.md):
+// Package api holds the wire types of wxauth's HTTP contract (docs/api.md):
 // the token response, the error body and its codes, the access-token claims,
 // and the shapes of /v1/me and /v1/sessions.
 //

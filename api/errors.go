@@ -2,7 +2,7 @@ package api
 
 import "fmt"
 
-// Error codes of the contract (spec/api.md §2). The HTTP status that goes with
+// Error codes of the contract (docs/api.md "Errors"). The HTTP status that goes with
 // each is given by [Status].
 const (
 	CodeInvalidRequest     = "invalid_request"

@@ -22,7 +22,7 @@ import (
 	"github.com/wxauth/wxauth/wechat"
 )
 
-// Sentinel errors; package server translates them (spec/api.md §2). Their
+// Sentinel errors; package server translates them (docs/api.md "Errors"). Their
 // text, after the sentinel's, is written for clients.
 var (
 	// ErrInvalidTicket: the bind ticket is unknown, used or expired
@@ -38,7 +38,7 @@ var (
 	ErrSMSUnavailable = errors.New("bind: sms unavailable")
 )
 
-// Lifetimes and limits of spec/api.md §4 "Binding".
+// Lifetimes and limits of docs/api.md "Binding".
 const (
 	// TicketTTL is how long a bind ticket lives (the contract: ≤ 10 min).
 	TicketTTL = 10 * time.Minute
@@ -192,7 +192,7 @@ var ticketEncoding = base64.RawURLEncoding
 
 // IssueTicket keeps p for [TicketTTL] under a new one-time ticket and
 // returns the ticket, for the login to answer {"bind_required": true,
-// "bind_ticket": …} instead of tokens (spec/api.md §4 "Binding"). Only the
+// "bind_ticket": …} instead of tokens (docs/api.md "Binding"). Only the
 // ticket's SHA-256 is stored.
 func (s *Service) IssueTicket(ctx context.Context, p Pending) (string, error) {
 	if p.Identity.AppID == "" || p.Identity.OpenID == "" {
@@ -276,7 +276,7 @@ type Result struct {
 }
 
 // Bind finishes the login that issued req.Ticket once the phone is proven
-// (spec/api.md §4 "Binding"). The ticket is checked first (ErrInvalidTicket)
+// (docs/api.md "Binding"). The ticket is checked first (ErrInvalidTicket)
 // but consumed only once the phone is proven, so that a mistyped SMS code
 // can be corrected; of concurrent binds of one ticket exactly one wins.
 // The identity goes to the user who has the phone, else to a new user with

@@ -1,4 +1,4 @@
-// Package bind owns the bind-or-register flow of spec/api.md §4 "Binding":
+// Package bind owns the bind-or-register flow of docs/api.md "Binding":
 // when the registration policy is bind_phone and a WeChat identity has no
 // user yet, the login hands the identity to [Service.IssueTicket] instead of
 // creating a user, and the front end proves a phone number with
@@ -9,7 +9,7 @@
 // It keeps bind tickets and SMS codes in a storage.OneTime (shared by every
 // instance in production), hashed; it delivers codes through a pluggable
 // [Sender] ([DevSender] writes them to the log and to a hook, the sandbox's
-// inbox in development). It applies the SMS limits of spec/api.md §4 with
+// inbox in development). It applies the SMS limits of docs/api.md with
 // package ratelimit. The HTTP shape is package server's; the WeChat login
 // that produces tickets is package login's.
 package bind

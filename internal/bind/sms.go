@@ -71,7 +71,7 @@ type codeRecord struct {
 }
 
 // SendCode sends a new 6-digit code to req.Phone, valid for [CodeTTL] and
-// replacing any code sent before for that purpose (spec/api.md §4
+// replacing any code sent before for that purpose (docs/api.md
 // "Binding"). The limits (per client address, then per phone per minute
 // and per day) are checked first; beyond them it returns a
 // *storage.LimitError.

@@ -246,7 +246,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	return inst, nil
 }
 
-// newBind builds the bind-or-register flow (spec/api.md §4 "Binding").
+// newBind builds the bind-or-register flow (docs/api.md "Binding").
 func newBind(cfg *config.Config, opt Options, inst *Instance, wc *wechat.Client, appTokens *wechat.TokenManager, limiter *ratelimit.Limiter) (*bind.Service, error) {
 	sender := opt.SMS
 	if sender == nil {

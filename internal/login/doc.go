@@ -4,6 +4,6 @@
 // account), and opens a session with package token that keeps what WeChat
 // handed over server-side (the session_key, sealed).
 //
-// It owns the rules of spec/api.md §4 "Mini program" login; the HTTP shape is
+// It owns the rules of docs/api.md "Mini program" login; the HTTP shape is
 // package server's, the token rules package token's.
 package login

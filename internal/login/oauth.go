@@ -46,7 +46,7 @@ type OAuthClient interface {
 	OAuthUserInfo(ctx context.Context, accessToken, openID string) (wechat.OAuthUser, error)
 }
 
-// Lifetimes of the browser flow (spec/api.md §4 "Official account").
+// Lifetimes of the browser flow (docs/api.md "H5 and website login").
 const (
 	stateTTL     = 10 * time.Minute
 	duplicateTTL = 60 * time.Second

@@ -1,7 +1,7 @@
 // Package mpdata handles what a mini program sends after login: the phone
 // number (the getPhoneNumber code, or the legacy encrypted form) and the
 // encrypted user profile, decrypted with the session_key kept on the
-// caller's session (spec/api.md §4 "Mini program"; WeChat reference §3.5,
+// caller's session (docs/api.md "Mini program"; WeChat reference §3.5,
 // §3.7). It owns the rules: which key, which checks, what is stored, and
 // which failure means "log in again" (session_key_expired) rather than "this
 // data is forged" (invalid_signature).

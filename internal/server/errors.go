@@ -35,7 +35,7 @@ func errNotFound(desc string) error { return &clientError{code: api.CodeNotFound
 var errTooLarge = &clientError{code: api.CodeInvalidRequest, desc: "the body is larger than 64 KiB", status: http.StatusRequestEntityTooLarge}
 
 // translate is the one place where an error becomes the contract's answer
-// (spec/api.md §2). It returns the body, the status, and how loudly to log
+// (docs/api.md "Errors"). It returns the body, the status, and how loudly to log
 // the cause: internal text never reaches the client.
 func translate(err error) (*api.Error, slog.Level) {
 	var ce *clientError
