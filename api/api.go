@@ -3,7 +3,7 @@ package api
 import "time"
 
 // TokenResponse is the body of every successful login, bind and refresh
-// (spec/api.md §3).
+// (docs/api.md "Token response").
 type TokenResponse struct {
 	AccessToken      string `json:"access_token"`
 	TokenType        string `json:"token_type"`
@@ -87,7 +87,7 @@ type OAuthLoginResponse struct {
 }
 
 // BindRequired answers a login whose WeChat identity has no user yet when
-// registration requires a phone (spec/api.md §4 "Binding").
+// registration requires a phone (docs/api.md "Binding").
 type BindRequired struct {
 	BindRequired bool   `json:"bind_required"`
 	BindTicket   string `json:"bind_ticket"`

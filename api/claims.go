@@ -1,6 +1,6 @@
 package api
 
-// Claims are the claims of a wxauth access token (spec/api.md §3). Audience
+// Claims are the claims of a wxauth access token (docs/api.md "Token response"). Audience
 // is a single string: wxauth always issues exactly one audience.
 type Claims struct {
 	Issuer    string `json:"iss"`

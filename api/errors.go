@@ -2,7 +2,7 @@ package api
 
 import "fmt"
 
-// Error codes of the contract (spec/api.md §2). The HTTP status that goes with
+// Error codes of the contract (docs/api.md "Errors"). The HTTP status that goes with
 // each is given by [Status].
 const (
 	CodeInvalidRequest     = "invalid_request"
@@ -27,6 +27,9 @@ const (
 	// CodeNotFound is not in the contract's table; it answers 404 for routes
 	// and resources that do not exist (DELETE /v1/sessions/{id}).
 	CodeNotFound = "not_found"
+	// CodeMethodNotAllowed answers 405 for a known path asked with a method
+	// it does not serve; the Allow header lists the ones it does.
+	CodeMethodNotAllowed = "method_not_allowed"
 	// CodeServerError answers an unexpected failure. It should never be seen.
 	CodeServerError = "server_error"
 )
@@ -52,6 +55,7 @@ var statuses = map[string]int{
 	CodeInvalidSMSCode:     400,
 	CodePhoneTaken:         409,
 	CodeNotFound:           404,
+	CodeMethodNotAllowed:   405,
 	CodeServerError:        500,
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 // Errors of [Verifier.Verify]. Each maps to one error code of the contract
-// (spec/api.md §2), which is what [Verifier.Middleware] answers.
+// (docs/api.md "Errors"), which is what [Verifier.Middleware] answers.
 var (
 	// ErrInvalidToken: missing, malformed, unknown kid, wrong algorithm,
 	// signature, issuer or audience, not yet valid, or issued in the

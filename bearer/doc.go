@@ -1,6 +1,6 @@
 // Package bearer protects a Go service with wxauth access tokens: a
 // [Verifier] checks them locally and [Verifier.Middleware] turns the result
-// into the contract's answers (spec/api.md §2) and the claims into the
+// into the contract's answers (docs/api.md "Errors") and the claims into the
 // request's context ([ClaimsFromContext]).
 //
 // What it owns:

@@ -13,7 +13,7 @@ import (
 )
 
 // introspect asks wxauth whether a token that passed the local checks is
-// still active (POST /v1/introspect, RFC 7662 §2, spec/api.md §4 "For other
+// still active (POST /v1/introspect, RFC 7662 §2, docs/api.md "For other
 // services"): the [Introspect] fallback while the revocation push is down.
 // Since signature, issuer, audience and expiry were already checked here,
 // "inactive" means the session is gone: ErrSessionRevoked. Any failure to

@@ -27,7 +27,7 @@ func ClaimsFromContext(ctx context.Context) (api.Claims, bool) {
 // Middleware lets through only requests with a valid access token in
 // `Authorization: Bearer …` (RFC 6750 §2.1), with its claims in the
 // request's context ([ClaimsFromContext]). Others get the contract's answer
-// (spec/api.md §2): 401 invalid_token, token_expired or session_revoked with
+// (docs/api.md "Errors"): 401 invalid_token, token_expired or session_revoked with
 // `WWW-Authenticate: Bearer error="invalid_token", error_description="…"`,
 // or 503 unavailable with Retry-After when tokens cannot be checked (see
 // [Config.OnLostRevocations]). The body is

@@ -376,7 +376,7 @@ func TestTampered(t *testing.T) {
 	}
 }
 
-// TestES256: wxauth may publish P-256 keys (spec/api.md §3).
+// TestES256: wxauth may publish P-256 keys (docs/api.md "Token response").
 func TestES256(t *testing.T) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

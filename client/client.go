@@ -38,7 +38,7 @@ type Config struct {
 	Now func() time.Time
 	// RefreshBefore is how long before an access token's expiry the Client
 	// refreshes it proactively. Zero: 60 s or a tenth of the token's
-	// lifetime, whichever is shorter (spec/sdk-js.md, getAccessToken).
+	// lifetime, whichever is shorter (sdk/js/README.md, getAccessToken).
 	RefreshBefore time.Duration
 }
 
@@ -129,8 +129,8 @@ func origin(u *url.URL) string {
 }
 
 // BindRequiredError is returned by a login whose WeChat identity has no user
-// yet while the server's registration policy requires a phone (spec/api.md
-// §4 "Binding"): the program continues with POST /v1/bind and the ticket.
+// yet while the server's registration policy requires a phone (docs/api.md
+// "Binding"): the program continues with POST /v1/bind and the ticket.
 type BindRequiredError struct {
 	BindTicket string
 	ReturnTo   string

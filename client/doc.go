@@ -12,7 +12,7 @@
 //     whichever is shorter, as the JavaScript SDK does). Concurrent callers
 //     share one refresh: there is never more than one in flight per Client,
 //     so that a burst of requests does not spend the single-use refresh
-//     token many times (spec/api.md §4 "Sessions").
+//     token many times (docs/api.md "Sessions").
 //   - [Client.Transport] wraps an [http.RoundTripper]: it adds
 //     "Authorization: Bearer" to requests for the wxauth server and the
 //     configured API origins, and to no other; on a 401 token_expired it

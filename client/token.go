@@ -15,7 +15,7 @@ import (
 
 // ErrLoginRequired means the Client has no session it can continue: it never
 // had tokens, or the server refused them for good (invalid_grant,
-// refresh_token_reused, session_revoked; spec/api.md §2). The Client has
+// refresh_token_reused, session_revoked; docs/api.md "Errors"). The Client has
 // forgotten its tokens; the program must log in again. Errors from the
 // server match it with errors.Is and also wrap the server's [*api.Error].
 var ErrLoginRequired = errors.New("wxauth client: login required")

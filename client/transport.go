@@ -18,7 +18,7 @@ import (
 // token). The caller's request is never modified: the transport sends a
 // clone.
 //
-// On a 401 whose body is the contract's token_expired (spec/api.md §2), the
+// On a 401 whose body is the contract's token_expired (docs/api.md "Errors"), the
 // transport refreshes — or takes the token another request has just
 // refreshed, or waits for the refresh in flight — and sends the request once
 // more. The body is replayed through req.GetBody, which

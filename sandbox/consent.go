@@ -137,7 +137,7 @@ func (req authorizeRequest) allowURL(code string) string {
 
 // denyURL is where Deny sends the browser: redirect_uri with state and no
 // code, the legacy refusal the wxauth spec asks for (reference §5.2,
-// spec/api.md §5).
+// docs/sandbox.md).
 func (req authorizeRequest) denyURL() string {
 	return withQuery(req.redirectURI, "state="+url.QueryEscape(req.state))
 }
@@ -179,7 +179,7 @@ func (s *Sandbox) handlePage(path, kind string) {
 }
 
 // authorizePage serves GET /connect/oauth2/authorize and
-// /connect/qrconnect (reference §5.1, §6; spec/api.md §5). A bad request
+// /connect/qrconnect (reference §5.1, §6; docs/sandbox.md). A bad request
 // gets an error page (HTTP 400), never a redirect. With sandbox_user=NAME
 // the page approves at once as that test user: 302 to
 // redirect_uri?code=…&state=…. Otherwise it renders the consent page: one

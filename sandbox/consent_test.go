@@ -85,7 +85,7 @@ func allowPattern(redirectURI, state string) *regexp.Regexp {
 	return regexp.MustCompile("^" + regexp.QuoteMeta(redirectURI+sep+"code=") + "([0-9A-Za-z]{32})" + regexp.QuoteMeta("&state="+state) + "$")
 }
 
-// Reference §5.2, spec/api.md §5: sandbox_user approves at once with a 302
+// Reference §5.2, docs/sandbox.md: sandbox_user approves at once with a 302
 // to exactly redirect_uri?code=X&state=Y, and the code works.
 func TestAuthorizeSandboxUser(t *testing.T) {
 	tests := []struct {
@@ -190,7 +190,7 @@ var (
 	noncePattern  = regexp.MustCompile(`<script nonce="([^"]+)">`)
 )
 
-// spec/api.md §5: the consent page lists the test users and Deny; it
+// docs/sandbox.md: the consent page lists the test users and Deny; it
 // mints no code until a button is chosen.
 func TestConsentPage(t *testing.T) {
 	for _, tt := range []struct {
@@ -252,7 +252,7 @@ func TestConsentPage(t *testing.T) {
 
 // The consent page's buttons: Allow mints a code now and answers
 // redirect_uri?code=…&state=…; Deny answers redirect_uri?state=… without
-// code (reference §5.2; spec/api.md §5).
+// code (reference §5.2; docs/sandbox.md).
 func TestConsentDecision(t *testing.T) {
 	e := newOAuthEnv(t)
 	const state = "Xy9"

@@ -13,7 +13,7 @@ import (
 const maxControlBody = 64 << 10
 
 // controlError is the control API's error body, shaped like wxauth's own
-// (spec/api.md): a code and a sentence for people.
+// (docs/api.md): a code and a sentence for people.
 type controlError struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description"`
@@ -100,7 +100,7 @@ func toAppJSON(a App) appJSON {
 	return appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound}
 }
 
-// listApps serves GET /sandbox/v1/apps (spec/api.md §5).
+// listApps serves GET /sandbox/v1/apps (docs/sandbox.md).
 func (s *Sandbox) listApps(w http.ResponseWriter, r *http.Request) error {
 	apps := s.Apps()
 	out := struct {
@@ -114,7 +114,7 @@ func (s *Sandbox) listApps(w http.ResponseWriter, r *http.Request) error {
 }
 
 // createApp serves POST /sandbox/v1/apps {"name", "kind", "appid",
-// "secret", "unbound"?} (spec/api.md §5): 201 with the app, secret left out.
+// "secret", "unbound"?} (docs/sandbox.md): 201 with the app, secret left out.
 func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		appJSON
@@ -147,7 +147,7 @@ func toUserJSON(u User) userJSON {
 	return userJSON{Name: u.Name, Nickname: u.Nickname, UnionID: u.UnionID, OpenIDs: u.OpenIDs, Phone: u.Phone}
 }
 
-// listUsers serves GET /sandbox/v1/users (spec/api.md §5).
+// listUsers serves GET /sandbox/v1/users (docs/sandbox.md).
 func (s *Sandbox) listUsers(w http.ResponseWriter, r *http.Request) error {
 	users := s.Users()
 	out := struct {
@@ -160,7 +160,7 @@ func (s *Sandbox) listUsers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// createUser serves POST /sandbox/v1/users {"name"} (spec/api.md §5): 201
+// createUser serves POST /sandbox/v1/users {"name"} (docs/sandbox.md): 201
 // with the new user, or 200 with the existing one of that name.
 func (s *Sandbox) createUser(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
@@ -182,7 +182,7 @@ func (s *Sandbox) createUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // createCode serves POST /sandbox/v1/miniprogram/code {"appid", "user"}
-// (spec/api.md §5): the code wx.login() would give that user.
+// (docs/sandbox.md): the code wx.login() would give that user.
 func (s *Sandbox) createCode(w http.ResponseWriter, r *http.Request) error {
 	var req appUserRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -219,7 +219,7 @@ func (req appUserRequest) check() error {
 }
 
 // createPhoneCode serves POST /sandbox/v1/miniprogram/phonecode {"appid",
-// "user", "phone"?} (spec/api.md §5): the code the getPhoneNumber button
+// "user", "phone"?} (docs/sandbox.md): the code the getPhoneNumber button
 // would give that user, for the user's own number or for phone.
 func (s *Sandbox) createPhoneCode(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
@@ -243,7 +243,7 @@ func (s *Sandbox) createPhoneCode(w http.ResponseWriter, r *http.Request) error 
 }
 
 // createEncrypted serves POST /sandbox/v1/miniprogram/encrypted {"appid",
-// "user", "kind": "phone"|"userinfo"} (spec/api.md §5): {"encrypted_data",
+// "user", "kind": "phone"|"userinfo"} (docs/sandbox.md): {"encrypted_data",
 // "iv", "raw_data", "signature"} made with the user's current session_key,
 // 404 if the user has not logged in to the app yet.
 func (s *Sandbox) createEncrypted(w http.ResponseWriter, r *http.Request) error {
@@ -266,7 +266,7 @@ func (s *Sandbox) createEncrypted(w http.ResponseWriter, r *http.Request) error 
 }
 
 // rotateSessionKey serves POST /sandbox/v1/miniprogram/rotate {"appid",
-// "user"} (spec/api.md §5): 204, and the user's session_key is replaced
+// "user"} (docs/sandbox.md): 204, and the user's session_key is replaced
 // now; 404 if the user has not logged in to the app yet.
 func (s *Sandbox) rotateSessionKey(w http.ResponseWriter, r *http.Request) error {
 	var req appUserRequest
@@ -303,7 +303,7 @@ func (s *Sandbox) invalidateAppTokens(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-// createFault serves POST /sandbox/v1/faults (spec/api.md §5): 204, and
+// createFault serves POST /sandbox/v1/faults (docs/sandbox.md): 204, and
 // the next count calls to path misbehave as [Fault] describes. Unlike
 // [Sandbox.InjectFault] it rejects paths the sandbox does not serve and
 // faults that would change nothing.
@@ -329,7 +329,7 @@ func (s *Sandbox) createFault(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// stats serves GET /sandbox/v1/stats (spec/api.md §5).
+// stats serves GET /sandbox/v1/stats (docs/sandbox.md).
 func (s *Sandbox) stats(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, struct {
 		Calls map[string]int `json:"calls"`

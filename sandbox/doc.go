@@ -1,6 +1,6 @@
 // Package sandbox imitates the WeChat servers that wxauth talks to, so that
 // wxauth can be developed, demonstrated and tested end to end without a real
-// WeChat account (spec/api.md §5).
+// WeChat account (docs/sandbox.md).
 //
 // It owns three things, all served by one [http.Handler] from [New]:
 //
@@ -48,7 +48,7 @@
 // "snapshot" always arrives as WeChat's snapshot-page virtual user:
 // is_snapshotuser 1, with openids and unionid shared with no other user.
 //
-// Browser pages, under /sandbox/open (reference §5.1, §6; spec/api.md §5):
+// Browser pages, under /sandbox/open (reference §5.1, §6; docs/sandbox.md):
 //
 //	GET  /connect/oauth2/authorize   Official Account consent page
 //	GET  /connect/qrconnect          website QR login, as a consent page
@@ -66,7 +66,7 @@
 // redirect_uri?code=…&state=…. Page views count in Stats and take faults
 // like WeChat paths (an injected errcode shows as the error page).
 //
-// Control API, under /sandbox/v1 (spec/api.md §5); errors are
+// Control API, under /sandbox/v1 (docs/sandbox.md); errors are
 // {"error", "error_description"} with 400, 404, 405 or 409:
 //
 //	GET  /apps                     registered apps, without secrets

@@ -233,7 +233,7 @@ func TestEncryptedPhone(t *testing.T) {
 	}
 }
 
-// Reference §3.9, spec/api.md §5 rotate: data encrypted after a rotation
+// Reference §3.9, docs/sandbox.md rotate: data encrypted after a rotation
 // needs the new key; the old key no longer opens it.
 func TestEncryptedAfterRotate(t *testing.T) {
 	e := newEnv(t, nil)

@@ -38,7 +38,7 @@ const (
 )
 
 // SnapshotUser is the built-in test user who always arrives as WeChat's
-// snapshot-page virtual user (spec/api.md §5, reference §4, §5.1): OAuth
+// snapshot-page virtual user (docs/sandbox.md, reference §4, §5.1): OAuth
 // answers carry is_snapshotuser 1 for him, and his openids and unionid are
 // his own, shared with no other test user, so that they can never be
 // mistaken for a real person's.

@@ -257,7 +257,7 @@ func TestIssuePhoneCodeErrors(t *testing.T) {
 	}
 }
 
-// spec/api.md §5: POST /sandbox/v1/miniprogram/phonecode.
+// docs/sandbox.md: POST /sandbox/v1/miniprogram/phonecode.
 func TestControlPhoneCode(t *testing.T) {
 	e := newEnv(t, nil)
 	tok := e.appToken(t, appA)

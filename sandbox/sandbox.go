@@ -14,7 +14,7 @@ import (
 )
 
 // Path prefixes under which the sandbox serves, the same whether it is
-// mounted inside `wxauth dev` or runs alone (spec/api.md §5).
+// mounted inside `wxauth dev` or runs alone (docs/sandbox.md).
 const (
 	// APIPrefix stands for https://api.weixin.qq.com.
 	APIPrefix = "/sandbox/api"
@@ -143,7 +143,7 @@ type Sandbox struct {
 // appUser keys per-app, per-user state.
 type appUser struct{ appID, user string }
 
-// builtinUsers exist from the start (spec/api.md §5). snapshot will arrive
+// builtinUsers exist from the start (docs/sandbox.md). snapshot will arrive
 // as WeChat's snapshot-page virtual user (reference §4, §5.2).
 var builtinUsers = []struct{ name, nickname, phone string }{
 	{"alice", "Alice", "+8613800000001"},
@@ -227,11 +227,11 @@ func (s *Sandbox) routes() {
 	s.handleWeChat("/sns/userinfo", s.userInfo, http.MethodGet)
 	s.handleWeChat("/sns/auth", s.snsAuth, http.MethodGet)
 
-	// WeChat's browser pages (reference §5.1, §6; spec/api.md §5).
+	// WeChat's browser pages (reference §5.1, §6; docs/sandbox.md).
 	s.handlePage(pathAuthorize, KindOfficialAccount)
 	s.handlePage(pathQRConnect, KindWebsite)
 
-	// Control API (spec/api.md §5).
+	// Control API (docs/sandbox.md).
 	s.handleControl("GET /apps", s.listApps)
 	s.handleControl("POST /apps", s.createApp)
 	s.handleControl("GET /users", s.listUsers)

@@ -85,7 +85,7 @@ func TestCheckSession(t *testing.T) {
 	}
 }
 
-// spec/api.md §5 rotate: the session_key is replaced now; reference §3.3:
+// docs/sandbox.md rotate: the session_key is replaced now; reference §3.3:
 // the old key then fails checksession.
 func TestRotateSessionKey(t *testing.T) {
 	e := newEnv(t, nil)

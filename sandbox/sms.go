@@ -17,8 +17,8 @@ const (
 	smsPhones = 1000
 )
 
-// SMS is one text message the development SMS sender delivered (spec/api.md
-// §5).
+// SMS is one text message the development SMS sender delivered (docs/sandbox.md
+// "Control API").
 type SMS struct {
 	// Phone is the number it went to, as the sender gave it.
 	Phone string `json:"phone"`
@@ -80,7 +80,7 @@ func (s *Sandbox) SMS(phone string) []SMS {
 	return append([]SMS{}, s.sms.byPhone[phone]...)
 }
 
-// listSMS serves GET /sandbox/v1/sms?phone=… (spec/api.md §5):
+// listSMS serves GET /sandbox/v1/sms?phone=… (docs/sandbox.md):
 // {"messages": [{"phone", "code", "purpose", "sent_at"}]}, oldest first,
 // empty for a phone nothing was sent to. A leading space in phone is read
 // as "+", the usual result of an unescaped "?phone=+86…".

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// spec/api.md §5: GET /sandbox/v1/sms?phone=… lists what the development
+// docs/sandbox.md: GET /sandbox/v1/sms?phone=… lists what the development
 // SMS sender delivered to that phone, oldest first.
 func TestSMSInbox(t *testing.T) {
 	e := newEnv(t, nil)

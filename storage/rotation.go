@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// DecideRotation is the one place where the refresh rules of spec/api.md §4
+// DecideRotation is the one place where the refresh rules of docs/api.md
 // "Sessions" are written; every [Sessions] backend applies it (or, where it
 // cannot run Go, a faithful copy that the conformance suite holds to it).
 //

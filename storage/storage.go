@@ -53,7 +53,7 @@ type LinkRequest struct {
 	Now     time.Time
 	// LinkByPhone links by NewUser.Phone: when neither the openid nor the
 	// unionid is known and a user already has that phone, the identity is
-	// added to that user instead of creating NewUser (spec/api.md §4
+	// added to that user instead of creating NewUser (docs/api.md
 	// "Binding"). Only for a phone the caller has verified. Without it, a
 	// NewUser whose phone is taken is ErrConflict.
 	LinkByPhone bool

@@ -1,4 +1,4 @@
-// Package token issues and checks wxauth's own tokens (spec/api.md §3, §4
+// Package token issues and checks wxauth's own tokens (docs/api.md "Token response",
 // "Sessions"):
 //
 //   - access tokens: short-lived JWTs signed with the current key of a

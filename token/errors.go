@@ -2,7 +2,7 @@ package token
 
 import "errors"
 
-// Errors of this package; each maps to one error code of spec/api.md §2.
+// Errors of this package; each maps to one error code of docs/api.md "Errors".
 var (
 	// ErrInvalidToken: an access token that is missing, malformed, or has a
 	// wrong signature, issuer or audience (invalid_token).

@@ -15,7 +15,7 @@ import (
 )
 
 // Config configures a [Service]. Durations at zero take the defaults of
-// spec/api.md §6.
+// docs/configuration.md.
 type Config struct {
 	// Issuer is the iss claim, and the expected iss when verifying. Required.
 	Issuer string
@@ -217,7 +217,7 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (Pair, error) {
 	return s.pair(now, sess, rt)
 }
 
-// Refresh uses a refresh token (spec/api.md §4 "Sessions"): the live token
+// Refresh uses a refresh token (docs/api.md "Sessions"): the live token
 // rotates; the token rotated less than ReuseGrace ago gets the same successor
 // again and changes nothing; an older one revokes the session and returns
 // [ErrReused]; anything else returns [ErrInvalidGrant]. The quotas are

@@ -6,7 +6,7 @@
 //	wxauth migrate  --config wxauth.yaml
 //	wxauth keys     rotate|list --config wxauth.yaml
 //
-// See README.md and spec/api.md §6–§7.
+// See README.md and docs/configuration.md.
 package main
 
 import (

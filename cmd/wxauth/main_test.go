@@ -130,7 +130,7 @@ func TestDevWalkthroughAndRestart(t *testing.T) {
 	}
 }
 
-// WXAUTH_* variables apply to `wxauth dev` (spec/api.md §7).
+// WXAUTH_* variables apply to `wxauth dev` (docs/configuration.md "wxauth dev").
 func TestDevHonoursEnvironment(t *testing.T) {
 	origin, stop := startDev(t, t.TempDir(), map[string]string{"WXAUTH_ACCESS_TTL": "90s"})
 	defer stop()

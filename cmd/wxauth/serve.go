@@ -37,7 +37,7 @@ func loadConfig(path string, getenv func(string) (string, bool)) (config.Config,
 	return cfg, cfg.ApplyEnv(getenv)
 }
 
-// runDev is `wxauth dev` (spec/api.md §7).
+// runDev is `wxauth dev` (docs/configuration.md "wxauth dev").
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
 	fs := flag.NewFlagSet("wxauth dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -94,7 +94,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	return serveHTTP(ctx, ln, inst.Handler, log)
 }
 
-// runServe is `wxauth serve --config FILE` (spec/api.md §6).
+// runServe is `wxauth serve --config FILE` (docs/configuration.md).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
 	fs := flag.NewFlagSet("wxauth serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)

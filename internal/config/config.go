@@ -19,7 +19,7 @@ import (
 	"github.com/wxauth/wxauth/internal/ratelimit"
 )
 
-// App kinds (spec/api.md §1).
+// App kinds (docs/api.md "Words").
 const (
 	KindMiniProgram     = "miniprogram"
 	KindOfficialAccount = "official_account"
@@ -68,7 +68,7 @@ type RateLimits struct {
 	LoginPerUser      string `yaml:"login_per_user"`      // WXAUTH_RATE_LOGIN_PER_USER
 	RefreshPerIP      string `yaml:"refresh_per_ip"`      // WXAUTH_RATE_REFRESH_PER_IP
 	RefreshPerSession string `yaml:"refresh_per_session"` // WXAUTH_RATE_REFRESH_PER_SESSION
-	// SMS codes (spec/api.md §4 "Binding"): per phone, and per client
+	// SMS codes (docs/api.md "Binding"): per phone, and per client
 	// address whatever the phone.
 	SMSPerPhoneMinute string `yaml:"sms_per_phone_minute"` // WXAUTH_RATE_SMS_PER_PHONE_MINUTE
 	SMSPerPhoneDay    string `yaml:"sms_per_phone_day"`    // WXAUTH_RATE_SMS_PER_PHONE_DAY
@@ -119,7 +119,7 @@ func (a App) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("name", a.Name), slog.String("kind", a.Kind), slog.String("appid", a.AppID))
 }
 
-// Tokens are the lifetimes of spec/api.md §3.
+// Tokens are the lifetimes of docs/api.md "Token response".
 type Tokens struct {
 	AccessTTL     Duration `yaml:"access_ttl"`      // WXAUTH_ACCESS_TTL
 	RefreshTTL    Duration `yaml:"refresh_ttl"`     // WXAUTH_REFRESH_TTL
@@ -168,7 +168,7 @@ func Defaults() Config {
 			LoginPerUser:      "20/1m",
 			RefreshPerIP:      "1200/1m",
 			RefreshPerSession: "60/1m",
-			// spec/api.md §4 "Binding".
+			// docs/api.md "Binding".
 			SMSPerPhoneMinute: "1/1m",
 			SMSPerPhoneDay:    "10/24h",
 			SMSPerIPHour:      "30/1h",

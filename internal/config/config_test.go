@@ -140,7 +140,7 @@ func TestFillDev(t *testing.T) {
 	}
 }
 
-// The SMS limits default to spec/api.md §4 "Binding" and follow the
+// The SMS limits default to docs/api.md "Binding" and follow the
 // environment.
 func TestSMSLimits(t *testing.T) {
 	c := Defaults()

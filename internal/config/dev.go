@@ -12,7 +12,7 @@ import (
 )
 
 // DevApps are the apps `wxauth dev` configures against its sandbox
-// (spec/api.md §7). Their appids are fixed so that openids stay stable
+// (docs/configuration.md "wxauth dev"). Their appids are fixed so that openids stay stable
 // across restarts on the same data folder.
 func DevApps() []App {
 	return []App{

@@ -1,6 +1,6 @@
-// wxauth demo H5 page: the browser login of spec/api.md §4 "Official
-// account", with the bind page of §4 "Binding". Plain modern JS, no build
-// step, on the JavaScript SDK (wxauth-client, spec/sdk-js.md), which the
+// wxauth demo H5 page: the browser login of docs/api.md "H5 and
+// website login", with the bind page of "Binding". Plain modern JS, no build
+// step, on the JavaScript SDK (wxauth-client, sdk/js/README.md), which the
 // demo serves beside this file under ./sdk/ (Go package sdkjs). The SDK does
 // the protocol — PKCE, the code exchange, the history entry replaced with
 // return_to, the tokens, one refresh for all requests in flight — and this
@@ -207,7 +207,7 @@ function goTo(target) {
 }
 
 // ---------------------------------------------------------------------------
-// Bind page (spec/api.md §4 "Binding"): auth.sendSmsCode, auth.bind.
+// Bind page (docs/api.md "Binding"): auth.sendSmsCode, auth.bind.
 
 function bindState() {
   const b = JSON.parse(sessionStorage.getItem(BIND_KEY) || 'null')

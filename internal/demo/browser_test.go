@@ -215,8 +215,8 @@ func saveScreenshot(t *testing.T, ctx context.Context, name string) {
 
 // TestLoginAndBack: log in on the demo page through the consent page, land
 // on return_to with no code in the URL, and press Back: still logged in,
-// with no second code exchange and no consent page (spec/api.md §4
-// "Official account", §5). Back runs twice: restoring the page from the
+// with no second code exchange and no consent page (docs/api.md
+// "H5 and website login", docs/sandbox.md). Back runs twice: restoring the page from the
 // back/forward cache, as phones do, and loading it afresh.
 func TestLoginAndBack(t *testing.T) {
 	t.Run("bfcache", func(t *testing.T) { loginAndBack(t, true) })
@@ -317,7 +317,7 @@ func TestDenied(t *testing.T) {
 
 // TestBindPhone: under registration bind_phone a new WeChat user gets the
 // bind page, proves a phone with the SMS code from the sandbox inbox, and
-// is logged in with that phone (spec/api.md §4 "Binding").
+// is logged in with that phone (docs/api.md "Binding").
 func TestBindPhone(t *testing.T) {
 	ctx := newBrowser(t)
 	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
@@ -398,7 +398,7 @@ func TestOtherOrigin(t *testing.T) {
 
 // TestBurstAcrossExpiry: the page fires 20 concurrent auth.request('/v1/me')
 // after the access token expired, and the SDK refreshes once for all of them
-// (spec/sdk-js.md auth.request). The server's clock is moved past the
+// (sdk/js/README.md auth.request). The server's clock is moved past the
 // token's lifetime and the browser's is not, so the SDK still believes the
 // token valid: all 20 meet 401 token_expired, wait for one refresh, and are
 // replayed once each. Counted with the server's /metrics, not the page's.

@@ -1,6 +1,6 @@
-// Package demo serves the demo H5 page of `wxauth dev` at /demo/ (spec/api.md
-// §7): a plain page, three static files embedded in the binary, that walks
-// through the whole browser login of spec/api.md §4 "Official account" —
+// Package demo serves the demo H5 page of `wxauth dev` at /demo/ (docs/configuration.md
+// "wxauth dev"): a plain page, three static files embedded in the binary, that walks
+// through the whole browser login of docs/api.md "H5 and website login" —
 // PKCE in sessionStorage, WeChat's consent page (the sandbox's), the code
 // exchange, the history entry replaced with return_to, the profile, the
 // sessions, logout — and the bind page of §4 "Binding" when registration

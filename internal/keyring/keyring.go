@@ -3,7 +3,7 @@
 // their private halves sealed with the configured secret, reloaded by each
 // instance on a timer.
 //
-// A rotation never logs anybody out (spec/api.md §6): the new key is stored
+// A rotation never logs anybody out (docs/configuration.md): the new key is stored
 // with an ActiveAt in the future, so every instance has it for verification
 // before any instance signs with it, and each older key stays in the JWKS
 // until the last access token it can have signed has expired.

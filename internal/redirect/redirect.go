@@ -1,7 +1,7 @@
 // Package redirect decides where wxauth may send a browser: the
 // redirect_uri WeChat returns to, and the return_to page after login. Both
 // are attacker-controlled inputs to an authorization flow, so both are
-// checked against an allow-list (spec/api.md §4 "Official account"), and
+// checked against an allow-list (docs/api.md "H5 and website login"), and
 // return_to may also be a plain same-site path — nothing that a browser
 // could read as another host (//evil.com, /\evil.com, encoded forms).
 package redirect

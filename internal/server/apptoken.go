@@ -21,7 +21,7 @@ type appTokenResponse struct {
 	ExpiresIn   int64  `json:"expires_in"`
 }
 
-// appToken is GET /v1/wechat/access_token?app=mp (spec/api.md §4 "For
+// appToken is GET /v1/wechat/access_token?app=mp (docs/api.md "For
 // other services"): the company's other services take the token from here
 // instead of fetching their own, which would invalidate wxauth's.
 func (s *Server) appToken(w http.ResponseWriter, r *http.Request) error {

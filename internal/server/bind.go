@@ -13,7 +13,7 @@ type smsSendRequest struct {
 	Purpose string `json:"purpose"`
 }
 
-// smsSend is POST /v1/sms/send (spec/api.md §4 "Binding"): 204 once the
+// smsSend is POST /v1/sms/send (docs/api.md "Binding"): 204 once the
 // code is on its way.
 func (s *Server) smsSend(w http.ResponseWriter, r *http.Request) error {
 	var req smsSendRequest
@@ -47,7 +47,7 @@ type bindResponse struct {
 	ReturnTo string `json:"return_to,omitempty"`
 }
 
-// bindPhone is POST /v1/bind (spec/api.md §4 "Binding"): the login that
+// bindPhone is POST /v1/bind (docs/api.md "Binding"): the login that
 // issued the ticket, finished once the phone is proven.
 func (s *Server) bindPhone(w http.ResponseWriter, r *http.Request) error {
 	var req bindRequest

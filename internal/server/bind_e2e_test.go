@@ -304,7 +304,7 @@ func TestSMSRateLimits(t *testing.T) {
 }
 
 // A phone that already belongs to a user links the new identity to that
-// user (spec/api.md §4 "Binding").
+// user (docs/api.md "Binding").
 func TestBindLinksThePhoneOwner(t *testing.T) {
 	s := servertest.New(t)
 	alice := s.Login(t, "mp", "alice")

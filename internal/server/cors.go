@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// cors answers browsers on other origins (spec/api.md §6 cors_origins): only
+// cors answers browsers on other origins (docs/configuration.md cors_origins): only
 // listed origins get CORS headers, preflights are answered here, every
 // answer that depends on Origin says so (Vary), and credentials (the OAuth
 // binding cookie) are allowed only where that cookie is read.

@@ -1,4 +1,4 @@
-// Package server is wxauth's HTTP API (spec/api.md §2–§4): routes, request
+// Package server is wxauth's HTTP API (docs/api.md): routes, request
 // decoding, the translation of errors into the contract's codes (errors.go,
 // the one place that does it), and the middleware every route shares
 // (request id, panic recovery, metrics, access log).

@@ -469,8 +469,8 @@ func TestOperations(t *testing.T) {
 	}
 }
 
-// Logs never contain tokens, codes, app secrets or session keys (spec/api.md
-// §2), even at debug level and on error paths.
+// Logs never contain tokens, codes, app secrets or session keys (docs/api.md
+// "Conventions"), even at debug level and on error paths.
 func TestNoSecretsInLogs(t *testing.T) {
 	s := servertest.New(t)
 	code := s.Code(t, "mp", "alice")

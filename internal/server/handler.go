@@ -12,7 +12,7 @@ import (
 	"github.com/wxauth/wxauth/internal/requestid"
 )
 
-// maxBody caps request bodies (spec/api.md §2: over 64 KiB answers 413).
+// maxBody caps request bodies (docs/api.md "Conventions": over 64 KiB answers 413).
 const maxBody = 64 << 10
 
 // handlerFunc is a handler that returns its error; wrap turns the error into
@@ -107,7 +107,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// decode reads the JSON body into v (spec/api.md §2): unknown fields are
+// decode reads the JSON body into v (docs/api.md "Conventions"): unknown fields are
 // ignored; malformed JSON, wrong types and trailing data are invalid_request;
 // a body over 64 KiB is 413. An empty body decodes as {}.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {

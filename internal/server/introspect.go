@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
+	"io"
 	"mime"
 	"net/http"
-	"strings"
+	"net/url"
 
 	"github.com/wxauth/wxauth/token"
 )
@@ -60,8 +62,8 @@ type introspectResponse struct {
 	TokenType string `json:"token_type,omitempty"`
 }
 
-// introspect is POST /v1/introspect (RFC 7662; spec/api.md §4 "For other
-// services"): form or JSON `token`. Expired, revoked, malformed and foreign
+// introspect is POST /v1/introspect (RFC 7662; docs/api.md "Introspection"):
+// form or JSON `token`. Expired, revoked, malformed and foreign
 // tokens are all just {"active": false}; only a storage outage is an error,
 // since "inactive" would then be a lie.
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
@@ -82,32 +84,61 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// introspectToken reads `token` from a form (RFC 7662 §2.1) or JSON body.
+// introspectRequest is the body of POST /v1/introspect (RFC 7662 §2.1),
+// as a form or as JSON.
+type introspectRequest struct {
+	Token string `json:"token"`
+	// TokenTypeHint is accepted and ignored: wxauth introspects only its
+	// access tokens, and RFC 7662 §2.1 lets a server ignore the hint.
+	TokenTypeHint string `json:"token_type_hint"`
+}
+
+// introspectToken reads the request the way every other endpoint does
+// (decode: 64 KiB cap, 413 above it, invalid_request for a malformed body),
+// and also as application/x-www-form-urlencoded, the form RFC 7662 §2.1
+// names, with its parameters each given at most once (RFC 6749 §3.1).
+// Both styles then pass the same checks.
 func introspectToken(w http.ResponseWriter, r *http.Request) (string, error) {
+	var req introspectRequest
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "application/x-www-form-urlencoded" {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		if err := r.ParseForm(); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				return "", errTooLarge
-			}
-			return "", errInvalidRequest("the form body is malformed")
+		if err := decodeForm(w, r, map[string]*string{"token": &req.Token, "token_type_hint": &req.TokenTypeHint}); err != nil {
+			return "", err
 		}
-		tok := strings.TrimSpace(r.PostForm.Get("token"))
-		if tok == "" {
-			return "", errInvalidRequest(`"token" is required`)
-		}
-		return tok, nil
-	}
-	var req struct {
-		Token string `json:"token"`
-	}
-	if err := decode(w, r, &req); err != nil {
+	} else if err := decode(w, r, &req); err != nil {
 		return "", err
 	}
 	if req.Token == "" {
 		return "", errInvalidRequest(`"token" is required`)
 	}
 	return req.Token, nil
+}
+
+// decodeForm reads a form body into fields, with decode's limits: 413
+// above 64 KiB, invalid_request when malformed or when a parameter comes
+// twice. Other parameters are ignored, as unknown JSON fields are.
+func decodeForm(w http.ResponseWriter, r *http.Request, fields map[string]*string) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	body, err := io.ReadAll(r.Body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return errTooLarge
+	case err != nil:
+		return errInvalidRequest("the body could not be read")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return errInvalidRequest("the form body is malformed")
+	}
+	for name, dst := range fields {
+		switch v := form[name]; len(v) {
+		case 0:
+		case 1:
+			*dst = v[0]
+		default:
+			return errInvalidRequest(fmt.Sprintf("%q is given more than once", name))
+		}
+	}
+	return nil
 }

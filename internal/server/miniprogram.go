@@ -8,7 +8,7 @@ import (
 	"github.com/wxauth/wxauth/storage"
 )
 
-// miniprogramLogin is POST /v1/miniprogram/login (spec/api.md §4).
+// miniprogramLogin is POST /v1/miniprogram/login (docs/api.md "Mini program").
 func (s *Server) miniprogramLogin(w http.ResponseWriter, r *http.Request) error {
 	var req api.MiniprogramLoginRequest
 	if err := decode(w, r, &req); err != nil {

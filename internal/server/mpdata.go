@@ -13,7 +13,7 @@ type phoneRequest struct {
 	IV            string `json:"iv"`
 }
 
-// phone is POST /v1/miniprogram/phone (spec/api.md §4 "Mini program").
+// phone is POST /v1/miniprogram/phone (docs/api.md "Mini program").
 func (s *Server) phone(w http.ResponseWriter, r *http.Request) error {
 	var req phoneRequest
 	if err := decode(w, r, &req); err != nil {

@@ -12,8 +12,8 @@ import (
 // code_challenge (same-site pages only).
 const oauthCookie = "wxauth_oauth"
 
-// authorize is GET /v1/oauth/wechat/authorize (spec/api.md §4 "Official
-// account"): a state kept server-side, then 302 to WeChat.
+// authorize is GET /v1/oauth/wechat/authorize (docs/api.md "H5 and
+// website login"): a state kept server-side, then 302 to WeChat.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if m := q.Get("code_challenge_method"); m != "" && m != "S256" {

@@ -1,8 +1,8 @@
 package server
 
-import "net/http"
-
-// routes lists every endpoint of spec/api.md §4 this server answers.
+// routes lists every endpoint this server answers; docs/api.md describes
+// them and api/openapi.yaml holds their contract (TestIndexMatchesOpenAPI
+// keeps the two lists equal).
 func (s *Server) routes() {
 	s.handle("POST /v1/miniprogram/login", s.miniprogramLogin)
 	s.handle("POST /v1/miniprogram/phone", s.authed(s.phone))
@@ -24,19 +24,20 @@ func (s *Server) routes() {
 	s.handle("GET /v1/revocations", s.serviceOnly(s.revocations))
 	s.handle("GET /v1/wechat/access_token", s.serviceOnly(s.appToken))
 	s.handle("POST /v1/wechat/access_token", s.serviceOnly(s.reportAppToken))
+
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	s.register("GET /metrics", s.cfg.Metrics.Handler())
 
-	s.handle("/", s.notFound)
+	s.handle("GET /v1/{$}", s.index)
+	s.handle("GET /openapi.json", s.openAPI)
+
+	// Not an endpoint: every other request, answered 405 or 404.
+	s.mux.Handle("/", s.wrap("/", s.fallback))
 }
 
 // handle registers h under pattern with the shared middleware; the pattern
 // is the route label of the metrics.
 func (s *Server) handle(pattern string, h handlerFunc) {
-	s.mux.Handle(pattern, s.wrap(pattern, h))
-}
-
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
-	return errNotFound("no such endpoint")
+	s.register(pattern, s.wrap(pattern, h))
 }

@@ -2,10 +2,12 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
 	"github.com/wxauth/wxauth/internal/ratelimit"
@@ -56,6 +58,8 @@ type Server struct {
 	m       *metrics.Metrics
 
 	serviceKeys serviceKeys
+	routeTable  routeTable
+	openAPIJSON []byte
 }
 
 // New checks cfg and returns the API as an http.Handler.
@@ -85,6 +89,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, m: cfg.Metrics,
 		serviceKeys: newServiceKeys(cfg.ServiceKeys)}
+	var err error
+	if s.openAPIJSON, err = openAPIJSON(api.OpenAPI); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.routes()
 	s.handler = newCORS(cfg.CORSOrigins).wrap(s.mux)
 	return s, nil

@@ -9,7 +9,7 @@ import (
 	"github.com/wxauth/wxauth/token"
 )
 
-// refresh is POST /v1/token/refresh (spec/api.md §4 "Sessions").
+// refresh is POST /v1/token/refresh (docs/api.md "Sessions").
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	var req api.RefreshRequest
 	if err := decode(w, r, &req); err != nil {

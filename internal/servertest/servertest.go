@@ -3,6 +3,11 @@
 // SQLite in a temporary folder, the in-process session store, and a settable
 // clock shared by wxauth and the sandbox. It is built through package
 // instance, exactly as `wxauth dev` builds it.
+//
+// In tests (not benchmarks) every answer of the API is held to the OpenAPI
+// document api/openapi.yaml: an undocumented status, a missing header or a
+// body off its schema fails the test that started the stack. The sandbox's
+// /sandbox/ paths and the demo's /demo/ are not part of that document.
 package servertest
 
 import (
@@ -97,9 +102,18 @@ func Unbound(name string) Option {
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	var h atomic.Pointer[http.Handler]
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*h.Load()).ServeHTTP(w, r)
-	}))
+	})
+	if _, bench := t.(*testing.B); !bench {
+		// Benchmarks measure the server, not the validator.
+		c, err := loadContract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		handler = checkContract(t, c, handler)
+	}
+	hs := httptest.NewServer(handler)
 	t.Cleanup(hs.Close)
 	dir := t.TempDir()
 	tr := hs.Client().Transport.(*http.Transport).Clone()

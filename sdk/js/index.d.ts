@@ -1,4 +1,4 @@
-// Types of wxauth-client (spec/sdk-js.md).
+// Types of wxauth-client (sdk/js/README.md).
 
 export type Platform = 'wx' | 'uni' | 'web'
 
@@ -47,7 +47,7 @@ export interface UserBrief {
   phone_bound: boolean
 }
 
-/** spec/api.md §3. */
+/** docs/api.md "Token response". */
 export interface TokenResponse {
   access_token: string
   token_type: 'Bearer'

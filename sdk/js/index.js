@@ -1,4 +1,4 @@
-// wxauth-client: the JavaScript SDK of wxauth (spec/sdk-js.md). One client
+// wxauth-client: the JavaScript SDK of wxauth (sdk/js/README.md). One client
 // per app: it logs in (mini programs) or finishes the WeChat redirect (H5),
 // keeps the tokens, adds them to requests for wxauth and your API, and
 // refreshes them — one login and one refresh at a time, each request retried
@@ -20,7 +20,7 @@ export const VERIFIER_KEY = 'wxauth.code_verifier' // sessionStorage, H5 only
 // A 401 with one of these means the session cannot be refreshed: log in again.
 const SESSION_GONE = new Set(['invalid_grant', 'refresh_token_reused', 'session_revoked', 'invalid_token'])
 // A login refused with one of these is tried once more with a new wx.login
-// code (wxauth never retries a code exchange itself: spec/api.md §2).
+// code (wxauth never retries a code exchange itself: docs/api.md "Errors").
 const NEW_CODE_HELPS = new Set(['wechat_unavailable', 'invalid_code'])
 const EVENTS = ['login', 'refresh', 'logout', 'loginRequired']
 const MAX_MARGIN_MS = 60000
@@ -416,7 +416,7 @@ export function createClient(options = {}) {
     if (failure) throw failure // logged out here anyway; the server may still hold the session
   }
 
-  // ----- H5: the WeChat redirect (spec/api.md §4 "Official account")
+  // ----- H5: the WeChat redirect (docs/api.md "H5 and website login")
 
   function web() {
     const w = env.window
@@ -539,7 +539,7 @@ export function createClient(options = {}) {
     return redirectP
   }
 
-  // ----- binding a phone (spec/api.md §4 "Binding")
+  // ----- binding a phone (docs/api.md "Binding")
 
   async function bind(opts = {}) {
     if (!opts.bindTicket) throw new TypeError('wxauth: bind needs a bindTicket')

@@ -4,7 +4,7 @@
 // shape of dex storage/conformance).
 //
 // The suites own the behaviour promised by the interface docs in package
-// storage and the refresh rules of spec/api.md §4 "Sessions" as written in
+// storage and the refresh rules of docs/api.md "Sessions" as written in
 // [storage.DecideRotation], including the races: concurrent linking of one
 // WeChat identity or unionid ends with one user, and concurrent refreshes of
 // one token end with one rotation. They leave to each backend how it gets

@@ -15,7 +15,7 @@ import (
 	"github.com/wxauth/wxauth/storage"
 )
 
-// The lifetimes of spec/api.md §3–§4 defaults.
+// The lifetimes of docs/api.md defaults.
 const (
 	idleTTL = 7 * 24 * time.Hour
 	maxAge  = 30 * 24 * time.Hour

@@ -1,5 +1,5 @@
 // Errors reject with a WxAuthError: an Error whose `code` is the contract's
-// error code (spec/api.md §2: invalid_code, token_expired, …) and whose
+// error code (docs/api.md "Errors": invalid_code, token_expired, …) and whose
 // `status` is the HTTP status (0 when no HTTP answer was involved).
 
 export class WxAuthError extends Error {
