@@ -197,10 +197,21 @@ func testRaceTake(t *testing.T, s storage.OneTime) {
 
 func testRacePutOnce(t *testing.T, s storage.OneTime) {
 	ctx := context.WithoutCancel(t.Context())
+	winner := exactlyOneWins(t, "PutOnce(k)", func(i int) error {
+		return s.PutOnce(ctx, "k", fmt.Appendf(nil, "v%d", i), longTTL)
+	})
+	wantTake(t, s, "k", fmt.Appendf(nil, "v%d", winner))
+}
+
+// exactlyOneWins runs op from raceN goroutines at once and checks that one
+// call succeeds and every other answers ErrConflict; it returns the
+// winner's number.
+func exactlyOneWins(t *testing.T, what string, op func(i int) error) int64 {
+	t.Helper()
 	var ok, conflict atomic.Int32
 	var winner atomic.Int64
 	start(raceN, func(i int) {
-		err := s.PutOnce(ctx, "k", fmt.Appendf(nil, "v%d", i), longTTL)
+		err := op(i)
 		switch {
 		case err == nil:
 			ok.Add(1)
@@ -208,13 +219,13 @@ func testRacePutOnce(t *testing.T, s storage.OneTime) {
 		case errors.Is(err, storage.ErrConflict):
 			conflict.Add(1)
 		default:
-			t.Errorf("PutOnce(k) #%d = %v, want nil or ErrConflict", i, err)
+			t.Errorf("%s #%d = %v, want nil or ErrConflict", what, i, err)
 		}
 	})
 	if ok.Load() != 1 || conflict.Load() != raceN-1 {
-		t.Fatalf("%d concurrent PutOnce(k): %d nil, %d ErrConflict; want 1, %d", raceN, ok.Load(), conflict.Load(), raceN-1)
+		t.Fatalf("%d concurrent %s: %d nil, %d ErrConflict; want 1, %d", raceN, what, ok.Load(), conflict.Load(), raceN-1)
 	}
-	wantTake(t, s, "k", fmt.Appendf(nil, "v%d", winner.Load()))
+	return winner.Load()
 }
 
 func testCompareAndSwap(t *testing.T, s storage.OneTime) {
@@ -281,22 +292,8 @@ func testCompareAndSwapTTL(t *testing.T, s storage.OneTime) {
 func testRaceCompareAndSwap(t *testing.T, s storage.OneTime) {
 	ctx := context.WithoutCancel(t.Context())
 	mustPut(t, s, "k", []byte("created"), longTTL)
-	var ok, conflict atomic.Int32
-	var winner atomic.Int64
-	start(raceN, func(i int) {
-		err := s.CompareAndSwap(ctx, "k", []byte("created"), fmt.Appendf(nil, "claimed by %d", i), longTTL)
-		switch {
-		case err == nil:
-			ok.Add(1)
-			winner.Store(int64(i))
-		case errors.Is(err, storage.ErrConflict):
-			conflict.Add(1)
-		default:
-			t.Errorf("CompareAndSwap(k) #%d = %v, want nil or ErrConflict", i, err)
-		}
+	winner := exactlyOneWins(t, "CompareAndSwap(k)", func(i int) error {
+		return s.CompareAndSwap(ctx, "k", []byte("created"), fmt.Appendf(nil, "claimed by %d", i), longTTL)
 	})
-	if ok.Load() != 1 || conflict.Load() != raceN-1 {
-		t.Fatalf("%d concurrent CompareAndSwap(k): %d nil, %d ErrConflict; want 1, %d", raceN, ok.Load(), conflict.Load(), raceN-1)
-	}
-	wantGet(t, s, "k", fmt.Appendf(nil, "claimed by %d", winner.Load()))
+	wantGet(t, s, "k", fmt.Appendf(nil, "claimed by %d", winner))
 }
