@@ -72,6 +72,7 @@ redis_host=${redis_hostport%:*} redis_port=${redis_hostport##*:}
 db_base=${BENCH_REDIS_DB_BASE:-12} db_new=${BENCH_REDIS_DB_NEW:-13}
 with_param() { case "$1" in *\?*) echo "$1&$2" ;; *) echo "$1?$2" ;; esac; }
 
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" # no NOTICEs from DROP … IF EXISTS
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-compare.XXXXXX")
 out=${keep:-$work/out}
 mkdir -p "$out"
