@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/jwt"
 )
 
 // Errors of [Verifier.Verify]. Each maps to one error code of the contract
@@ -22,8 +23,8 @@ var (
 	// signature, issuer or audience, not yet valid, or issued in the
 	// future (api.CodeInvalidToken, 401).
 	ErrInvalidToken = errors.New("bearer: invalid token")
-	// ErrTokenExpired: past exp plus the leeway; the client should refresh
-	// (api.CodeTokenExpired, 401).
+	// ErrTokenExpired: at or past exp (no leeway, as at wxauth itself); the
+	// client should refresh (api.CodeTokenExpired, 401).
 	ErrTokenExpired = errors.New("bearer: token expired")
 	// ErrSessionRevoked: the token's session was logged out or revoked
 	// (api.CodeSessionRevoked, 401).
@@ -77,8 +78,10 @@ type Config struct {
 	// Timeout is ignored (the stream is long-lived); a stream that stays
 	// silent past three missed pings is dropped and reopened instead.
 	HTTPClient *http.Client
-	// Leeway is the clock skew allowed on exp, nbf and iat. Zero: 30 s;
-	// negative: none.
+	// Leeway is the clock skew allowed on nbf and iat: how far ahead of
+	// this machine's clock wxauth's may run. exp gets none, as at wxauth
+	// itself (a token refused a little early costs one refresh). Zero:
+	// 30 s; negative: none.
 	Leeway time.Duration
 	// MinRefetch is the least time between two JWKS fetches triggered by
 	// unknown kids or stale keys, so that a flood of tokens with made-up
@@ -114,7 +117,7 @@ type Config struct {
 
 // Defaults of [Config].
 const (
-	DefaultLeeway     = 30 * time.Second
+	DefaultLeeway     = jwt.DefaultLeeway
 	DefaultMinRefetch = 10 * time.Second
 	DefaultCacheSize  = 10_000
 )
@@ -324,10 +327,11 @@ func (v *Verifier) verify(ctx context.Context, token string) (*api.Claims, error
 	return nil, fmt.Errorf("%w: revocation push not live", ErrUnavailable)
 }
 
-// checkExpiry refuses a token at or past exp + leeway (RFC 7519 §4.1.4).
+// checkExpiry refuses a cached token at or past exp, by the same rule as
+// the first check (internal/jwt).
 func (v *Verifier) checkExpiry(c *api.Claims, now time.Time) error {
-	if !now.Before(time.Unix(c.Expiry, 0).Add(v.leeway)) {
-		return fmt.Errorf("%w: exp %d", ErrTokenExpired, c.Expiry)
+	if err := jwt.CheckExpiry(c.Expiry, now); err != nil {
+		return checkError(err)
 	}
 	return nil
 }

@@ -11,10 +11,13 @@
 //     unknown kid, at most once per [Config.MinRefetch] whatever the number
 //     of such tokens, one fetch shared by every request waiting for it.
 //     EdDSA (Ed25519, RFC 8037) keys, which wxauth issues, and ES256.
-//   - The check of a compact JWS: alg EdDSA or ES256 matching the key, the
-//     signature, iss, aud, exp/nbf/iat with [Config.Leeway], sub and sid
-//     present. Written by hand on encoding/json and crypto/ed25519, within a
-//     few percent of the raw signature check.
+//   - The check of a compact JWS, the same one wxauth runs on its own tokens
+//     (internal/jwt): alg EdDSA or ES256 matching the key, a kid, no crit,
+//     the signature, iss, aud, sub, sid and exp present; nbf and iat may
+//     be [Config.Leeway] in the future, exp is exact (a token expires when
+//     its token response's expires_in says). Written by hand on
+//     encoding/json and crypto/ed25519, within a few percent of the raw
+//     signature check.
 //   - A bounded cache of verified tokens, keyed by the token's SHA-256: a
 //     token seen before costs a hash and a map read. exp is checked on every
 //     hit, and a revoked session beats the cache.
@@ -31,8 +34,8 @@
 //
 // What it leaves to others: issuing and refreshing tokens (wxauth; the Go
 // client is package client), authorization (which user may do what is the
-// service's business, from [api.Claims]), and rate limiting. It imports only
-// package api of wxauth's own.
+// service's business, from [api.Claims]), and rate limiting. Of wxauth's own
+// packages it imports only api and internal/jwt (nothing of the server).
 //
 // Without a service key a logged-out session's tokens keep working until
 // they expire (2 h by default): give resource servers a service key.

@@ -53,9 +53,14 @@ func TestAgainstWxauthTokens(t *testing.T) {
 	if c.Subject != tr.User.ID || c.SessionID != tr.SessionID || c.App != "mp" || c.Issuer != s.Config.Issuer {
 		t.Errorf("claims = %+v, want user %s, session %s", c, tr.User.ID, tr.SessionID)
 	}
-	s.Clock.Advance(time.Duration(tr.ExpiresIn)*time.Second + bearer.DefaultLeeway)
+	// Expired exactly when expires_in says, here as at wxauth.
+	s.Clock.Advance(time.Duration(tr.ExpiresIn)*time.Second - time.Second)
+	if _, err := v.Verify(t.Context(), tr.AccessToken); err != nil {
+		t.Errorf("a second before expires_in: Verify = %v", err)
+	}
+	s.Clock.Advance(time.Second)
 	if _, err := v.Verify(t.Context(), tr.AccessToken); !errors.Is(err, bearer.ErrTokenExpired) {
-		t.Errorf("after expires_in + leeway: Verify = %v, want ErrTokenExpired", err)
+		t.Errorf("at expires_in: Verify = %v, want ErrTokenExpired", err)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/jwt"
 )
 
 func TestVerify(t *testing.T) {
@@ -251,13 +252,14 @@ func TestMaxAge(t *testing.T) {
 	}
 }
 
-// TestClockSkew: exp, nbf and iat are allowed Leeway either way, and no more.
+// TestClockSkew: nbf and iat are allowed Leeway, exp none (the one policy
+// of internal/jwt, which wxauth applies too).
 func TestClockSkew(t *testing.T) {
 	k := newTestKey(t)
 	f := newFake(t, k)
 	now := f.clock.Now()
-	at := func(edit func(c *tokenClaims)) string {
-		c := tokenClaims{Claims: claimsAt(f.URL, now, "s_1")}
+	at := func(edit func(c *jwt.Claims)) string {
+		c := jwt.Claims{Claims: claimsAt(f.URL, now, "s_1")}
 		edit(&c)
 		return k.sign(k.header(), mustJSON(c))
 	}
@@ -267,18 +269,18 @@ func TestClockSkew(t *testing.T) {
 		tok    string
 		want   error
 	}{
-		{"exp 10s ago, within leeway", 0, at(func(c *tokenClaims) { c.Expiry = now.Add(-10 * time.Second).Unix() }), nil},
-		{"exp 30s ago, at the leeway", 0, at(func(c *tokenClaims) { c.Expiry = now.Add(-30 * time.Second).Unix() }), ErrTokenExpired},
-		{"exp 31s ago", 0, at(func(c *tokenClaims) { c.Expiry = now.Add(-31 * time.Second).Unix() }), ErrTokenExpired},
-		{"exp 1s ago, no leeway", -1, at(func(c *tokenClaims) { c.Expiry = now.Add(-time.Second).Unix() }), ErrTokenExpired},
-		{"exp now, no leeway", -1, at(func(c *tokenClaims) { c.Expiry = now.Unix() }), ErrTokenExpired},
-		{"exp 2m ago, leeway 5m", 5 * time.Minute, at(func(c *tokenClaims) { c.Expiry = now.Add(-2 * time.Minute).Unix() }), nil},
-		{"iat 20s ahead", 0, at(func(c *tokenClaims) { c.IssuedAt = now.Add(20 * time.Second).Unix() }), nil},
-		{"iat 60s ahead", 0, at(func(c *tokenClaims) { c.IssuedAt = now.Add(time.Minute).Unix() }), ErrInvalidToken},
-		{"iat 1s ahead, no leeway", -1, at(func(c *tokenClaims) { c.IssuedAt = now.Add(time.Second).Unix() }), ErrInvalidToken},
-		{"nbf 20s ahead", 0, at(func(c *tokenClaims) { c.NotBefore = now.Add(20 * time.Second).Unix() }), nil},
-		{"nbf 60s ahead", 0, at(func(c *tokenClaims) { c.NotBefore = now.Add(time.Minute).Unix() }), ErrInvalidToken},
-		{"nbf in the past", 0, at(func(c *tokenClaims) { c.NotBefore = now.Add(-time.Hour).Unix() }), nil},
+		{"exp 1s ahead", 0, at(func(c *jwt.Claims) { c.Expiry = now.Add(time.Second).Unix() }), nil},
+		{"exp now", 0, at(func(c *jwt.Claims) { c.Expiry = now.Unix() }), ErrTokenExpired},
+		{"exp 10s ago", 0, at(func(c *jwt.Claims) { c.Expiry = now.Add(-10 * time.Second).Unix() }), ErrTokenExpired},
+		{"exp 1s ago, leeway 5m", 5 * time.Minute, at(func(c *jwt.Claims) { c.Expiry = now.Add(-time.Second).Unix() }), ErrTokenExpired},
+		{"exp now, no leeway", -1, at(func(c *jwt.Claims) { c.Expiry = now.Unix() }), ErrTokenExpired},
+		{"iat 20s ahead", 0, at(func(c *jwt.Claims) { c.IssuedAt = now.Add(20 * time.Second).Unix() }), nil},
+		{"iat 60s ahead", 0, at(func(c *jwt.Claims) { c.IssuedAt = now.Add(time.Minute).Unix() }), ErrInvalidToken},
+		{"iat 60s ahead, leeway 5m", 5 * time.Minute, at(func(c *jwt.Claims) { c.IssuedAt = now.Add(time.Minute).Unix() }), nil},
+		{"iat 1s ahead, no leeway", -1, at(func(c *jwt.Claims) { c.IssuedAt = now.Add(time.Second).Unix() }), ErrInvalidToken},
+		{"nbf 20s ahead", 0, at(func(c *jwt.Claims) { c.NotBefore = now.Add(20 * time.Second).Unix() }), nil},
+		{"nbf 60s ahead", 0, at(func(c *jwt.Claims) { c.NotBefore = now.Add(time.Minute).Unix() }), ErrInvalidToken},
+		{"nbf in the past", 0, at(func(c *jwt.Claims) { c.NotBefore = now.Add(-time.Hour).Unix() }), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := f.config(false)
@@ -289,6 +291,16 @@ func TestClockSkew(t *testing.T) {
 				t.Errorf("Verify = %v, want %v", err, tc.want)
 			}
 		})
+	}
+	// A cached token expires by the same rule.
+	v := newVerifier(t, f.config(false))
+	tok := at(func(c *jwt.Claims) { c.Expiry = now.Add(time.Second).Unix() })
+	if _, err := v.Verify(t.Context(), tok); err != nil {
+		t.Fatalf("Verify = %v", err)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := v.Verify(t.Context(), tok); !errors.Is(err, ErrTokenExpired) {
+		t.Errorf("Verify(cached, at exp) = %v, want ErrTokenExpired", err)
 	}
 }
 
@@ -355,7 +367,7 @@ func TestTampered(t *testing.T) {
 		{"no sid", with(func(c *api.Claims) { c.SessionID = "" })},
 		{"no exp", with(func(c *api.Claims) { c.Expiry = 0 })},
 		{"signed by an unpublished key", newTestKey(t).sign(k.header(), mustJSON(c))},
-		{"huge", k.sign(k.header(), strings.Replace(mustJSON(c), `"app":"mp"`, `"app":"`+strings.Repeat("x", maxTokenLen)+`"`, 1))},
+		{"huge", k.sign(k.header(), strings.Replace(mustJSON(c), `"app":"mp"`, `"app":"`+strings.Repeat("x", jwt.MaxTokenLen)+`"`, 1))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := v.Verify(t.Context(), tc.tok); !errors.Is(err, ErrInvalidToken) {

@@ -194,9 +194,30 @@ func TestVerifyRejects(t *testing.T) {
 			}
 		})
 	}
-	f.clock.Advance(2*time.Hour + time.Second)
+	f.clock.Advance(2 * time.Hour)
 	if _, err := f.svc.Verify(p.AccessToken); !errors.Is(err, token.ErrTokenExpired) {
-		t.Errorf("Verify(expired) = %v, want ErrTokenExpired", err)
+		t.Errorf("Verify(at exp) = %v, want ErrTokenExpired (no leeway on exp)", err)
+	}
+}
+
+// TestVerifyClockSkew: another instance's clock may run ahead by up to
+// jwt.DefaultLeeway (30 s); a token issued further in the future is refused.
+func TestVerifyClockSkew(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		ahead time.Duration
+		ok    bool
+	}{{20 * time.Second, true}, {30 * time.Second, true}, {31 * time.Second, false}, {5 * time.Minute, false}} {
+		other := newFixture(t, func(c *token.Config) { c.Keys = f.keys })
+		other.clock.Advance(tc.ahead)
+		p, err := other.svc.Open(t.Context(), token.OpenRequest{UserID: "u1", App: "mp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.Verify(p.AccessToken)
+		if tc.ok && err != nil || !tc.ok && !errors.Is(err, token.ErrInvalidToken) {
+			t.Errorf("Verify(issued %v ahead) = %v, want ok=%v", tc.ahead, err, tc.ok)
+		}
 	}
 }
 

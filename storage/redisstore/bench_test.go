@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,11 +18,11 @@ import (
 // BenchmarkSessionMemory reports what a live session costs in Redis, its
 // share of the user index included, as the used_memory delta (INFO memory)
 // over 100k sessions, 3 per user, with ids as long as real ones and a
-// sealed session_key of realistic length on each (target:
-// at most 600 B/session). The sessions are written in pipelines by the same
-// scripts CreateSession runs. Needs WXAUTH_TEST_REDIS_URL (one node: a
-// cluster spreads the memory over nodes); runs only with -bench, and deletes
-// its keys afterwards.
+// sealed session_key of realistic length on each (target: at most 600
+// B/session). The sessions are opened by CreateSession itself, from 32
+// goroutines, so that the figure follows whatever the store writes. Needs
+// WXAUTH_TEST_REDIS_URL (one node: a cluster spreads the memory over
+// nodes); runs only with -bench, and deletes its keys afterwards.
 //
 //	WXAUTH_TEST_REDIS_URL=redis://127.0.0.1:6379/15 go test -run '^$' -bench SessionMemory -benchtime 1x ./storage/redisstore
 func BenchmarkSessionMemory(b *testing.B) {
@@ -30,36 +31,53 @@ func BenchmarkSessionMemory(b *testing.B) {
 	if !ok {
 		b.Skip("needs a single node")
 	}
-	const n, batch = 100_000, 1000
+	const n, workers = 100_000, 32
 	ctx := b.Context()
 	now := time.Now().UTC()
 	for b.Loop() {
+		// The connections the workers will use are opened first, so that
+		// their buffers are not counted as sessions.
+		var ready sync.WaitGroup
+		for range workers {
+			ready.Go(func() { c.Ping(ctx) })
+		}
+		ready.Wait()
 		before := usedMemory(b, c)
-		for lo := 0; lo < n; lo += batch {
-			pipe := c.Pipeline()
-			for i := lo; i < lo+batch; i++ {
-				sess := storage.Session{
-					ID:        fmt.Sprintf("%022d", i), // the length of a base64url 128-bit id
-					UserID:    fmt.Sprintf("user-%016d", i/3),
-					App:       "mp",
-					CreatedAt: now, LastUsedAt: now,
-					ExpiresAt: now.Add(7 * 24 * time.Hour), MaxExpiresAt: now.Add(30 * 24 * time.Hour),
-					Hash:       sha256.Sum256(fmt.Appendf(nil, "%d", i)),
-					SessionKey: sealedKey(i), // as long as a sealed session_key
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for range workers {
+			wg.Go(func() {
+				for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+					err := s.CreateSession(ctx, storage.Session{
+						ID:        fmt.Sprintf("%022d", i), // the length of a base64url 128-bit id
+						UserID:    fmt.Sprintf("user-%016d", i/3),
+						App:       "mp",
+						CreatedAt: now, LastUsedAt: now,
+						ExpiresAt: now.Add(7 * 24 * time.Hour), MaxExpiresAt: now.Add(30 * 24 * time.Hour),
+						Hash:       sha256.Sum256(fmt.Appendf(nil, "%d", i)),
+						SessionKey: sealedKey(i), // as long as a sealed session_key
+					})
+					if err != nil {
+						errs <- fmt.Errorf("CreateSession(#%d) = %w", i, err)
+						return
+					}
 				}
-				args := append([]any{unixMilliCeil(sess.ExpiresAt.UnixNano())}, sessionFields(sess)...)
-				createScript.Eval(ctx, pipe, []string{s.sessionKey(sess.ID)}, args...)
-				indexScript.Eval(ctx, pipe, []string{s.userKey(sess.UserID)}, sess.ID, unixMilliCeil(sess.MaxExpiresAt.UnixNano()))
-			}
-			if _, err := pipe.Exec(ctx); err != nil {
-				b.Fatalf("pipeline: %v", err)
-			}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			b.Fatal(err)
 		}
 		after := usedMemory(b, c)
 		b.ReportMetric(float64(after-before)/n, "B/session")
-		// A sample session reads back whole.
+		// A sample session reads back whole, in its user's index.
 		if _, err := s.Session(ctx, fmt.Sprintf("%022d", n-1), now); err != nil {
 			b.Fatalf("Session() = %v", err)
+		}
+		if live, err := s.UserSessions(ctx, fmt.Sprintf("user-%016d", (n-1)/3), now); err != nil || len(live) == 0 {
+			b.Fatalf("UserSessions() = %d sessions, %v; want the session indexed", len(live), err)
 		}
 	}
 }
