@@ -9,7 +9,7 @@
 # (uncommitted changes included), then runs interleaved rounds, alternating
 # which build goes first, of:
 #
-#   - go benchmarks: ./token (all), ./bearer (the raw Ed25519 check and the
+#   - go benchmarks: ./internal/token (all), ./bearer (the raw Ed25519 check and the
 #     cold and repeat checks), ./internal/server (bench_test.go: HTTP bare,
 #     /v1/me, refresh, login);
 #   - cmd/wxauth-bench against production stores (PostgreSQL + Redis):
@@ -91,11 +91,15 @@ log() { printf '=== %s\n' "$*" >&2; }
 log "base: $base_rev ($base_sha) in a temporary worktree; new: the current tree"
 git worktree add --detach --quiet "$work/base-tree" "$base_sha"
 pkgs="token bearer internal/server"
+# pkgdir TREE PKG: where PKG lives in TREE (token moved under internal/).
+pkgdir() {
+  if [ ! -d "$1/$2" ] && [ -d "$1/internal/$2" ]; then echo "internal/$2"; else echo "$2"; fi
+}
 build() { # build NAME TREE
   local name=$1 tree=$2 p
   mkdir -p "$work/$name"
   for p in $pkgs; do
-    (cd "$tree" && go test -c -o "$work/$name/${p//\//_}.test" "./$p") \
+    (cd "$tree" && go test -c -o "$work/$name/${p//\//_}.test" "./$(pkgdir "$tree" "$p")") \
       || { echo "bench-compare: $name: ./$p does not build" >&2; exit 1; }
   done
   if [ -n "$load" ]; then
@@ -127,7 +131,7 @@ records=$out/records.tsv
 gobench() {
   local round=$1 name=$2 tree=$3 pkg=$4 bench=$5 raw
   raw=$out/r$round-$name-${pkg//\//_}.txt
-  (cd "$tree/$pkg" && "$work/$name/${pkg//\//_}.test" -test.run '^$' -test.bench "$bench" \
+  (cd "$tree/$(pkgdir "$tree" "$pkg")" && "$work/$name/${pkg//\//_}.test" -test.run '^$' -test.bench "$bench" \
     -test.benchmem -test.benchtime "$benchtime") >"$raw" 2>&1 \
     || { echo "bench-compare: $name ./$pkg benchmarks failed (see below)" >&2; tail -20 "$raw" >&2; exit 1; }
   # BenchmarkName-2  N  V unit  V unit ...

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wxauth/wxauth/storage/storagetest"
+	"github.com/wxauth/wxauth/internal/storage/storagetest"
 	"github.com/wxauth/wxauth/wechat"
 )
 

@@ -31,8 +31,8 @@ import (
 
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/instance"
+	"github.com/wxauth/wxauth/internal/token"
 	"github.com/wxauth/wxauth/sandbox"
-	"github.com/wxauth/wxauth/token"
 )
 
 func main() {

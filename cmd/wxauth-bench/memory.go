@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wxauth/wxauth/token"
+	"github.com/wxauth/wxauth/internal/token"
 )
 
 // measureMemory opens n sessions in the running instance's session store

@@ -10,7 +10,7 @@ import (
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/keyring"
 	"github.com/wxauth/wxauth/internal/seal"
-	"github.com/wxauth/wxauth/storage/sqlstore"
+	"github.com/wxauth/wxauth/internal/storage/sqlstore"
 )
 
 // adminConfig reads and validates the configuration of an admin command.

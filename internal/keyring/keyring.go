@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/internal/seal"
-	"github.com/wxauth/wxauth/signer"
-	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/internal/signer"
+	"github.com/wxauth/wxauth/internal/storage"
 )
 
 // Config configures a [Ring].

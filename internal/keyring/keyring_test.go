@@ -9,7 +9,7 @@ import (
 	"github.com/wxauth/wxauth/internal/fakeclock"
 	"github.com/wxauth/wxauth/internal/keyring"
 	"github.com/wxauth/wxauth/internal/seal"
-	"github.com/wxauth/wxauth/storage/memstore"
+	"github.com/wxauth/wxauth/internal/storage/memstore"
 )
 
 var t0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/internal/storage"
 )
 
 // Bind-or-register: under the registration policy bind_phone, a person

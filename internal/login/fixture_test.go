@@ -14,10 +14,10 @@ import (
 	"github.com/wxauth/wxauth/internal/fakeclock"
 	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/internal/seal"
-	"github.com/wxauth/wxauth/signer"
-	"github.com/wxauth/wxauth/storage"
-	"github.com/wxauth/wxauth/storage/memstore"
-	"github.com/wxauth/wxauth/token"
+	"github.com/wxauth/wxauth/internal/signer"
+	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/internal/storage/memstore"
+	"github.com/wxauth/wxauth/internal/token"
 	"github.com/wxauth/wxauth/wechat"
 )
 

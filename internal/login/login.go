@@ -18,8 +18,8 @@ import (
 	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/internal/sms"
-	"github.com/wxauth/wxauth/storage"
-	"github.com/wxauth/wxauth/token"
+	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/internal/token"
 	"github.com/wxauth/wxauth/wechat"
 )
 

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/wxauth/wxauth/storage"
-	"github.com/wxauth/wxauth/token"
+	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/internal/token"
 	"github.com/wxauth/wxauth/wechat"
 )
 

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/internal/storage"
 )
 
 // A browser login's state is one record in the one-time store, under the

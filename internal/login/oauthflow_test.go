@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/wechat"
 )
 

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/internal/storage"
 )
 
 // PurposeBind is the one SMS purpose so far: proving a phone to bind.

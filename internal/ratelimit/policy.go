@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/internal/storage"
 )
 
 // Rules are the configured limits, one per kind of attempt.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/wxauth/wxauth/internal/fakeclock"
 	"github.com/wxauth/wxauth/internal/ratelimit"
-	"github.com/wxauth/wxauth/storage"
-	"github.com/wxauth/wxauth/storage/memstore"
+	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/internal/storage/memstore"
 )
 
 func rule(t *testing.T, name, s string) ratelimit.Rule {

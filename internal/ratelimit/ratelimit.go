@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/internal/storage"
 )
 
 // Rule is "at most Limit attempts per Window"; a zero Limit means no limit.

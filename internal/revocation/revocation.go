@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
-	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/internal/storage"
 )
 
 // Hub is one instance's view of the revocations and its subscribers.

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/wxauth/wxauth/api"
-	"github.com/wxauth/wxauth/token"
+	"github.com/wxauth/wxauth/internal/token"
 )
 
 type claimsKey struct{}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/clienterr"
-	"github.com/wxauth/wxauth/storage"
-	"github.com/wxauth/wxauth/token"
+	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/internal/token"
 	"github.com/wxauth/wxauth/wechat"
 )
 

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/wxauth/wxauth/token"
+	"github.com/wxauth/wxauth/internal/token"
 )
 
 // serviceKeys checks the bearer keys of other services in constant time:

@@ -5,7 +5,7 @@ import (
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/login"
-	"github.com/wxauth/wxauth/storage"
+	"github.com/wxauth/wxauth/internal/storage"
 )
 
 // miniprogramLogin is POST /v1/miniprogram/login (docs/api.md "Mini program").

@@ -12,8 +12,8 @@ import (
 	"github.com/wxauth/wxauth/internal/metrics"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/revocation"
-	"github.com/wxauth/wxauth/storage"
-	"github.com/wxauth/wxauth/token"
+	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/internal/token"
 )
 
 // Config wires a server. Login, Tokens, Users, Sessions, JWKS and AppTokens

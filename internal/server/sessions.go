@@ -5,8 +5,8 @@ import (
 	"net/http"
 
 	"github.com/wxauth/wxauth/api"
-	"github.com/wxauth/wxauth/storage"
-	"github.com/wxauth/wxauth/token"
+	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/internal/token"
 )
 
 // refresh is POST /v1/token/refresh (docs/api.md "Sessions").
