@@ -35,3 +35,12 @@ export function httpError(res) {
   if (retryAfter !== undefined) extra.retryAfter = Number(retryAfter)
   return new WxAuthError(code, res.statusCode, d.error_description || `${code} (HTTP ${res.statusCode})`, extra)
 }
+
+// What an error code means to the client's flows (spec/api.md §2).
+//
+// SESSION_GONE: the session cannot be refreshed; clear the tokens and log in
+// again (mini program) or call onLoginRequired (H5).
+export const SESSION_GONE = new Set(['invalid_grant', 'refresh_token_reused', 'session_revoked', 'invalid_token'])
+// NEW_CODE_HELPS: a login refused so is tried once more with a new wx.login
+// code (wxauth never retries a code exchange itself: spec/api.md §2).
+export const NEW_CODE_HELPS = new Set(['wechat_unavailable', 'invalid_code'])
