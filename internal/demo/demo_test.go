@@ -39,7 +39,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/demo/sdk/package.json", http.StatusNotFound, "", ""},
 		{"GET", "/demo/sdk/index.d.ts", http.StatusNotFound, "", ""},
 		{"GET", "/demo/sdk/tests/support.js", http.StatusNotFound, "", ""},
-		{"GET", "/demo/sdk/dist/index.cjs", http.StatusNotFound, "", ""},
+		{"GET", "/demo/sdk/dist/index.js", http.StatusNotFound, "", ""},
 		{"POST", "/demo/", http.StatusMethodNotAllowed, "", ""},
 	}
 	for _, tt := range tests {

@@ -87,6 +87,7 @@ export function createClient(options) {
     return res.data
   }
 
+  /** @param {{phone?: string, purpose?: string}} [opts] */
   async function sendSmsCode({ phone, purpose = 'bind' } = {}) {
     finish(await post('/v1/sms/send', { phone, purpose }))
   }
