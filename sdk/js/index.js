@@ -9,7 +9,7 @@
 // request.js (which token a request carries, what a 401 leads to),
 // redirect.js (H5), scope.js (permissions), events.js, errors.js.
 
-import { SESSION_GONE, WxAuthError, errorCode, httpError } from './src/errors.js'
+import { REFRESH_HELPS, SESSION_GONE, WxAuthError, errorCode, httpError } from './src/errors.js'
 import { createEvents } from './src/events.js'
 import { finish, createSender } from './src/http.js'
 import { createLogin } from './src/login.js'
@@ -58,11 +58,14 @@ export function createClient(options) {
         if (tokens.expiring(t)) t = await refresh().then(tokens.read, () => t)
         const body = all ? { all: true } : {}
         let res = await post('/v1/logout', body, t.access)
-        if (res.statusCode === 401 && errorCode(res) === 'token_expired') {
+        if (res.statusCode === 401 && REFRESH_HELPS.has(errorCode(res))) {
           const fresh = await refresh().then(tokens.read, () => null)
           if (fresh && fresh.access) res = await post('/v1/logout', body, fresh.access)
         }
-        if (res.statusCode >= 400 && !(res.statusCode === 401 && SESSION_GONE.has(errorCode(res)))) failure = httpError(res)
+        // A session already over, or a token the server cannot read even
+        // after a refresh: nothing left that this client can end.
+        const over = res.statusCode === 401 && (SESSION_GONE.has(errorCode(res)) || errorCode(res) === 'invalid_token')
+        if (res.statusCode >= 400 && !over) failure = httpError(res)
       }
     } catch (err) {
       failure = err

@@ -3,7 +3,7 @@
 // most one refresh or one login between, so a server that keeps refusing
 // never causes a loop.
 
-import { SESSION_GONE, WxAuthError, errorCode, httpError } from './errors.js'
+import { REFRESH_HELPS, SESSION_GONE, WxAuthError, errorCode, httpError } from './errors.js'
 import { finish } from './http.js'
 import { isAbsolute, join, originOf } from './url.js'
 
@@ -81,7 +81,7 @@ export function createRequests({ env, apiBaseURL, trusted, send, tokens, events,
     }
     const now = await tokens.read()
     if (now.access && now.access !== sent.access) return now // another request already refreshed or logged in
-    if (code === 'token_expired') {
+    if (REFRESH_HELPS.has(code)) {
       try {
         await refresh()
         const t = await tokens.read()
