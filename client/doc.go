@@ -15,9 +15,12 @@
 //     token many times (docs/api.md "Sessions").
 //   - [Client.Transport] wraps an [http.RoundTripper]: it adds
 //     "Authorization: Bearer" to requests for the wxauth server and the
-//     configured API origins, and to no other; on a 401 token_expired it
-//     refreshes (sharing any refresh in flight) and retries the request
-//     once. A request that still fails is answered as the server answered.
+//     configured API origins, and to no other; on a 401 token_expired or
+//     invalid_token (an access token the server cannot verify, e.g. signed by
+//     a key it no longer has) it refreshes (sharing any refresh in flight)
+//     and retries the request once. A request that still fails is answered
+//     as the server answered. The JavaScript SDK (sdk/js) treats each 401
+//     code the same way.
 //   - [Client.Me], [Client.Sessions], [Client.RevokeSession] and
 //     [Client.Logout] call the protected endpoints through that transport.
 //

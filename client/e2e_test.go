@@ -446,3 +446,74 @@ func TestNewValidates(t *testing.T) {
 		t.Errorf("New(with a path) = %v", err)
 	}
 }
+
+// tamper spoils a JWT's signature, as a token signed by a key the server no
+// longer has would look to it.
+func tamper(jwt string) string {
+	i := strings.LastIndexByte(jwt, '.')
+	sig := []byte(jwt[i+1:])
+	sig[0] ^= 'A' ^ 'B' // a letter still, another signature
+	if sig[0] < 'A' {
+		sig[0] = 'A'
+	}
+	return jwt[:i+1] + string(sig)
+}
+
+// An access token the server cannot verify (401 invalid_token) is refreshed
+// once and the request retried; if the refresh is refused, the session is
+// over (ErrLoginRequired). The JavaScript SDK's tests (sdk/js) hold it to
+// the same rule.
+func TestInvalidToken(t *testing.T) {
+	t.Run("refresh works", func(t *testing.T) {
+		s := servertest.New(t)
+		c, l := newClient(t, s, nil)
+		bad := l
+		bad.AccessToken = tamper(l.AccessToken)
+		if err := c.SetToken(t.Context(), bad); err != nil {
+			t.Fatal(err)
+		}
+		before := metrics(t, s)
+		me, err := c.Me(t.Context())
+		if err != nil || me.ID != l.User.ID {
+			t.Fatalf("Me = %+v, %v; want user %s", me, err, l.User.ID)
+		}
+		after := metrics(t, s)
+		if got := delta(before, after, me401); got != 1 {
+			t.Errorf("GET /v1/me 401s = %d, want 1", got)
+		}
+		if got := delta(before, after, refreshOK); got != 1 {
+			t.Errorf("refreshes = %d, want 1", got)
+		}
+		if got := delta(before, after, me200); got != 1 {
+			t.Errorf("GET /v1/me 200s = %d, want 1", got)
+		}
+	})
+	t.Run("refresh refused", func(t *testing.T) {
+		s := servertest.New(t)
+		c, l := newClient(t, s, nil)
+		if r := s.Do(t, "POST", "/v1/logout", "{}", l.AccessToken); r.Status != 204 {
+			t.Fatalf("logout = %d %s", r.Status, r.Body)
+		}
+		bad := l
+		bad.AccessToken = tamper(l.AccessToken)
+		if err := c.SetToken(t.Context(), bad); err != nil {
+			t.Fatal(err)
+		}
+		before := metrics(t, s)
+		_, err := c.Me(t.Context())
+		var e *api.Error
+		if !errors.Is(err, client.ErrLoginRequired) || !errors.As(err, &e) || e.Code != api.CodeInvalidGrant {
+			t.Errorf("Me = %v, want ErrLoginRequired wrapping invalid_grant", err)
+		}
+		after := metrics(t, s)
+		if got := delta(before, after, me401); got != 1 {
+			t.Errorf("GET /v1/me 401s = %d, want 1", got)
+		}
+		if got := delta(before, after, refresh401); got != 1 {
+			t.Errorf("refused refreshes = %d, want 1", got)
+		}
+		if _, err := c.TokenSource().Token(t.Context()); !errors.Is(err, client.ErrLoginRequired) {
+			t.Errorf("Token = %v, want ErrLoginRequired (tokens forgotten)", err)
+		}
+	})
+}

@@ -121,8 +121,11 @@ func TestAlwaysExpired(t *testing.T) {
 	}
 }
 
-// Other 401s and other statuses pass through untouched.
-func TestOtherAnswersPassThrough(t *testing.T) {
+// A server that calls every access token invalid (invalid_token: say, signed
+// by a key it no longer has) gets one refresh and one retry, as for
+// token_expired; the second 401 is the answer, and the session is not
+// declared over, since the refresh worked.
+func TestAlwaysInvalidToken(t *testing.T) {
 	f := &fakeAuth{protected: apiError(api.CodeInvalidToken)}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
@@ -134,8 +137,31 @@ func TestOtherAnswersPassThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	var e *api.Error
-	if _, err := c.Me(t.Context()); !errors.As(err, &e) || e.Code != api.CodeInvalidToken || errors.Is(err, client.ErrLoginRequired) {
-		t.Errorf("Me = %v, want 401 invalid_token", err)
+	if _, err := c.Me(t.Context()); !errors.As(err, &e) || e.Code != api.CodeInvalidToken || e.Status != 401 || errors.Is(err, client.ErrLoginRequired) {
+		t.Errorf("Me = %v, want the second 401 invalid_token", err)
+	}
+	if calls, refreshes := f.calls.Load(), f.refreshes.Load(); calls != 2 || refreshes != 1 {
+		t.Errorf("Me made %d calls and %d refreshes, want 2 and 1", calls, refreshes)
+	}
+}
+
+// Other 401s and other statuses pass through untouched.
+func TestOtherAnswersPassThrough(t *testing.T) {
+	f := &fakeAuth{protected: func(w http.ResponseWriter, r *http.Request) { // an API's own 401
+		writeJSON(w, 401, api.Error{Code: "mfa_required", Description: "fake"})
+	}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, err := client.New(client.Config{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetToken(t.Context(), api.TokenResponse{AccessToken: "a", RefreshToken: "r", ExpiresIn: 7200}); err != nil {
+		t.Fatal(err)
+	}
+	var e *api.Error
+	if _, err := c.Me(t.Context()); !errors.As(err, &e) || e.Code != "mfa_required" || e.Status != 401 || errors.Is(err, client.ErrLoginRequired) {
+		t.Errorf("Me = %v, want 401 mfa_required", err)
 	}
 	f.protected = func(w http.ResponseWriter, r *http.Request) { http.Error(w, "<html>bad gateway</html>", 502) }
 	if _, err := c.Me(t.Context()); !errors.As(err, &e) || e.Code != api.CodeServerError || e.Status != 502 {

@@ -18,10 +18,14 @@ import (
 // token). The caller's request is never modified: the transport sends a
 // clone.
 //
-// On a 401 whose body is the contract's token_expired (docs/api.md "Errors"), the
-// transport refreshes — or takes the token another request has just
-// refreshed, or waits for the refresh in flight — and sends the request once
-// more. The body is replayed through req.GetBody, which
+// On a 401 whose body is the contract's token_expired or invalid_token
+// (docs/api.md "Errors"), the transport refreshes — or takes the token another
+// request has just refreshed, or waits for the refresh in flight — and sends
+// the request once more. invalid_token is an access token the server cannot
+// verify (signed by a key it no longer has, damaged in a store): the session
+// behind it may well be alive, and only a refresh can tell; if the refresh is
+// refused (invalid_grant, refresh_token_reused), the error matches
+// [ErrLoginRequired]. The JavaScript SDK does the same. The body is replayed through req.GetBody, which
 // [http.NewRequest] sets for bytes, strings and their readers; a request
 // with a body but no GetBody is not retried, and its 401 is returned. The
 // answer to the retry is returned as it is, even a second 401.
@@ -71,7 +75,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.c.clearIf(ctx, tok.AccessToken)
 		apiErr.Status = resp.StatusCode
 		return nil, fmt.Errorf("%w: %w", ErrLoginRequired, apiErr)
-	case api.CodeTokenExpired:
+	case api.CodeTokenExpired, api.CodeInvalidToken:
 	default:
 		return resp, nil
 	}

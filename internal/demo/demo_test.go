@@ -29,7 +29,8 @@ func TestHandler(t *testing.T) {
 		{"GET", "/demo/style.css", http.StatusOK, "text/css", ":root"},
 		{"GET", "/demo/missing.js", http.StatusNotFound, "", ""},
 		// The SDK, which app.js imports: its browser code only.
-		{"GET", "/demo/sdk/index.js", http.StatusOK, "text/javascript", "/v1/oauth/wechat/login"},
+		{"GET", "/demo/sdk/index.js", http.StatusOK, "text/javascript", "export function createClient"},
+		{"GET", "/demo/sdk/src/redirect.js", http.StatusOK, "text/javascript", "/v1/oauth/wechat/login"},
 		{"GET", "/demo/sdk/src/pkce.js", http.StatusOK, "text/javascript", "export function newVerifier"},
 		{"GET", "/demo/sdk/src/errors.js", http.StatusOK, "text/javascript", "class WxAuthError"},
 		{"GET", "/demo/sdk/src/platform.js", http.StatusOK, "text/javascript", "export function makeEnv"},
@@ -38,6 +39,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/demo/sdk/package.json", http.StatusNotFound, "", ""},
 		{"GET", "/demo/sdk/index.d.ts", http.StatusNotFound, "", ""},
 		{"GET", "/demo/sdk/tests/support.js", http.StatusNotFound, "", ""},
+		{"GET", "/demo/sdk/dist/index.js", http.StatusNotFound, "", ""},
 		{"POST", "/demo/", http.StatusMethodNotAllowed, "", ""},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,7 @@
-// Types of wxauth-client (sdk/js/README.md).
+// Types of wxauth-client (the contract: README.md). `npm run typecheck`
+// holds the code to them: index.js and src/ are type-checked against this
+// file (tsconfig.json), types/usage.ts uses the API as a program would, and
+// types/wx and types/uni hold MiniProgramApi to the real wx and uni typings.
 
 export type Platform = 'wx' | 'uni' | 'web'
 
@@ -31,13 +34,80 @@ export interface ClientOptions {
   /** H5 (and a mini program user who must bind a phone): no session can be restored. May return a Promise. */
   onLoginRequired?: (info: LoginRequiredInfo) => void | Promise<void>
   /** The `wx` object to use (default the global `wx`). */
-  wx?: any
+  wx?: MiniProgramApi
   /** The `uni` object to use (default the global `uni`). */
-  uni?: any
+  uni?: MiniProgramApi
   /** Web: the window to use (location, history, localStorage, sessionStorage, crypto, fetch); default globalThis. */
   window?: any
   /** Web: the fetch to use (default window.fetch). */
-  fetch?: typeof fetch
+  fetch?: FetchLike
+}
+
+/** What the SDK uses of fetch (the global fetch is one); typed here so that a mini program project needs no DOM types. */
+export type FetchLike = (url: string, init: {
+  method: string
+  headers: Record<string, string>
+  body?: any
+  signal?: any
+}) => Promise<{
+  status: number
+  text(): Promise<string>
+  headers: { forEach(fn: (value: string, key: string) => void): void }
+}>
+
+/** A `fail` callback's argument. */
+export interface MiniProgramFail {
+  errMsg: string
+}
+
+/** The authorization settings of `getSetting` and `openSetting`. */
+export interface AuthSettingResult {
+  /** Scope name → granted; read as `authSetting[scope]`. */
+  authSetting: object
+}
+
+/**
+ * What the SDK uses of `wx` (WeChat mini programs) or `uni` (uni-app): each
+ * member with the arguments the SDK passes and the answer fields it reads.
+ * The real `wx` and `uni` (miniprogram-api-typings, @dcloudio/types) are
+ * checked to be assignable to it. Storage: the asynchronous methods when
+ * present, else the Sync ones. ensureScope needs getSetting, authorize,
+ * showModal and openSetting.
+ */
+export interface MiniProgramApi {
+  request: (options: {
+    url: string
+    method?: 'OPTIONS' | 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'TRACE' | 'CONNECT'
+    data?: string | object | ArrayBuffer
+    header?: Record<string, string>
+    timeout?: number
+    dataType?: 'json'
+    success?: (res: { statusCode: number; data: string | object | ArrayBuffer; header: object }) => void
+    fail?: (err: MiniProgramFail) => void
+  }) => unknown
+  login: (options: {
+    /** uni only: always 'weixin'. */
+    provider?: 'weixin'
+    success?: (res: { code: string }) => void
+    fail?: (err: MiniProgramFail) => void
+  }) => unknown
+  getStorage?: (options: { key: string; success?: (res: { data: any }) => void; fail?: (err: MiniProgramFail) => void }) => unknown
+  setStorage?: (options: { key: string; data: any; success?: (res: unknown) => void; fail?: (err: MiniProgramFail) => void }) => unknown
+  removeStorage?: (options: { key: string; success?: (res: unknown) => void; fail?: (err: MiniProgramFail) => void }) => unknown
+  getStorageSync?: (key: string) => any
+  setStorageSync?: (key: string, data: any) => void
+  removeStorageSync?: (key: string) => void
+  getSetting?: (options: { success?: (res: AuthSettingResult) => void; fail?: (err: MiniProgramFail) => void }) => unknown
+  authorize?: (options: { scope: string; success?: (res: unknown) => void; fail?: (err: MiniProgramFail) => void }) => unknown
+  showModal?: (options: {
+    title?: string
+    content?: string
+    confirmText?: string
+    cancelText?: string
+    success?: (res: { confirm: boolean }) => void
+    fail?: (err: MiniProgramFail) => void
+  }) => unknown
+  openSetting?: (options: { success?: (res: AuthSettingResult) => void; fail?: (err: MiniProgramFail) => void }) => unknown
 }
 
 export interface UserBrief {
@@ -170,6 +240,8 @@ export declare class WxAuthError extends Error {
   wechatErrcode?: number
   /** `bind_required`: the ticket for `bind`. */
   bindTicket?: string
+  /** `session_key_expired`: why the login that followed failed, if it did. */
+  cause?: unknown
 }
 
 export declare const STORAGE_KEYS: {

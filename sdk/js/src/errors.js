@@ -35,3 +35,18 @@ export function httpError(res) {
   if (retryAfter !== undefined) extra.retryAfter = Number(retryAfter)
   return new WxAuthError(code, res.statusCode, d.error_description || `${code} (HTTP ${res.statusCode})`, extra)
 }
+
+// What an error code means to the client's flows (docs/api.md "Errors"); the Go
+// client (package client) follows the same rules.
+//
+// REFRESH_HELPS: a 401 about the access token only — expired, or one the
+// server cannot verify (invalid_token: signed by a key it no longer has,
+// damaged in storage). The session may be alive: one refresh (shared), then
+// the request once more.
+export const REFRESH_HELPS = new Set(['token_expired', 'invalid_token'])
+// SESSION_GONE: the session cannot be refreshed; clear the tokens and log in
+// again (mini program) or call onLoginRequired (H5).
+export const SESSION_GONE = new Set(['invalid_grant', 'refresh_token_reused', 'session_revoked'])
+// NEW_CODE_HELPS: a login refused so is tried once more with a new wx.login
+// code (wxauth never retries a code exchange itself: docs/api.md "Errors").
+export const NEW_CODE_HELPS = new Set(['wechat_unavailable', 'invalid_code'])

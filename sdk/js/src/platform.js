@@ -66,14 +66,18 @@ export function makeEnv(name, opts = {}) {
 }
 
 // ---------------------------------------------------------------------------
-// Mini programs: wx and uni share the callback style.
+// Mini programs: wx and uni share the callback style. Each method is called
+// directly, so that tsc checks the calls against MiniProgramApi (index.d.ts),
+// which is held to the real wx and uni typings (types/wx, types/uni).
 
-function callback(api, fn, args = {}) {
-  return new Promise((resolve, reject) => {
-    api[fn]({ ...args, success: resolve, fail: reject })
-  })
+/** @typedef {import('../index.js').MiniProgramApi} MiniProgramApi */
+
+// callback turns a success/fail call into a Promise.
+function callback(call) {
+  return new Promise((resolve, reject) => call({ success: resolve, fail: reject }))
 }
 
+/** @param {MiniProgramApi} api */
 function mpRequest(api, req) {
   return new Promise((resolve, reject) => {
     api.request({
@@ -83,16 +87,17 @@ function mpRequest(api, req) {
       header: req.header,
       timeout: req.timeout,
       dataType: 'json',
-      success: (res) => resolve({ statusCode: res.statusCode, data: res.data, header: res.header || res.headers || {} }),
+      success: (res) => resolve({ statusCode: res.statusCode, data: res.data, header: res.header || /** @type {any} */ (res).headers || {} }),
       fail: (err) => reject(new WxAuthError('network_error', 0, `request to ${req.url} failed: ${(err && err.errMsg) || err}`)),
     })
   })
 }
 
+/** @param {MiniProgramApi} api */
 async function mpLogin(api, name) {
   let res
   try {
-    res = await callback(api, 'login', name === 'uni' ? { provider: 'weixin' } : {})
+    res = await callback((cb) => api.login(name === 'uni' ? { ...cb, provider: 'weixin' } : cb))
   } catch (err) {
     throw new WxAuthError('wx_login_failed', 0, `${name}.login failed: ${(err && err.errMsg) || err}`)
   }
@@ -100,22 +105,24 @@ async function mpLogin(api, name) {
   return res.code
 }
 
+/** @param {MiniProgramApi} api */
 function mpStorage(api) {
   const async = typeof api.getStorage === 'function'
   return {
     get: (key) => (async
-      ? callback(api, 'getStorage', { key }).then((r) => (r ? r.data : null), () => null)
+      ? callback((cb) => api.getStorage({ ...cb, key })).then((r) => (r ? r.data : null), () => null)
       : api.getStorageSync(key) || null),
-    set: (key, value) => (async ? callback(api, 'setStorage', { key, data: value }) : api.setStorageSync(key, value)),
-    remove: (key) => (async ? callback(api, 'removeStorage', { key }).catch(() => {}) : api.removeStorageSync(key)),
+    set: (key, value) => (async ? callback((cb) => api.setStorage({ ...cb, key, data: value })) : api.setStorageSync(key, value)),
+    remove: (key) => (async ? callback((cb) => api.removeStorage({ ...cb, key })).catch(() => {}) : api.removeStorageSync(key)),
   }
 }
 
+/** @param {MiniProgramApi} api */
 function mpUI(api) {
   if (typeof api.getSetting !== 'function' || typeof api.authorize !== 'function') return null
   return {
-    getSetting: () => callback(api, 'getSetting'),
-    authorize: (scope) => callback(api, 'authorize', { scope }),
+    getSetting: () => callback((cb) => api.getSetting(cb)),
+    authorize: (scope) => callback((cb) => api.authorize({ ...cb, scope })),
     // openSetting must run from a user's tap: call it inside showModal's
     // success callback itself, not a promise continuation later.
     showModalThenOpenSetting: (scope, modal) => new Promise((resolve) => {
