@@ -81,12 +81,12 @@ func (p *Policy) Refresh(clientIP, sid string) []storage.Quota {
 	if p == nil {
 		return nil
 	}
-	var qs []storage.Quota
-	if clientIP != "" {
-		qs = append(qs, quotas(p.limiter.Quota(p.rules.RefreshPerIP, clientIP))...)
+	var qs []storage.Quota // one allocation at most: this is the hot path
+	if q, ok := p.limiter.Quota(p.rules.RefreshPerIP, clientIP); ok && clientIP != "" {
+		qs = append(make([]storage.Quota, 0, 2), q)
 	}
-	if sid != "" {
-		qs = append(qs, quotas(p.limiter.Quota(p.rules.RefreshPerSession, sid))...)
+	if q, ok := p.limiter.Quota(p.rules.RefreshPerSession, sid); ok && sid != "" {
+		qs = append(qs, q)
 	}
 	return qs
 }
