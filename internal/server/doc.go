@@ -1,6 +1,7 @@
 // Package server is wxauth's HTTP API (docs/api.md): routes, request
-// decoding, the translation of errors into the contract's codes (errors.go,
-// the one place that does it), and the middleware every route shares
+// decoding, writing errors in the contract's shape (errors.go: a
+// clienterr.Error answers as its package made it; the table there holds
+// only the generic failures), and the middleware every route shares
 // (request id, panic recovery, metrics, access log).
 //
 // Handlers decode one request struct, call package login or token, and
