@@ -17,6 +17,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/storage/sqlstore"
 )
 
 const usage = `wxauth — WeChat login and sessions
@@ -40,7 +43,7 @@ Run "wxauth <command> -h" for a command's flags.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, config.EnvFrom(os.Environ())); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "wxauth:", err)
 		}
@@ -52,22 +55,30 @@ var errUsage = errors.New("usage")
 
 // run is main without the process: tests call it with their own arguments,
 // output and environment.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
 	}
+	err := dispatch(ctx, args, stdout, stderr, env)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return explain(err)
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
 	switch args[0] {
 	case "dev":
-		return runDev(ctx, args[1:], stdout, stderr, getenv)
+		return runDev(ctx, args[1:], stdout, stderr, env)
 	case "serve":
-		return runServe(ctx, args[1:], stdout, stderr, getenv)
+		return runServe(ctx, args[1:], stdout, stderr, env)
 	case "sandbox":
-		return runSandbox(ctx, args[1:], stdout, stderr, getenv)
+		return runSandbox(ctx, args[1:], stdout, stderr, env)
 	case "migrate":
-		return runMigrate(ctx, args[1:], stdout, stderr, getenv)
+		return runMigrate(ctx, args[1:], stdout, stderr, env)
 	case "keys":
-		return runKeys(ctx, args[1:], stdout, stderr, getenv)
+		return runKeys(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -75,4 +86,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "wxauth: unknown command %q\n\n%s", args[0], usage)
 		return errUsage
 	}
+}
+
+// explain adds to an error what the operator should do about it.
+func explain(err error) error {
+	if errors.Is(err, sqlstore.ErrNotMigrated) {
+		return fmt.Errorf("%w: run `wxauth migrate` (or `serve --migrate`)", err)
+	}
+	return err
 }

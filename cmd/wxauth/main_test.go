@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/wxauth/wxauth/internal/config"
 	"io"
 	"net/http"
 	"os"
@@ -22,9 +23,8 @@ func startDev(t *testing.T, data string, env map[string]string) (origin string, 
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	go func() {
-		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", data}, pw, io.Discard, getenv)
+		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", data}, pw, io.Discard, config.Env(env))
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -148,14 +148,13 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 		"bad duration": {[]string{"dev", "--data", t.TempDir()}, map[string]string{"WXAUTH_ACCESS_TTL": "soon"}, "WXAUTH_ACCESS_TTL"},
 		"bad registration": {[]string{"dev", "--addr", "127.0.0.1:0", "--data", t.TempDir()},
 			map[string]string{"WXAUTH_REGISTRATION": "open"}, "registration"},
-		"serve without secret": {[]string{"serve"}, map[string]string{"WXAUTH_ISSUER": "https://a.example.com",
+		"serve without secret": {[]string{"serve", "--config", emptyFile(t)}, map[string]string{"WXAUTH_ISSUER": "https://a.example.com",
 			"WXAUTH_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db")}, "secret"},
 		"unknown command": {[]string{"frobnicate"}, nil, "usage"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			getenv := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
 			var stderr strings.Builder
-			err := run(t.Context(), tc.args, io.Discard, &stderr, getenv)
+			err := run(t.Context(), tc.args, io.Discard, &stderr, config.Env(tc.env))
 			if err == nil {
 				t.Fatal("run succeeded")
 			}

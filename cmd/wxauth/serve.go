@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,38 +14,38 @@ import (
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/demo"
 	"github.com/wxauth/wxauth/internal/instance"
-	"github.com/wxauth/wxauth/internal/requestid"
 	"github.com/wxauth/wxauth/sandbox"
 )
 
-// newLogger writes JSON logs (text on a terminal-free dev run is no easier
-// to grep) with the request id of each request.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(requestid.Handler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
-}
-
 // loadConfig is the defaults, then the file at path (if any), then the
-// WXAUTH_* variables; validation is the caller's, as the modes differ.
-func loadConfig(path string, getenv func(string) (string, bool)) (config.Config, error) {
+// WXAUTH_* variables; the problems of both come back together.
+// Validation is the caller's, as the modes differ.
+func loadConfig(path string, env config.Env) (config.Config, error) {
 	cfg := config.Defaults()
+	var fileErr error
 	if path != "" {
-		if err := cfg.ParseFile(path); err != nil {
-			return cfg, err
-		}
+		fileErr = cfg.ParseFile(path)
 	}
-	return cfg, cfg.ApplyEnv(getenv)
+	envErr := cfg.ApplyEnv(env)
+	var fp, ep config.Problems
+	if errors.As(fileErr, &fp) && (envErr == nil || errors.As(envErr, &ep)) {
+		return cfg, append(fp, ep...)
+	}
+	if fileErr != nil {
+		return cfg, fileErr
+	}
+	return cfg, envErr
 }
 
 // runDev is `wxauth dev` (docs/configuration.md "wxauth dev").
-func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
-	fs := flag.NewFlagSet("wxauth dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
+	fs := newCommand("dev", "wxauth dev [--addr 127.0.0.1:8080] [--data ./wxauth-data]")
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080, or WXAUTH_ADDR)")
 	data := fs.String("data", "wxauth-data", "data folder: SQLite database, signing key, secret")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := fs.parse(args, 0, stdout, stderr); err != nil {
+		return err
 	}
-	cfg, err := loadConfig("", getenv)
+	cfg, err := loadConfig("", env)
 	if err != nil {
 		return err
 	}
@@ -71,7 +70,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		ln.Close()
 		return err
 	}
-	log := newLogger(stderr, cfg.Level())
+	log := newLogger(stderr, &cfg)
 	sb, err := sandbox.New(sandbox.Config{Apps: sandboxApps(cfg.Apps), Logger: log.With("component", "sandbox")})
 	if err != nil {
 		ln.Close()
@@ -95,22 +94,24 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 }
 
 // runServe is `wxauth serve --config FILE` (docs/configuration.md).
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
-	fs := flag.NewFlagSet("wxauth serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file (YAML); WXAUTH_* variables override it")
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
+	fs := newCommand("serve", "wxauth serve --config wxauth.yaml [--migrate]")
+	path := fs.String("config", "", "configuration file (YAML), required; WXAUTH_* variables override it")
 	migrate := fs.Bool("migrate", false, "run the database migrations before serving (else run `wxauth migrate` first)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := fs.parse(args, 0, stdout, stderr); err != nil {
+		return err
 	}
-	cfg, err := loadConfig(*path, getenv)
+	if *path == "" {
+		return errors.New("serve: --config is required: the YAML file of your apps and stores (docs/configuration.md)")
+	}
+	cfg, err := loadConfig(*path, env)
 	if err != nil {
 		return err
 	}
 	if err := cfg.Validate(true); err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.Level())
+	log := newLogger(stderr, &cfg)
 	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, Logger: log})
 	if err != nil {
 		return err
@@ -127,22 +128,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 // runSandbox is `wxauth sandbox`: the WeChat imitation alone, with the apps
 // of a configuration file (their secrets included) or the dev apps.
-func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) error {
-	fs := flag.NewFlagSet("wxauth sandbox", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
+	fs := newCommand("sandbox", "wxauth sandbox [--addr 127.0.0.1:9090] [--config wxauth.yaml]")
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address")
 	path := fs.String("config", "", "configuration file whose apps to register (default: the dev apps mp, oa, web)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := fs.parse(args, 0, stdout, stderr); err != nil {
+		return err
 	}
-	cfg, err := loadConfig(*path, getenv)
+	cfg, err := loadConfig(*path, env)
 	if err != nil {
 		return err
 	}
 	if len(cfg.Apps) == 0 {
 		cfg.Apps = config.DevApps()
 	}
-	log := newLogger(stderr, cfg.Level())
+	log := newLogger(stderr, &cfg)
 	sb, err := sandbox.New(sandbox.Config{Apps: sandboxApps(cfg.Apps), Logger: log})
 	if err != nil {
 		return err

@@ -1,29 +1,27 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 )
 
-// App kinds (docs/api.md "Words").
+// App kinds: package login defines them (login.Kinds); these name them
+// for configuration code.
 const (
-	KindMiniProgram     = "miniprogram"
-	KindOfficialAccount = "official_account"
-	KindWebsite         = "website"
+	KindMiniProgram     = string(login.KindMiniProgram)
+	KindOfficialAccount = string(login.KindOfficialAccount)
+	KindWebsite         = string(login.KindWebsite)
 )
 
 // Registration policies.
@@ -32,86 +30,87 @@ const (
 	RegistrationBindPhone = "bind_phone"
 )
 
-// Config is the whole configuration. Field comments name the YAML key and
-// the environment variable that overrides it.
+// Config is the whole configuration. The keys of the file and their
+// WXAUTH_* variables are defined once, in keys.go.
 type Config struct {
-	Addr        string `yaml:"addr"`         // WXAUTH_ADDR
-	Issuer      string `yaml:"issuer"`       // WXAUTH_ISSUER
-	Audience    string `yaml:"audience"`     // WXAUTH_AUDIENCE; empty: the issuer
-	DatabaseURL string `yaml:"database_url"` // WXAUTH_DATABASE_URL (postgres://… or sqlite:PATH)
-	RedisURL    string `yaml:"redis_url"`    // WXAUTH_REDIS_URL (empty: in-process store)
-	WeChat      WeChat `yaml:"wechat"`
-	Apps        []App  `yaml:"apps"`
-	Tokens      Tokens `yaml:"tokens"`
-	// Registration is auto or bind_phone. WXAUTH_REGISTRATION
-	Registration string   `yaml:"registration"`
-	Redirects    []string `yaml:"redirects"`    // WXAUTH_REDIRECTS (comma-separated)
-	CORSOrigins  []string `yaml:"cors_origins"` // WXAUTH_CORS_ORIGINS (comma-separated)
-	ServiceKeys  []string `yaml:"service_keys"` // WXAUTH_SERVICE_KEYS (comma-separated)
+	Addr        string
+	Issuer      string
+	Audience    string // empty: the issuer
+	DatabaseURL string // postgres://… or sqlite:PATH
+	RedisURL    string // empty: in-process store
+	WeChat      WeChat
+	Apps        []App
+	Tokens      Tokens
+	// Registration is auto or bind_phone.
+	Registration string
+	Redirects    []string
+	CORSOrigins  []string
+	ServiceKeys  []string
 	// Secret (≥ 32 bytes) keys refresh tokens and encrypts secrets at rest.
-	Secret   string `yaml:"secret"`    // WXAUTH_SECRET
-	LogLevel string `yaml:"log_level"` // WXAUTH_LOG_LEVEL: debug, info, warn, error
+	Secret   string
+	LogLevel string // debug, info, warn, error
+	// LogFormat is auto (text on a terminal, JSON otherwise), text or json.
+	LogFormat string
 	// TrustedProxyHeader names the header the load balancer puts the client
 	// address in (X-Forwarded-For: its last entry; X-Real-IP: as is).
-	// Empty: the connection's address. WXAUTH_TRUSTED_PROXY_HEADER
-	TrustedProxyHeader string     `yaml:"trusted_proxy_header"`
-	RateLimits         RateLimits `yaml:"rate_limits"`
+	// Empty: the connection's address.
+	TrustedProxyHeader string
+	RateLimits         RateLimits
 	// KeyReload is how often instances reload the shared signing keys; a
-	// new key signs after two reloads. WXAUTH_KEY_RELOAD
-	KeyReload Duration `yaml:"key_reload"`
+	// new key signs after two reloads.
+	KeyReload Duration
+
+	// lines are the file's line of each key path Parse read, for the
+	// problems Validate finds.
+	lines map[string]int
 }
 
 // RateLimits are attempt limits shared by all instances, each "N/window"
 // (e.g. "300/1m") or "off".
 type RateLimits struct {
-	LoginPerIP        string `yaml:"login_per_ip"`        // WXAUTH_RATE_LOGIN_PER_IP
-	LoginPerUser      string `yaml:"login_per_user"`      // WXAUTH_RATE_LOGIN_PER_USER
-	RefreshPerIP      string `yaml:"refresh_per_ip"`      // WXAUTH_RATE_REFRESH_PER_IP
-	RefreshPerSession string `yaml:"refresh_per_session"` // WXAUTH_RATE_REFRESH_PER_SESSION
+	LoginPerIP        string
+	LoginPerUser      string
+	RefreshPerIP      string
+	RefreshPerSession string
 	// SMS codes (docs/api.md "Binding"): per phone, and per client
 	// address whatever the phone.
-	SMSPerPhoneMinute string `yaml:"sms_per_phone_minute"` // WXAUTH_RATE_SMS_PER_PHONE_MINUTE
-	SMSPerPhoneDay    string `yaml:"sms_per_phone_day"`    // WXAUTH_RATE_SMS_PER_PHONE_DAY
-	SMSPerIPHour      string `yaml:"sms_per_ip_hour"`      // WXAUTH_RATE_SMS_PER_IP_HOUR
+	SMSPerPhoneMinute string
+	SMSPerPhoneDay    string
+	SMSPerIPHour      string
 }
 
-// Rules are the parsed rate limits (Validate reports bad ones).
-func (r RateLimits) Rules() Rules {
+// Rules are the parsed rate limits (Validate reports bad ones), for
+// ratelimit.NewPolicy.
+func (r RateLimits) Rules() ratelimit.Rules {
 	parse := func(name, v string) ratelimit.Rule {
 		rule, _ := ratelimit.ParseRule(name, v)
 		return rule
 	}
-	return Rules{
+	return ratelimit.Rules{
 		LoginPerIP:        parse("login_ip", r.LoginPerIP),
 		LoginPerUser:      parse("login_user", r.LoginPerUser),
 		RefreshPerIP:      parse("refresh_ip", r.RefreshPerIP),
 		RefreshPerSession: parse("refresh_session", r.RefreshPerSession),
 		SMSPerPhoneMinute: parse("sms_phone_minute", r.SMSPerPhoneMinute),
 		SMSPerPhoneDay:    parse("sms_phone_day", r.SMSPerPhoneDay),
-		SMSPerIPHour:      parse("sms_ip_hour", r.SMSPerIPHour),
+		SMSPerIP:          parse("sms_ip_hour", r.SMSPerIPHour),
 	}
-}
-
-// Rules are RateLimits parsed.
-type Rules struct {
-	LoginPerIP, LoginPerUser, RefreshPerIP, RefreshPerSession ratelimit.Rule
-	SMSPerPhoneMinute, SMSPerPhoneDay, SMSPerIPHour           ratelimit.Rule
 }
 
 // WeChat says where WeChat's servers are (the sandbox in development).
 type WeChat struct {
-	APIBase  string   `yaml:"api_base"`  // WXAUTH_WECHAT_API_BASE
-	OpenBase string   `yaml:"open_base"` // WXAUTH_WECHAT_OPEN_BASE
-	Timeout  Duration `yaml:"timeout"`   // WXAUTH_WECHAT_TIMEOUT; 0: 5s
+	APIBase  string
+	OpenBase string
+	Timeout  Duration // 0: 5s
 }
 
 // App is one configured WeChat application. Its secret may come from
 // WXAUTH_APP_<NAME>_SECRET instead of the file.
 type App struct {
-	Name   string `yaml:"name"`
-	Kind   string `yaml:"kind"`
-	AppID  string `yaml:"appid"`
-	Secret string `yaml:"secret"`
+	Name   string
+	Kind   string
+	AppID  string
+	Secret string
 }
 
 // LogValue keeps the app secret out of logs.
@@ -121,24 +120,14 @@ func (a App) LogValue() slog.Value {
 
 // Tokens are the lifetimes of docs/api.md "Token response".
 type Tokens struct {
-	AccessTTL     Duration `yaml:"access_ttl"`      // WXAUTH_ACCESS_TTL
-	RefreshTTL    Duration `yaml:"refresh_ttl"`     // WXAUTH_REFRESH_TTL
-	SessionMaxAge Duration `yaml:"session_max_age"` // WXAUTH_SESSION_MAX_AGE
-	ReuseGrace    Duration `yaml:"reuse_grace"`     // WXAUTH_REUSE_GRACE
+	AccessTTL     Duration
+	RefreshTTL    Duration
+	SessionMaxAge Duration
+	ReuseGrace    Duration
 }
 
 // Duration is a time.Duration written as "2h", "30s" in YAML and env.
 type Duration time.Duration
-
-// UnmarshalYAML reads a Go duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration like 2h or 30s", n.Line, n.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
 
 // D is the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
@@ -160,6 +149,7 @@ func Defaults() Config {
 		},
 		Registration: RegistrationAuto,
 		LogLevel:     "info",
+		LogFormat:    "auto",
 		KeyReload:    Duration(15 * time.Second),
 		// Generous per IP: many mobile users in China share a carrier-grade
 		// NAT address.
@@ -176,123 +166,34 @@ func Defaults() Config {
 	}
 }
 
-// ParseFile reads YAML from path over c. Unknown keys are errors, so a typo
-// does not silently fall back to a default.
-func (c *Config) ParseFile(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	return c.Parse(b)
-}
-
-// Parse reads YAML over c.
-func (c *Config) Parse(b []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config: %w", err)
-	}
-	return nil
-}
-
-// ApplyEnv overrides c with the WXAUTH_* variables that getenv finds.
-func (c *Config) ApplyEnv(getenv func(string) (string, bool)) error {
-	str := map[string]*string{
-		"WXAUTH_ADDR":             &c.Addr,
-		"WXAUTH_ISSUER":           &c.Issuer,
-		"WXAUTH_AUDIENCE":         &c.Audience,
-		"WXAUTH_DATABASE_URL":     &c.DatabaseURL,
-		"WXAUTH_REDIS_URL":        &c.RedisURL,
-		"WXAUTH_WECHAT_API_BASE":  &c.WeChat.APIBase,
-		"WXAUTH_WECHAT_OPEN_BASE": &c.WeChat.OpenBase,
-		"WXAUTH_REGISTRATION":     &c.Registration,
-		"WXAUTH_SECRET":           &c.Secret,
-		"WXAUTH_LOG_LEVEL":        &c.LogLevel,
-
-		"WXAUTH_TRUSTED_PROXY_HEADER":     &c.TrustedProxyHeader,
-		"WXAUTH_RATE_LOGIN_PER_IP":        &c.RateLimits.LoginPerIP,
-		"WXAUTH_RATE_LOGIN_PER_USER":      &c.RateLimits.LoginPerUser,
-		"WXAUTH_RATE_REFRESH_PER_IP":      &c.RateLimits.RefreshPerIP,
-		"WXAUTH_RATE_REFRESH_PER_SESSION": &c.RateLimits.RefreshPerSession,
-
-		"WXAUTH_RATE_SMS_PER_PHONE_MINUTE": &c.RateLimits.SMSPerPhoneMinute,
-		"WXAUTH_RATE_SMS_PER_PHONE_DAY":    &c.RateLimits.SMSPerPhoneDay,
-		"WXAUTH_RATE_SMS_PER_IP_HOUR":      &c.RateLimits.SMSPerIPHour,
-	}
-	for name, p := range str {
-		if v, ok := getenv(name); ok {
-			*p = v
-		}
-	}
-	lists := map[string]*[]string{
-		"WXAUTH_REDIRECTS":    &c.Redirects,
-		"WXAUTH_CORS_ORIGINS": &c.CORSOrigins,
-		"WXAUTH_SERVICE_KEYS": &c.ServiceKeys,
-	}
-	for name, p := range lists {
-		if v, ok := getenv(name); ok {
-			*p = splitList(v)
-		}
-	}
-	durs := map[string]*Duration{
-		"WXAUTH_ACCESS_TTL":      &c.Tokens.AccessTTL,
-		"WXAUTH_REFRESH_TTL":     &c.Tokens.RefreshTTL,
-		"WXAUTH_SESSION_MAX_AGE": &c.Tokens.SessionMaxAge,
-		"WXAUTH_REUSE_GRACE":     &c.Tokens.ReuseGrace,
-		"WXAUTH_WECHAT_TIMEOUT":  &c.WeChat.Timeout,
-		"WXAUTH_KEY_RELOAD":      &c.KeyReload,
-	}
-	for name, p := range durs {
-		if v, ok := getenv(name); ok {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return fmt.Errorf("config: %s: %q is not a duration like 2h or 30s", name, v)
-			}
-			*p = Duration(d)
-		}
-	}
-	for i := range c.Apps {
-		name := "WXAUTH_APP_" + strings.ToUpper(c.Apps[i].Name) + "_SECRET"
-		if v, ok := getenv(name); ok {
-			c.Apps[i].Secret = v
-		}
-	}
-	return nil
-}
-
-func splitList(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 var appName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
 // Validate checks c as a whole. needSecret is true in production, where the
-// secret cannot be generated. Every problem names its key.
+// secret cannot be generated. Every problem names its key (and its line,
+// when the file set it); all of them come back together, in file order.
 func (c *Config) Validate(needSecret bool) error {
-	var errs []error
+	var ps Problems
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("config: %s: "+format, append([]any{key}, args...)...))
+		ps = append(ps, Problem{Key: key, Msg: fmt.Sprintf(format, args...), Line: c.lineOf(key)})
+	}
+	isURL := func(v string) bool {
+		u, err := url.Parse(v)
+		return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr", "%q is not host:port", c.Addr)
 	}
-	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if !isURL(c.Issuer) {
 		bad("issuer", "%q is not an http(s) URL", c.Issuer)
 	}
 	if c.DatabaseURL == "" {
 		bad("database_url", "required (postgres://… or sqlite:PATH)")
 	}
-	for key, v := range map[string]string{"wechat.api_base": c.WeChat.APIBase, "wechat.open_base": c.WeChat.OpenBase} {
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad(key, "%q is not an http(s) URL", v)
-		}
+	if !isURL(c.WeChat.APIBase) {
+		bad("wechat.api_base", "%q is not an http(s) URL", c.WeChat.APIBase)
+	}
+	if !isURL(c.WeChat.OpenBase) {
+		bad("wechat.open_base", "%q is not an http(s) URL", c.WeChat.OpenBase)
 	}
 	if c.WeChat.Timeout < 0 {
 		bad("wechat.timeout", "must not be negative")
@@ -310,9 +211,7 @@ func (c *Config) Validate(needSecret bool) error {
 			bad(key+".name", "%q is used twice", a.Name)
 		}
 		seen[a.Name] = true
-		switch a.Kind {
-		case KindMiniProgram, KindOfficialAccount, KindWebsite:
-		default:
+		if _, ok := login.ParseKind(a.Kind); !ok {
 			bad(key+".kind", "%q is not miniprogram, official_account or website", a.Kind)
 		}
 		if a.AppID == "" {
@@ -325,9 +224,12 @@ func (c *Config) Validate(needSecret bool) error {
 			bad(key+".secret", "required (or WXAUTH_APP_%s_SECRET)", strings.ToUpper(a.Name))
 		}
 	}
-	for key, d := range map[string]Duration{"tokens.access_ttl": c.Tokens.AccessTTL, "tokens.refresh_ttl": c.Tokens.RefreshTTL, "tokens.session_max_age": c.Tokens.SessionMaxAge} {
-		if d <= 0 {
-			bad(key, "must be positive")
+	for _, k := range []struct {
+		key string
+		d   Duration
+	}{{"tokens.access_ttl", c.Tokens.AccessTTL}, {"tokens.refresh_ttl", c.Tokens.RefreshTTL}, {"tokens.session_max_age", c.Tokens.SessionMaxAge}} {
+		if k.d <= 0 {
+			bad(k.key, "must be positive")
 		}
 	}
 	if c.KeyReload < Duration(100*time.Millisecond) {
@@ -337,10 +239,10 @@ func (c *Config) Validate(needSecret bool) error {
 		bad("tokens.reuse_grace", "must not be negative")
 	}
 	if c.Tokens.RefreshTTL > 0 && c.Tokens.AccessTTL > c.Tokens.RefreshTTL {
-		bad("tokens.access_ttl", "%v is longer than tokens.refresh_ttl %v", c.Tokens.AccessTTL.D(), c.Tokens.RefreshTTL.D())
+		bad("tokens.access_ttl", "%s is longer than tokens.refresh_ttl %s", formatDuration(c.Tokens.AccessTTL.D()), formatDuration(c.Tokens.RefreshTTL.D()))
 	}
 	if c.Tokens.SessionMaxAge > 0 && c.Tokens.RefreshTTL > c.Tokens.SessionMaxAge {
-		bad("tokens.refresh_ttl", "%v is longer than tokens.session_max_age %v", c.Tokens.RefreshTTL.D(), c.Tokens.SessionMaxAge.D())
+		bad("tokens.refresh_ttl", "%s is longer than tokens.session_max_age %s", formatDuration(c.Tokens.RefreshTTL.D()), formatDuration(c.Tokens.SessionMaxAge.D()))
 	}
 	switch c.Registration {
 	case RegistrationAuto, RegistrationBindPhone:
@@ -348,7 +250,7 @@ func (c *Config) Validate(needSecret bool) error {
 		bad("registration", "%q is not auto or bind_phone", c.Registration)
 	}
 	for i, r := range c.Redirects {
-		if u, err := url.Parse(r); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		if !isURL(r) {
 			bad(fmt.Sprintf("redirects[%d]", i), "%q is not an http(s) URL prefix", r)
 		}
 	}
@@ -371,23 +273,40 @@ func (c *Config) Validate(needSecret bool) error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		bad("log_level", "%q is not debug, info, warn or error", c.LogLevel)
 	}
-	for key, v := range map[string]string{
-		"rate_limits.login_per_ip":         c.RateLimits.LoginPerIP,
-		"rate_limits.login_per_user":       c.RateLimits.LoginPerUser,
-		"rate_limits.refresh_per_ip":       c.RateLimits.RefreshPerIP,
-		"rate_limits.refresh_per_session":  c.RateLimits.RefreshPerSession,
-		"rate_limits.sms_per_phone_minute": c.RateLimits.SMSPerPhoneMinute,
-		"rate_limits.sms_per_phone_day":    c.RateLimits.SMSPerPhoneDay,
-		"rate_limits.sms_per_ip_hour":      c.RateLimits.SMSPerIPHour,
-	} {
-		if _, err := ratelimit.ParseRule(key, v); err != nil {
-			bad(key, "%v", err)
+	switch c.LogFormat {
+	case "auto", "text", "json":
+	default:
+		bad("log_format", "%q is not auto, text or json", c.LogFormat)
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(k.Path, "rate_limits.") {
+			continue
+		}
+		v := *k.ref(c).(*string)
+		if _, err := ratelimit.ParseRule(k.Path, v); err != nil {
+			bad(k.Path, "%v", err)
 		}
 	}
 	if h := c.TrustedProxyHeader; h != "" && http.CanonicalHeaderKey(h) != http.CanonicalHeaderKey(strings.TrimSpace(h)) {
 		bad("trusted_proxy_header", "%q is not a header name", h)
 	}
-	return errors.Join(errs...)
+	return ps.err()
+}
+
+// lineOf is the file's line of key, or of the nearest enclosing key the
+// file set (apps[1] for apps[1].secret); 0 when the file did not set it.
+func (c *Config) lineOf(key string) int {
+	for key != "" {
+		if l, ok := c.lines[key]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
 }
 
 // Level is the parsed log level (info when invalid; Validate reports that).
@@ -436,4 +355,22 @@ func redactURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// ValidateOnly is Validate for a command that uses only some keys (an
+// admin command needs no app secrets): problems of other keys are left
+// out. Keys are YAML paths; "secret" is checked as required.
+func (c *Config) ValidateOnly(keys ...string) error {
+	err := c.Validate(slices.Contains(keys, "secret"))
+	var ps Problems
+	if !errors.As(err, &ps) {
+		return err
+	}
+	var kept Problems
+	for _, p := range ps {
+		if slices.Contains(keys, p.Key) {
+			kept = append(kept, p)
+		}
+	}
+	return kept.err()
 }

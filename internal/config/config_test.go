@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -29,13 +30,13 @@ func TestParseAndEnv(t *testing.T) {
 	if err := c.Parse([]byte(sample)); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{
+	env := Env{
 		"WXAUTH_SECRET":        strings.Repeat("s", 32),
 		"WXAUTH_APP_OA_SECRET": "from-env",
 		"WXAUTH_REFRESH_TTL":   "24h",
 		"WXAUTH_CORS_ORIGINS":  "https://a.example.com, https://b.example.com",
 	}
-	if err := c.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+	if err := c.ApplyEnv(env); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Validate(true); err != nil {
@@ -67,7 +68,7 @@ func TestParseRejects(t *testing.T) {
 		}
 	}
 	c := Defaults()
-	if err := c.ApplyEnv(func(k string) (string, bool) { return "2 hours", k == "WXAUTH_ACCESS_TTL" }); err == nil || !strings.Contains(err.Error(), "WXAUTH_ACCESS_TTL") {
+	if err := c.ApplyEnv(Env{"WXAUTH_ACCESS_TTL": "2 hours"}); err == nil || !strings.Contains(err.Error(), "WXAUTH_ACCESS_TTL") {
 		t.Errorf("ApplyEnv(bad duration) = %v, want an error naming the variable", err)
 	}
 }
@@ -153,22 +154,90 @@ func TestSMSLimits(t *testing.T) {
 	}{
 		{"sms_per_phone_minute", r.SMSPerPhoneMinute, 1, time.Minute},
 		{"sms_per_phone_day", r.SMSPerPhoneDay, 10, 24 * time.Hour},
-		{"sms_per_ip_hour", r.SMSPerIPHour, 30, time.Hour},
+		{"sms_per_ip_hour", r.SMSPerIP, 30, time.Hour},
 	} {
 		if tc.got.Limit != tc.limit || tc.got.Window != tc.per {
 			t.Errorf("default %s = %v, want %d/%v", tc.name, tc.got, tc.limit, tc.per)
 		}
 	}
-	env := map[string]string{
+	env := Env{
 		"WXAUTH_RATE_SMS_PER_PHONE_MINUTE": "2/1m",
 		"WXAUTH_RATE_SMS_PER_PHONE_DAY":    "5/24h",
 		"WXAUTH_RATE_SMS_PER_IP_HOUR":      "off",
 	}
-	if err := c.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+	if err := c.ApplyEnv(env); err != nil {
 		t.Fatal(err)
 	}
 	r = c.RateLimits.Rules()
-	if r.SMSPerPhoneMinute.Limit != 2 || r.SMSPerPhoneDay.Limit != 5 || r.SMSPerIPHour.Limit != 0 {
-		t.Errorf("SMS rules after the environment = %v, %v, %v; want 2/1m, 5/24h, off", r.SMSPerPhoneMinute, r.SMSPerPhoneDay, r.SMSPerIPHour)
+	if r.SMSPerPhoneMinute.Limit != 2 || r.SMSPerPhoneDay.Limit != 5 || r.SMSPerIP.Limit != 0 {
+		t.Errorf("SMS rules after the environment = %v, %v, %v; want 2/1m, 5/24h, off", r.SMSPerPhoneMinute, r.SMSPerPhoneDay, r.SMSPerIP)
+	}
+}
+
+func TestParseProblems(t *testing.T) {
+	for _, tc := range []struct {
+		yaml, want string
+	}{
+		{"addr: a\naddr: b\n", "addr: given twice (first on line 1) (line 2)"},
+		{"redirects: https://a.example.com/\n", "redirects: must be a list"},
+		{"tokens: 2h\n", "tokens: must be a mapping of keys (line 1)"},
+		{"tokens:\n  access_ttl: [1h]\n", "tokens.access_ttl: must be a single value"},
+		{"apps: {name: mp}\n", "apps: must be a list"},
+		{"apps:\n  - mp\n", "apps[0]: must be a mapping"},
+		{"wechat:\n  timeout: soon\n", `wechat.timeout: "soon" is not a duration like 2h or 30s (line 2)`},
+		{"- a\n- b\n", "(file): must be a mapping"},
+		{"isuer: https://x\n", "isuer: unknown key; did you mean issuer? (line 1)"},
+		{"ratelimits: {}\n", "ratelimits: unknown key; did you mean rate_limits?"},
+		{"zzzzzzzz: 1\n", "zzzzzzzz: unknown key (line 1)"},
+	} {
+		c := Defaults()
+		err := c.Parse([]byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	c := Defaults()
+	if err := c.Parse(nil); err != nil {
+		t.Errorf("Parse(empty) = %v", err)
+	}
+}
+
+// A problem Validate finds in a value the file set names the file's line.
+func TestValidateNamesTheLine(t *testing.T) {
+	c := Defaults()
+	if err := c.Parse([]byte("issuer: https://a.example.com\ndatabase_url: sqlite:x\napps:\n  - {name: mp, kind: app, appid: wx1, secret: s}\ntokens:\n  access_ttl: 0s\n")); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Validate(false)
+	want := "config: 2 problems:\n  apps[0].kind: \"app\" is not miniprogram, official_account or website (line 4)\n  tokens.access_ttl: must be positive (line 6)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Validate =\n%v\nwant\n%s", err, want)
+	}
+}
+
+func TestValidateOnly(t *testing.T) {
+	c := Defaults()
+	c.DatabaseURL = "sqlite:x"
+	if err := c.ValidateOnly("database_url"); err != nil {
+		t.Errorf("ValidateOnly(database_url) with no apps and no secret = %v", err)
+	}
+	if err := c.ValidateOnly("database_url", "secret"); err == nil || !strings.Contains(err.Error(), "secret") {
+		t.Errorf("ValidateOnly(database_url, secret) = %v, want the secret named", err)
+	}
+}
+
+func TestUnknownVariables(t *testing.T) {
+	c := Defaults()
+	c.Apps = []App{{Name: "mp"}}
+	err := c.ApplyEnv(Env{"WXAUTH_LOGLEVEL": "debug", "WXAUTH_APP_WEB_SECRET": "x", "WXAUTH_APP_MP_SECRET": "y",
+		"WXAUTH_TEST_X": "1", "HOME": "/root"})
+	msg := fmt.Sprint(err)
+	for _, want := range []string{"WXAUTH_LOGLEVEL: unknown variable; did you mean WXAUTH_LOG_LEVEL?", `WXAUTH_APP_WEB_SECRET: no app "web" is configured`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("ApplyEnv = %v, want %q", err, want)
+		}
+	}
+	if c.Apps[0].Secret != "y" || strings.Contains(msg, "TEST") || strings.Contains(msg, "HOME") {
+		t.Errorf("ApplyEnv = %v, secret %q", err, c.Apps[0].Secret)
 	}
 }

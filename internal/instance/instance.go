@@ -188,12 +188,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
-	r := cfg.RateLimits.Rules()
-	limits := ratelimit.NewPolicy(ratelimit.Rules{
-		LoginPerIP: r.LoginPerIP, LoginPerUser: r.LoginPerUser,
-		RefreshPerIP: r.RefreshPerIP, RefreshPerSession: r.RefreshPerSession,
-		SMSPerPhoneMinute: r.SMSPerPhoneMinute, SMSPerPhoneDay: r.SMSPerPhoneDay, SMSPerIP: r.SMSPerIPHour,
-	}, inst.Sessions, inst.Sessions, opt.Now)
+	limits := ratelimit.NewPolicy(cfg.RateLimits.Rules(), inst.Sessions, inst.Sessions, opt.Now)
 	apps := make([]login.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
 		apps[i] = login.App{Name: a.Name, Kind: login.Kind(a.Kind), AppID: a.AppID, Secret: a.Secret}

@@ -126,6 +126,10 @@ var (
 	_ storage.SigningKeys = (*Store)(nil)
 )
 
+// ErrNotMigrated: the database's schema is older than this build's, and
+// Open was not asked to migrate it.
+var ErrNotMigrated = errors.New("the database schema is not up to date")
+
 // Open connects to the database of cfg.URL, checks that it answers, and
 // runs or checks the migrations. A database that cannot be reached is
 // reported as [storage.ErrUnavailable].
@@ -208,7 +212,7 @@ func (s *Store) setUp(ctx context.Context, migrate bool) error {
 			return fmt.Errorf("schema version: %w", s.d.mapError(err))
 		}
 		if current < target {
-			return fmt.Errorf("schema at version %d, this build needs %d: open with Migrate", current, target)
+			return fmt.Errorf("%w (at version %d, this build needs %d)", ErrNotMigrated, current, target)
 		}
 		return nil
 	}

@@ -1,0 +1,176 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// valueKind is how a key's value is written.
+type valueKind int
+
+const (
+	text     valueKind = iota // a string
+	duration                  // a Go duration: 90s, 15m, 2h
+	list                      // a YAML sequence; comma-separated in the environment
+)
+
+// Key is one configuration key: its path in the YAML file, the WXAUTH_*
+// variable that overrides it, what it means, and where it goes in Config.
+// This table is the one definition of the keys: parsing, the environment,
+// defaults (Defaults sets them in Config, the table reads them back) and
+// the table in docs/configuration.md (TestDocsTable) all come from it;
+// Validate checks the values.
+type Key struct {
+	Path string
+	Env  string
+	// Default describes the default when Defaults() has none to show (dev
+	// fills it in, or empty means something).
+	Default string
+	Doc     string
+	kind    valueKind
+	ref     func(*Config) any // *string, *Duration or *[]string
+}
+
+func str(f func(*Config) *string) func(*Config) any    { return func(c *Config) any { return f(c) } }
+func dur(f func(*Config) *Duration) func(*Config) any  { return func(c *Config) any { return f(c) } }
+func strs(f func(*Config) *[]string) func(*Config) any { return func(c *Config) any { return f(c) } }
+
+// keys are every key but the apps' own (appKeys), in the order of the
+// documentation.
+var keys = []Key{
+	{Path: "addr", Env: "WXAUTH_ADDR", Doc: "listen address", ref: str(func(c *Config) *string { return &c.Addr })},
+	{Path: "issuer", Env: "WXAUTH_ISSUER", Default: "(dev: the server's origin)", Doc: "`iss` of access tokens; an http(s) URL", ref: str(func(c *Config) *string { return &c.Issuer })},
+	{Path: "audience", Env: "WXAUTH_AUDIENCE", Default: "the issuer", Doc: "`aud` of access tokens", ref: str(func(c *Config) *string { return &c.Audience })},
+	{Path: "database_url", Env: "WXAUTH_DATABASE_URL", Default: "(dev: `sqlite:<data>/wxauth.db`)", Doc: "`postgres://user@host:5432/db?sslmode=…[&pool_max_conns=N]` or `sqlite:PATH`", ref: str(func(c *Config) *string { return &c.DatabaseURL })},
+	{Path: "redis_url", Env: "WXAUTH_REDIS_URL", Default: "empty: in-process sessions", Doc: "`redis://host:6379/0`, `rediss://…`, `redis+cluster://h1:p1,h2:p2,…`, `redis+sentinel://s1:p1,s2:p2/master`", ref: str(func(c *Config) *string { return &c.RedisURL })},
+	{Path: "wechat.api_base", Env: "WXAUTH_WECHAT_API_BASE", Doc: "WeChat's API server (dev: the sandbox)", ref: str(func(c *Config) *string { return &c.WeChat.APIBase })},
+	{Path: "wechat.open_base", Env: "WXAUTH_WECHAT_OPEN_BASE", Doc: "WeChat's authorization pages (dev: the sandbox)", ref: str(func(c *Config) *string { return &c.WeChat.OpenBase })},
+	{Path: "wechat.timeout", Env: "WXAUTH_WECHAT_TIMEOUT", Doc: "per call to WeChat", kind: duration, ref: dur(func(c *Config) *Duration { return &c.WeChat.Timeout })},
+	{Path: "tokens.access_ttl", Env: "WXAUTH_ACCESS_TTL", Doc: "access-token lifetime", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Tokens.AccessTTL })},
+	{Path: "tokens.refresh_ttl", Env: "WXAUTH_REFRESH_TTL", Doc: "idle session lifetime, sliding", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Tokens.RefreshTTL })},
+	{Path: "tokens.session_max_age", Env: "WXAUTH_SESSION_MAX_AGE", Doc: "absolute session lifetime", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Tokens.SessionMaxAge })},
+	{Path: "tokens.reuse_grace", Env: "WXAUTH_REUSE_GRACE", Doc: "grace window for a rotated refresh token; `0s` disables it", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Tokens.ReuseGrace })},
+	{Path: "registration", Env: "WXAUTH_REGISTRATION", Doc: "`auto` or `bind_phone`", ref: str(func(c *Config) *string { return &c.Registration })},
+	{Path: "redirects", Env: "WXAUTH_REDIRECTS", Default: "(dev: the server's origin)", Doc: "allowed redirect prefixes", kind: list, ref: strs(func(c *Config) *[]string { return &c.Redirects })},
+	{Path: "cors_origins", Env: "WXAUTH_CORS_ORIGINS", Default: "none", Doc: "origins allowed to call the API from a browser", kind: list, ref: strs(func(c *Config) *[]string { return &c.CORSOrigins })},
+	{Path: "service_keys", Env: "WXAUTH_SERVICE_KEYS", Default: "none", Doc: "bearer keys of other services (≥ 16 characters)", kind: list, ref: strs(func(c *Config) *[]string { return &c.ServiceKeys })},
+	{Path: "secret", Env: "WXAUTH_SECRET", Default: "(dev: generated into `<data>/secret`)", Doc: "≥ 32 bytes; keys refresh tokens and encrypts secrets at rest; required by `serve` and `keys rotate`", ref: str(func(c *Config) *string { return &c.Secret })},
+	{Path: "log_level", Env: "WXAUTH_LOG_LEVEL", Doc: "`debug`, `info`, `warn`, `error`", ref: str(func(c *Config) *string { return &c.LogLevel })},
+	{Path: "log_format", Env: "WXAUTH_LOG_FORMAT", Doc: "`auto` (text for a human on a terminal, JSON otherwise), `text` or `json`", ref: str(func(c *Config) *string { return &c.LogFormat })},
+	{Path: "trusted_proxy_header", Env: "WXAUTH_TRUSTED_PROXY_HEADER", Default: "empty: the connection's address", Doc: "header with the client address behind a load balancer (`X-Forwarded-For`: its last entry; others: the value)", ref: str(func(c *Config) *string { return &c.TrustedProxyHeader })},
+	{Path: "rate_limits.login_per_ip", Env: "WXAUTH_RATE_LOGIN_PER_IP", Doc: "logins per client address; `N/window` or `off`", ref: str(func(c *Config) *string { return &c.RateLimits.LoginPerIP })},
+	{Path: "rate_limits.login_per_user", Env: "WXAUTH_RATE_LOGIN_PER_USER", Doc: "logins per user (counted once WeChat has said who it is)", ref: str(func(c *Config) *string { return &c.RateLimits.LoginPerUser })},
+	{Path: "rate_limits.refresh_per_ip", Env: "WXAUTH_RATE_REFRESH_PER_IP", Doc: "refreshes per client address", ref: str(func(c *Config) *string { return &c.RateLimits.RefreshPerIP })},
+	{Path: "rate_limits.refresh_per_session", Env: "WXAUTH_RATE_REFRESH_PER_SESSION", Doc: "refreshes per session (grace replays count)", ref: str(func(c *Config) *string { return &c.RateLimits.RefreshPerSession })},
+	{Path: "rate_limits.sms_per_phone_minute", Env: "WXAUTH_RATE_SMS_PER_PHONE_MINUTE", Doc: "SMS codes per phone, spaced by window/N after the last ([bind.md](bind.md))", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerPhoneMinute })},
+	{Path: "rate_limits.sms_per_phone_day", Env: "WXAUTH_RATE_SMS_PER_PHONE_DAY", Doc: "SMS codes per phone (the day turns at 00:00 UTC)", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerPhoneDay })},
+	{Path: "rate_limits.sms_per_ip_hour", Env: "WXAUTH_RATE_SMS_PER_IP_HOUR", Doc: "SMS codes per client address", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerIPHour })},
+	{Path: "key_reload", Env: "WXAUTH_KEY_RELOAD", Doc: "how often instances reload the shared signing keys; a new key signs after two reloads", kind: duration, ref: dur(func(c *Config) *Duration { return &c.KeyReload })},
+}
+
+// appKeys are the keys of one entry of apps.
+var appKeys = []Key{
+	{Path: "name", Doc: "the app's key in requests (`app`): lower-case letters, digits and `_`"},
+	{Path: "kind", Doc: "`miniprogram`, `official_account` or `website`"},
+	{Path: "appid", Doc: "WeChat's appid"},
+	{Path: "secret", Env: "WXAUTH_APP_<NAME>_SECRET", Doc: "WeChat's app secret; better from the environment"},
+}
+
+// appField is where an app key goes in App.
+func appField(a *App, name string) *string {
+	switch name {
+	case "name":
+		return &a.Name
+	case "kind":
+		return &a.Kind
+	case "appid":
+		return &a.AppID
+	case "secret":
+		return &a.Secret
+	}
+	return nil
+}
+
+// Keys lists the configuration keys, for documentation.
+func Keys() []Key { return keys }
+
+// exemptEnv are WXAUTH_ variables that are not configuration: the tests'
+// and CI's own. Any other unknown WXAUTH_ variable stops start-up.
+var exemptEnv = []string{"WXAUTH_TEST_", "WXAUTH_BIN", "WXAUTH_SDK_DEVDEPS", "WXAUTH_REDIS_CLUSTER_DIR"}
+
+// defaultText is how a key's default is shown in the docs.
+func (k Key) defaultText() string {
+	if k.Default != "" {
+		return k.Default
+	}
+	d := Defaults()
+	switch v := k.ref(&d).(type) {
+	case *string:
+		if *v == "" {
+			return "empty"
+		}
+		return "`" + *v + "`"
+	case *Duration:
+		return "`" + formatDuration(v.D()) + "`"
+	case *[]string:
+		if len(*v) == 0 {
+			return "none"
+		}
+		return "`" + strings.Join(*v, ",") + "`"
+	}
+	return ""
+}
+
+// formatDuration writes 2h rather than 2h0m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// variable is how a key's environment variable is shown in the docs.
+func (k Key) variable() string {
+	if k.kind == list {
+		return fmt.Sprintf("`%s` (comma-separated)", k.Env)
+	}
+	return "`" + k.Env + "`"
+}
+
+// suggest is the candidate closest to s, if it is close enough to be a
+// typo of it.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", len(s)/3+2
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

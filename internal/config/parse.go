@@ -1,0 +1,341 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problem is one thing wrong with the configuration: the key (its YAML
+// path, or the variable that set it), what is wrong, and the line of the
+// file it is on (0: not from the file).
+type Problem struct {
+	Key  string
+	Msg  string
+	Line int
+}
+
+func (p Problem) Error() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s: %s (line %d)", p.Key, p.Msg, p.Line)
+	}
+	return p.Key + ": " + p.Msg
+}
+
+// Problems are every problem found, in file order (then the environment's
+// and the rest, in the order of the keys): the same every run.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	if len(ps) == 1 {
+		return "config: " + ps[0].Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "config: %d problems:", len(ps))
+	for _, p := range ps {
+		b.WriteString("\n  " + p.Error())
+	}
+	return b.String()
+}
+
+// err is ps in order as an error, or nil.
+func (ps Problems) err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i].Line, ps[j].Line
+		return a > 0 && (b == 0 || a < b)
+	})
+	return ps
+}
+
+// ParseFile reads YAML from path over c.
+func (c *Config) ParseFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return c.Parse(b)
+}
+
+// Parse reads YAML over c, key by key from the table (keys.go). Unknown
+// keys, values of the wrong type and keys given twice are problems, each
+// with its full path and line; all of them come back together.
+func (c *Config) Parse(b []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file
+	}
+	if c.lines == nil {
+		c.lines = map[string]int{}
+	}
+	var ps Problems
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return Problems{{Key: "(file)", Msg: "must be a mapping of keys (key: value)", Line: root.Line}}.err()
+	}
+	c.parseMapping(root, "", &ps)
+	return ps.err()
+}
+
+// groups are the paths of the nested mappings (wechat, tokens, …).
+func groups() []string {
+	var gs []string
+	for _, k := range keys {
+		if i := strings.LastIndexByte(k.Path, '.'); i > 0 && !slices.Contains(gs, k.Path[:i]) {
+			gs = append(gs, k.Path[:i])
+		}
+	}
+	return gs
+}
+
+// children are the names allowed directly under prefix.
+func children(prefix string) []string {
+	var out []string
+	for _, k := range keys {
+		rest, ok := strings.CutPrefix(k.Path, prefix)
+		if prefix != "" && !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, ".")
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	if prefix == "" {
+		out = append(out, "apps")
+	}
+	return out
+}
+
+func (c *Config) parseMapping(m *yaml.Node, prefix string, ps *Problems) {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		path := prefix + k.Value
+		if first, dup := seen[k.Value]; dup {
+			*ps = append(*ps, Problem{Key: path, Msg: fmt.Sprintf("given twice (first on line %d)", first), Line: k.Line})
+			continue
+		}
+		seen[k.Value] = k.Line
+		c.lines[path] = k.Line
+		switch {
+		case path == "apps":
+			c.parseApps(v, ps)
+		case slices.Contains(groups(), path):
+			if v.Kind != yaml.MappingNode {
+				*ps = append(*ps, Problem{Key: path, Msg: "must be a mapping of keys", Line: v.Line})
+				continue
+			}
+			c.parseMapping(v, path+".", ps)
+		default:
+			key, ok := keyAt(path)
+			if !ok {
+				msg := "unknown key"
+				if s := suggest(k.Value, children(prefix)); s != "" {
+					msg += "; did you mean " + s + "?"
+				}
+				*ps = append(*ps, Problem{Key: path, Msg: msg, Line: k.Line})
+				continue
+			}
+			if err := key.setNode(c, v); err != nil {
+				*ps = append(*ps, Problem{Key: path, Msg: err.Error(), Line: v.Line})
+			}
+		}
+	}
+}
+
+func keyAt(path string) (Key, bool) {
+	for _, k := range keys {
+		if k.Path == path {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// setNode stores a YAML value.
+func (k Key) setNode(c *Config, v *yaml.Node) error {
+	if k.kind == list {
+		if v.Kind != yaml.SequenceNode {
+			return errors.New("must be a list, e.g. [\"a\", \"b\"]")
+		}
+		var out []string
+		for _, item := range v.Content {
+			if item.Kind != yaml.ScalarNode {
+				return fmt.Errorf("item on line %d must be a string", item.Line)
+			}
+			out = append(out, item.Value)
+		}
+		*k.ref(c).(*[]string) = out
+		return nil
+	}
+	if v.Kind != yaml.ScalarNode {
+		return errors.New("must be a single value, not a list or a mapping")
+	}
+	return k.set(c, v.Value)
+}
+
+// set stores a value written as text (a YAML scalar, a variable).
+func (k Key) set(c *Config, s string) error {
+	switch p := k.ref(c).(type) {
+	case *string:
+		*p = s
+	case *Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like 2h or 30s", s)
+		}
+		*p = Duration(d)
+	case *[]string:
+		*p = splitList(s)
+	}
+	return nil
+}
+
+func (c *Config) parseApps(v *yaml.Node, ps *Problems) {
+	if v.Kind != yaml.SequenceNode {
+		*ps = append(*ps, Problem{Key: "apps", Msg: "must be a list of {name, kind, appid, secret}", Line: v.Line})
+		return
+	}
+	names := make([]string, len(appKeys))
+	for i, k := range appKeys {
+		names[i] = k.Path
+	}
+	c.Apps = nil
+	for i, item := range v.Content {
+		prefix := fmt.Sprintf("apps[%d]", i)
+		c.lines[prefix] = item.Line
+		if item.Kind != yaml.MappingNode {
+			*ps = append(*ps, Problem{Key: prefix, Msg: "must be a mapping {name, kind, appid, secret}", Line: item.Line})
+			continue
+		}
+		var a App
+		seen := map[string]bool{}
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, val := item.Content[j], item.Content[j+1]
+			path := prefix + "." + k.Value
+			field := appField(&a, k.Value)
+			switch {
+			case seen[k.Value]:
+				*ps = append(*ps, Problem{Key: path, Msg: "given twice", Line: k.Line})
+			case field == nil:
+				msg := "unknown key"
+				if s := suggest(k.Value, names); s != "" {
+					msg += "; did you mean " + s + "?"
+				}
+				*ps = append(*ps, Problem{Key: path, Msg: msg, Line: k.Line})
+			case val.Kind != yaml.ScalarNode:
+				*ps = append(*ps, Problem{Key: path, Msg: "must be a single value", Line: val.Line})
+			default:
+				*field = val.Value
+				c.lines[path] = k.Line
+			}
+			seen[k.Value] = true
+		}
+		c.Apps = append(c.Apps, a)
+	}
+}
+
+// Env is the process environment, by name (os.Environ as a map).
+type Env map[string]string
+
+// EnvFrom reads "NAME=value" entries (os.Environ()).
+func EnvFrom(environ []string) Env {
+	e := Env{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			e[k] = v
+		}
+	}
+	return e
+}
+
+// Lookup is os.LookupEnv on e.
+func (e Env) Lookup(name string) (string, bool) {
+	v, ok := e[name]
+	return v, ok
+}
+
+// ApplyEnv overrides c with the WXAUTH_* variables of env. A variable
+// that is no key's (a typo) is a problem, named with a suggestion; so is
+// a bad value. The tests' and CI's own variables (exemptEnv) are left
+// alone.
+func (c *Config) ApplyEnv(env Env) error {
+	var ps Problems
+	names := make([]string, 0, len(env))
+	for name := range env {
+		if strings.HasPrefix(name, "WXAUTH_") {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	known := make([]string, 0, len(keys))
+	for _, k := range keys {
+		known = append(known, k.Env)
+	}
+	for _, name := range names {
+		v := env[name]
+		if i := slices.IndexFunc(keys, func(k Key) bool { return k.Env == name }); i >= 0 {
+			if err := keys[i].set(c, v); err != nil {
+				ps = append(ps, Problem{Key: name, Msg: err.Error()})
+			}
+			continue
+		}
+		if app, ok := appSecretVar(name); ok {
+			if !c.setAppSecret(app, v) && len(c.Apps) > 0 {
+				ps = append(ps, Problem{Key: name, Msg: fmt.Sprintf("no app %q is configured", app)})
+			}
+			continue
+		}
+		if slices.ContainsFunc(exemptEnv, func(p string) bool { return strings.HasPrefix(name, p) }) {
+			continue
+		}
+		msg := "unknown variable"
+		if s := suggest(name, known); s != "" {
+			msg += "; did you mean " + s + "?"
+		}
+		ps = append(ps, Problem{Key: name, Msg: msg})
+	}
+	return ps.err()
+}
+
+// appSecretVar reads WXAUTH_APP_<NAME>_SECRET.
+func appSecretVar(name string) (app string, ok bool) {
+	rest, ok := strings.CutPrefix(name, "WXAUTH_APP_")
+	if !ok {
+		return "", false
+	}
+	app, ok = strings.CutSuffix(rest, "_SECRET")
+	return strings.ToLower(app), ok && app != ""
+}
+
+func (c *Config) setAppSecret(app, secret string) bool {
+	for i := range c.Apps {
+		if c.Apps[i].Name == app {
+			c.Apps[i].Secret = secret
+			return true
+		}
+	}
+	return false
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
