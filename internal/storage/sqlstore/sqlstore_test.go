@@ -119,11 +119,11 @@ func TestMigrate(t *testing.T) {
 		}
 		t.Run(b.name, func(t *testing.T) {
 			url := b.url(t)
-			if s, err := sqlstore.Open(t.Context(), sqlstore.Config{URL: url}); err == nil || !strings.Contains(err.Error(), "open with Migrate") {
+			if s, err := sqlstore.Open(t.Context(), sqlstore.Config{URL: url}); !errors.Is(err, sqlstore.ErrNotMigrated) {
 				if err == nil {
 					s.Close()
 				}
-				t.Fatalf("Open(fresh database, no Migrate) = %v, want an error containing %q", err, "open with Migrate")
+				t.Fatalf("Open(fresh database, no Migrate) = %v, want ErrNotMigrated", err)
 			}
 			n := 1
 			if b.name == "Postgres" {
@@ -169,7 +169,7 @@ func TestOpenErrors(t *testing.T) {
 		{"query in path", sqlstore.Config{URL: "sqlite:" + fresh + "?_pragma=foreign_keys(0)"}, "not allowed"},
 		{"corrupt file", sqlstore.Config{URL: "sqlite:" + garbage, Migrate: true}, "not a database"},
 		{"missing dir", sqlstore.Config{URL: "sqlite:" + filepath.Join(dir, "no", "such", "dir.db"), Migrate: true}, "such/dir.db: migrate: failed to initialize: unable to open database file"},
-		{"not migrated", sqlstore.Config{URL: "sqlite:" + fresh}, "open with Migrate"},
+		{"not migrated", sqlstore.Config{URL: "sqlite:" + fresh}, "schema is not up to date (at version 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
