@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // maxControlBody caps control API request bodies.
@@ -94,10 +95,44 @@ type appJSON struct {
 	Kind    string `json:"kind"`
 	AppID   string `json:"appid"`
 	Unbound bool   `json:"unbound,omitempty"`
+	// SessionKey is shown for apps with a policy of their own.
+	SessionKey *sessionKeyJSON `json:"session_key,omitempty"`
 }
 
 func toAppJSON(a App) appJSON {
-	return appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound}
+	out := appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound}
+	if a.SessionKey != nil {
+		p := a.SessionKey.withDefaults()
+		out.SessionKey = &sessionKeyJSON{RotateOnCode: p.RotateOnCode, MinRotation: p.MinRotation.String(), TTL: p.TTL.String()}
+	}
+	return out
+}
+
+// sessionKeyJSON is a [SessionKeyPolicy] in the control API: durations in
+// Go's notation ("90s", "72h"); absent fields take WeChat's defaults.
+type sessionKeyJSON struct {
+	RotateOnCode *bool  `json:"rotate_on_code,omitempty"`
+	MinRotation  string `json:"min_rotation,omitempty"`
+	TTL          string `json:"ttl,omitempty"`
+}
+
+func (j sessionKeyJSON) policy() (*SessionKeyPolicy, error) {
+	p := &SessionKeyPolicy{RotateOnCode: j.RotateOnCode}
+	for _, d := range []struct {
+		name string
+		in   string
+		out  *time.Duration
+	}{{"min_rotation", j.MinRotation, &p.MinRotation}, {"ttl", j.TTL, &p.TTL}} {
+		if d.in == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.in)
+		if err != nil {
+			return nil, fmt.Errorf("session_key.%s %q is not a duration such as \"90s\" or \"72h\"", d.name, d.in)
+		}
+		*d.out = v
+	}
+	return p, nil
 }
 
 // listApps serves GET /sandbox/v1/apps (docs/sandbox.md).
@@ -114,7 +149,8 @@ func (s *Sandbox) listApps(w http.ResponseWriter, r *http.Request) error {
 }
 
 // createApp serves POST /sandbox/v1/apps {"name", "kind", "appid",
-// "secret", "unbound"?} (docs/sandbox.md): 201 with the app, secret left out.
+// "secret", "unbound"?, "session_key"?: {"rotate_on_code", "min_rotation",
+// "ttl"}} (docs/sandbox.md): 201 with the app, secret left out.
 func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		appJSON
@@ -124,6 +160,13 @@ func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound}
+	if req.SessionKey != nil {
+		p, err := req.SessionKey.policy()
+		if err != nil {
+			return err
+		}
+		a.SessionKey = p
+	}
 	if err := s.AddApp(a); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -203,5 +204,78 @@ func TestControlNeverShowsSecrets(t *testing.T) {
 				t.Errorf("GET %s shows %s's secret", path, app.Name)
 			}
 		}
+	}
+}
+
+// docs/sandbox.md: an app registered with a session_key policy of its own
+// shows it, and applies it when codes are issued.
+func TestControlAppSessionKey(t *testing.T) {
+	e := newEnv(t, nil)
+	body := map[string]any{"name": "slow", "kind": "miniprogram", "appid": "wx00000000000000f7", "secret": "secret-g",
+		"session_key": map[string]any{"rotate_on_code": true, "min_rotation": "10m"}}
+	var created map[string]any
+	if status := e.control(t, http.MethodPost, "/apps", body, &created); status != http.StatusCreated {
+		t.Fatalf("POST /apps: status %d, want 201", status)
+	}
+	want := map[string]any{"name": "slow", "kind": "miniprogram", "appid": "wx00000000000000f7",
+		"session_key": map[string]any{"rotate_on_code": true, "min_rotation": "10m0s", "ttl": "72h0m0s"}}
+	if diff := cmp.Diff(want, created); diff != "" {
+		t.Errorf("POST /apps answer (-want +got):\n%s", diff)
+	}
+	slow := App{AppID: "wx00000000000000f7", Secret: "secret-g"}
+	first := e.login(t, slow, "alice").SessionKey
+	if got := e.login(t, slow, "alice").SessionKey; got != first {
+		t.Errorf("second login within min_rotation: key %q → %q, want kept", first, got)
+	}
+	// Other apps keep the default: every code rotates.
+	a1 := e.login(t, appA, "alice").SessionKey
+	if a2 := e.login(t, appA, "alice").SessionKey; a2 == a1 {
+		t.Errorf("default app kept the key across codes")
+	}
+
+	for _, tt := range []struct {
+		name string
+		sk   any
+	}{
+		{"bad duration", map[string]any{"ttl": "3 days"}},
+		{"negative", map[string]any{"min_rotation": "-1s"}},
+		{"unknown field", map[string]any{"rotate": true}},
+		{"not an object", "72h"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got errorJSON
+			b := map[string]any{"kind": "miniprogram", "appid": "wx00000000000000f8", "secret": "s", "session_key": tt.sk}
+			if status := e.control(t, http.MethodPost, "/apps", b, &got); status != 400 || got.Error != "invalid_request" {
+				t.Errorf("POST /apps with session_key %v = %d %+v, want 400 invalid_request", tt.sk, status, got)
+			}
+		})
+	}
+	var got errorJSON
+	b := map[string]any{"kind": "official_account", "appid": "wx00000000000000f9", "secret": "s", "session_key": map[string]any{"ttl": "1h"}}
+	if status := e.control(t, http.MethodPost, "/apps", b, &got); status != 400 {
+		t.Errorf("POST /apps, official account with a session_key = %d %+v, want 400", status, got)
+	}
+}
+
+// Config.SessionKey and App.SessionKey are checked like the rest.
+func TestNewSessionKeyPolicy(t *testing.T) {
+	if _, err := New(Config{SessionKey: SessionKeyPolicy{TTL: -time.Second}}); err == nil {
+		t.Error("New with a negative SessionKey.TTL succeeded")
+	}
+	bad := appA
+	bad.SessionKey = &SessionKeyPolicy{MinRotation: -time.Second}
+	if _, err := New(Config{Apps: []App{bad}}); err == nil {
+		t.Error("New with an app's negative SessionKey.MinRotation succeeded")
+	}
+	off := false
+	own := appA
+	own.SessionKey = &SessionKeyPolicy{RotateOnCode: &off}
+	sb, err := New(Config{Apps: []App{own}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off = true // the sandbox keeps its own copy
+	if got := sb.Apps()[0].SessionKey; got == nil || *got.RotateOnCode || got.TTL != DefaultSessionKeyTTL {
+		t.Errorf("Apps()[0].SessionKey = %+v, want rotate_on_code false and the default TTL", got)
 	}
 }

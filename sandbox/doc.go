@@ -38,6 +38,13 @@
 // superseded, or expired one (§2.3); userinfo and auth do the same for a
 // per-user OAuth token, and 40003 for an openid not the token's.
 //
+// A Mini Program user has one session_key per app at a time (§3.1, §3.9).
+// As the app's [SessionKeyPolicy] says, issuing a wx.login code replaces it
+// (by default every code, even one never exchanged; a minimum period may
+// be set), exchanging a code answers the current key and replaces nothing,
+// and a key unused for its TTL (72 hours by default) lapses: checksession
+// answers 87009 and the next code or encrypted data brings a new key.
+//
 // Web OAuth (reference §5, §6) works for Official Account and website apps
 // only. Codes are single use, bound to app, user and scope, and live 5
 // minutes (Official Account) or 10 (website); user tokens live 7200 s and

@@ -61,7 +61,9 @@ type userInfo struct {
 // [EncryptedPhone] (reference §3.7, §7 item 5). It is encrypted with the
 // user's current session_key, so a user who has not logged in to the app
 // yet fails with [ErrNotFound], and data made before [Sandbox.RotateSessionKey]
-// or another login no longer matches the new key (§3.9).
+// or another code issued no longer matches the new key (§3.9). Making it
+// is a use of the key; a lapsed key is replaced first, so the data does
+// not match the one the backend holds.
 //
 // User info carries the test user's nickname, gender 0, language "zh_CN",
 // empty region strings (WeChat no longer returns gender and region), a
@@ -79,11 +81,16 @@ func (s *Sandbox) Encrypted(appID, user, kind string) (EncryptedData, error) {
 	if err != nil {
 		return EncryptedData{}, err
 	}
-	sessionKey := s.sessionKeys[appUser{appID, user}]
-	if sessionKey == "" {
+	au := appUser{appID, user}
+	if s.sessionKeys[au] == nil {
 		return EncryptedData{}, fmt.Errorf("user %q has no session_key in app %q: log in first: %w", user, appID, ErrNotFound)
 	}
 	now := s.now()
+	// The user is using the app: the key is used, or replaced if it lapsed.
+	sessionKey, err := s.useKeyLocked(au, now, false)
+	if err != nil {
+		return EncryptedData{}, fmt.Errorf("encrypt: %w", err)
+	}
 
 	var out EncryptedData
 	var plain any

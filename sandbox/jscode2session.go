@@ -28,7 +28,9 @@ type loginCode struct {
 
 // IssueCode returns the code wx.login() would give user in the Mini Program
 // appID: 32 printable characters, single use, valid for the configured
-// CodeTTL (reference §3.1). Unknown apps and users fail with [ErrNotFound].
+// CodeTTL (reference §3.1). Issuing it replaces the user's session_key as
+// the app's [SessionKeyPolicy] says, whether or not the code is ever
+// exchanged (§3.9). Unknown apps and users fail with [ErrNotFound].
 func (s *Sandbox) IssueCode(appID, user string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -41,16 +43,23 @@ func (s *Sandbox) IssueCode(appID, user string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("issue code: %w", err)
 	}
+	if _, err := s.useKeyLocked(appUser{appID, user}, now, true); err != nil {
+		return "", fmt.Errorf("issue code: %w", err)
+	}
 	s.codes[code] = &loginCode{appID: appID, user: user, expires: now.Add(s.codeTTL)}
 	return code, nil
 }
 
 // SessionKey returns user's current session_key in the Mini Program appID,
-// or "" if they have not logged in there yet.
+// or "" if they have none: no code was issued to them there yet, or their
+// key lapsed (see [SessionKeyPolicy]).
 func (s *Sandbox) SessionKey(appID, user string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sessionKeys[appUser{appID, user}]
+	if k := s.currentKeyLocked(appUser{appID, user}, s.now()); k != nil {
+		return k.key
+	}
+	return ""
 }
 
 // code2SessionAnswer is jscode2session's success body (reference §3.2),
@@ -65,7 +74,9 @@ type code2SessionAnswer struct {
 // exchanges a wx.login code for the user's openid, session_key and, for
 // apps bound to the Open Platform, unionid. Checks run in WeChat's order
 // (§7 item 2): missing parameters, appid, secret, code, rate limit. A phone
-// code is not a wx.login code: it answers 40029 here (§7 item 3).
+// code is not a wx.login code: it answers 40029 here (§7 item 3). The
+// session_key answered is the user's current one, replaced when a code was
+// issued, not here (§3.9).
 func (s *Sandbox) jscode2session(r *http.Request) any {
 	appID, secret, jsCode, bad := codeExchangeParams(r, "js_code")
 	if bad != nil {
@@ -94,13 +105,12 @@ func (s *Sandbox) jscode2session(r *http.Request) any {
 		return errcode(45011)
 	}
 
-	sessionKey := s.sessionKeys[key]
-	if sessionKey == "" || s.rotate {
-		var err error
-		if sessionKey, err = s.newSessionKeyLocked(key); err != nil {
-			s.log.ErrorContext(r.Context(), "sandbox session key", "err", err)
-			return errcode(-1)
-		}
+	// The key was replaced, if at all, when the code was issued (§3.9):
+	// the exchange answers the user's current key.
+	sessionKey, err := s.useKeyLocked(key, now, false)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "sandbox session key", "err", err)
+		return errcode(-1)
 	}
 	c.used = true
 	ans := code2SessionAnswer{OpenID: openID(appID, c.user), SessionKey: sessionKey}

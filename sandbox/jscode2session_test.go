@@ -192,12 +192,14 @@ func TestJSCode2SessionUsedThenExpired(t *testing.T) {
 	checkWeChatError(t, e.get(t, "/sns/jscode2session", q), 40029)
 }
 
+// Reference §3.1, §3.9: issuing a code replaces the key, exchanging one
+// does not; each user of each app has a key of their own.
 func TestSessionKeyRotation(t *testing.T) {
 	on, off := true, false
 	tests := []struct {
 		name   string
-		rotate *bool
-		want   bool // whether the second login changes the key
+		rotate *bool // SessionKeyPolicy.RotateOnCode
+		want   bool  // whether a code issued changes the key
 	}{
 		{"default rotates", nil, true},
 		{"on", &on, true},
@@ -205,25 +207,132 @@ func TestSessionKeyRotation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, func(c *Config) { c.RotateSessionKey = tt.rotate })
+			e := newEnv(t, func(c *Config) { c.SessionKey.RotateOnCode = tt.rotate })
 			if got := e.sb.SessionKey(appA.AppID, "alice"); got != "" {
-				t.Errorf("SessionKey before login = %q, want empty", got)
+				t.Errorf("SessionKey before any code = %q, want empty", got)
 			}
 			first := e.login(t, appA, "alice").SessionKey
 			bobKey := e.login(t, appA, "bob").SessionKey
 			otherApp := e.login(t, appB, "alice").SessionKey
-			second := e.login(t, appA, "alice").SessionKey
-			if changed := first != second; changed != tt.want {
-				t.Errorf("second login: key %q → %q, changed = %v, want %v", first, second, changed, tt.want)
-			}
-			if got := e.sb.SessionKey(appA.AppID, "alice"); got != second {
-				t.Errorf("SessionKey() = %q, want the latest %q", got, second)
-			}
 			if bobKey == first || otherApp == first {
 				t.Errorf("keys are shared across users or apps: %q, %q, %q", first, bobKey, otherApp)
 			}
+
+			// wx.login again, the code never sent to the backend.
+			e.code(t, appA, "alice")
+			afterIssue := e.sb.SessionKey(appA.AppID, "alice")
+			if changed := afterIssue != first; changed != tt.want {
+				t.Errorf("a code issued: key %q → %q, changed = %v, want %v", first, afterIssue, changed, tt.want)
+			}
+			// Two codes issued, the first exchanged: it answers the current
+			// key, the one of the later code; the exchange replaces nothing.
+			older := e.code(t, appA, "alice")
+			e.code(t, appA, "alice")
+			current := e.sb.SessionKey(appA.AppID, "alice")
+			if got := e.get(t, "/sns/jscode2session", loginQuery(appA, older)).SessionKey; got != current {
+				t.Errorf("exchange of an older code answered %q, want the current key %q", got, current)
+			}
+			if got := e.sb.SessionKey(appA.AppID, "alice"); got != current {
+				t.Errorf("the exchange changed the key %q → %q", current, got)
+			}
+			if got := e.sb.SessionKey(appA.AppID, "bob"); got != bobKey {
+				t.Errorf("alice's codes changed bob's key %q → %q", bobKey, got)
+			}
 		})
 	}
+}
+
+// The wx.login doc: the refresh has a minimum period; a code issued
+// sooner keeps the key.
+func TestSessionKeyMinRotation(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SessionKey.MinRotation = 10 * time.Minute })
+	first := e.login(t, appA, "alice").SessionKey
+	e.clock.Advance(9 * time.Minute)
+	if got := e.login(t, appA, "alice").SessionKey; got != first {
+		t.Errorf("code 9 minutes after the key was made: key %q → %q, want kept", first, got)
+	}
+	e.clock.Advance(time.Minute)
+	e.code(t, appA, "alice")
+	second := e.sb.SessionKey(appA.AppID, "alice")
+	if second == first {
+		t.Errorf("code 10 minutes after the key was made kept it, want a new key")
+	}
+	// The period counts from the new key, and a forced rotation resets it.
+	e.clock.Advance(5 * time.Minute)
+	if e.code(t, appA, "alice"); e.sb.SessionKey(appA.AppID, "alice") != second {
+		t.Errorf("code 5 minutes after a rotation changed the key")
+	}
+	if err := e.sb.RotateSessionKey(appA.AppID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if e.sb.SessionKey(appA.AppID, "alice") == second {
+		t.Errorf("RotateSessionKey inside the minimum period kept the key, want it replaced")
+	}
+}
+
+// Reference §3.9: a key lapses after a period without use; checksession
+// then answers 87009 and the user's next code or data comes with a new key.
+func TestSessionKeyTTL(t *testing.T) {
+	off := false
+	e := newEnv(t, func(c *Config) {
+		c.SessionKey = SessionKeyPolicy{RotateOnCode: &off, TTL: time.Hour}
+	})
+	tok := e.appToken(t, appA)
+	aliceA := openID(appA.AppID, "alice")
+	key := e.login(t, appA, "alice").SessionKey
+	check := func(k string) int {
+		return e.get(t, "/wxa/checksession", sessionQuery(tok, aliceA, sessionSignature(k))).code()
+	}
+
+	// Used 59 minutes later (encrypted data): it lasts another hour.
+	e.clock.Advance(59 * time.Minute)
+	e.encrypted(t, appA, "alice", EncryptedUserInfo)
+	e.clock.Advance(59 * time.Minute)
+	if got := check(key); got != 0 {
+		t.Fatalf("checksession 59 minutes after the last use: errcode %d, want 0", got)
+	}
+	// checksession is not a use: an hour after the last use, it lapsed.
+	e.clock.Advance(time.Minute)
+	checkWeChatError(t, e.get(t, "/wxa/checksession", sessionQuery(tok, aliceA, sessionSignature(key))), 87009)
+	checkWeChatError(t, e.get(t, "/wxa/resetusersessionkey", sessionQuery(tok, aliceA, sessionSignature(key))), 87009)
+	if got := e.sb.SessionKey(appA.AppID, "alice"); got != "" {
+		t.Errorf("SessionKey after it lapsed = %q, want empty", got)
+	}
+	// Data the front end gets now comes with a new key, though codes do not
+	// rotate here; the backend's key cannot open it.
+	d := e.encrypted(t, appA, "alice", EncryptedPhone)
+	fresh := e.sb.SessionKey(appA.AppID, "alice")
+	if fresh == "" || fresh == key {
+		t.Fatalf("key after the lapse = %q (was %q), want a new one", fresh, key)
+	}
+	if _, err := decryptCBC(key, d.IV, d.EncryptedData); err == nil {
+		t.Errorf("data made after the lapse opens with the lapsed key")
+	}
+	if got := e.login(t, appA, "alice").SessionKey; got != fresh {
+		t.Errorf("login after the lapse answered %q, want the new key %q", got, fresh)
+	}
+
+	// A code issued after a lapse brings a new key too.
+	e.clock.Advance(2 * time.Hour)
+	e.code(t, appA, "alice")
+	if got := e.sb.SessionKey(appA.AppID, "alice"); got == "" || got == fresh {
+		t.Errorf("code issued after a lapse: key %q (was %q), want a new one", got, fresh)
+	}
+}
+
+// Reference §3.4: the reset key keeps the old key's expiry.
+func TestResetKeepsExpiry(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SessionKey.TTL = time.Hour })
+	tok := e.appToken(t, appA)
+	aliceA := openID(appA.AppID, "alice")
+	old := e.login(t, appA, "alice").SessionKey
+	e.clock.Advance(30 * time.Minute)
+	a := e.get(t, "/wxa/resetusersessionkey", sessionQuery(tok, aliceA, sessionSignature(old)))
+	if a.code() != 0 || a.SessionKey == "" {
+		t.Fatalf("resetusersessionkey: errcode %d", a.code())
+	}
+	e.clock.Advance(30 * time.Minute)
+	checkWeChatError(t, e.get(t, "/wxa/checksession", sessionQuery(tok, aliceA, sessionSignature(a.SessionKey))), 87009)
 }
 
 func TestJSCode2SessionRateLimit(t *testing.T) {

@@ -70,6 +70,9 @@ type App struct {
 	// Unbound means the app is not bound to the Open Platform account, so
 	// WeChat answers no unionid for it (reference §4). False means bound.
 	Unbound bool
+	// SessionKey says when a Mini Program user's session_key is replaced
+	// (reference §3.9). Nil means [Config].SessionKey.
+	SessionKey *SessionKeyPolicy
 }
 
 // Config configures a [Sandbox]. The zero value is a sandbox with no apps.
@@ -77,10 +80,10 @@ type Config struct {
 	// Apps are registered at start; more can be added with [Sandbox.AddApp]
 	// or POST /sandbox/v1/apps. Nil means none.
 	Apps []App
-	// RotateSessionKey says whether a user's second and later jscode2session
-	// exchange for an app replaces their session_key, as WeChat may
-	// (reference §3.1, §3.9; unverified, hence the switch). Nil means true.
-	RotateSessionKey *bool
+	// SessionKey says when a Mini Program user's session_key is replaced,
+	// for apps that do not say otherwise: on each code issued, and after
+	// 72 hours without use, if zero (reference §3.1, §3.9).
+	SessionKey SessionKeyPolicy
 	// CodeTTL is how long issued wx.login and phone codes stay valid. Zero
 	// means [DefaultCodeTTL].
 	CodeTTL time.Duration
@@ -113,7 +116,7 @@ type Config struct {
 // It is an [http.Handler]; all its methods are safe for concurrent use.
 type Sandbox struct {
 	mux          *http.ServeMux
-	rotate       bool
+	keyPolicy    SessionKeyPolicy
 	codeTTL      time.Duration
 	tokenTTL     time.Duration
 	tokenOverlap time.Duration
@@ -131,7 +134,7 @@ type Sandbox struct {
 	codes       map[string]*loginCode
 	phoneCodes  map[string]*phoneCode
 	lastSweep   time.Time
-	sessionKeys map[appUser]string
+	sessionKeys map[appUser]*sessionKey
 	rate        map[appUser][]time.Time
 	faults      map[string][]*Fault // by WeChat path, oldest first
 	calls       map[string]int      // by WeChat path
@@ -164,9 +167,12 @@ func New(cfg Config) (*Sandbox, error) {
 	case cfg.AppTokenDailyQuota < 0:
 		return nil, fmt.Errorf("sandbox: AppTokenDailyQuota is negative (%d)", cfg.AppTokenDailyQuota)
 	}
+	if err := cfg.SessionKey.validate(); err != nil {
+		return nil, fmt.Errorf("sandbox: SessionKey: %w", err)
+	}
 	s := &Sandbox{
 		mux:          http.NewServeMux(),
-		rotate:       cfg.RotateSessionKey == nil || *cfg.RotateSessionKey,
+		keyPolicy:    cfg.SessionKey,
 		codeTTL:      cmp.Or(cfg.CodeTTL, DefaultCodeTTL),
 		tokenTTL:     cmp.Or(cfg.AppTokenTTL, DefaultAppTokenTTL),
 		tokenOverlap: cmp.Or(cfg.AppTokenOverlap, DefaultAppTokenOverlap),
@@ -179,7 +185,7 @@ func New(cfg Config) (*Sandbox, error) {
 		users:        make(map[string]*user),
 		codes:        make(map[string]*loginCode),
 		phoneCodes:   make(map[string]*phoneCode),
-		sessionKeys:  make(map[appUser]string),
+		sessionKeys:  make(map[appUser]*sessionKey),
 		rate:         make(map[appUser][]time.Time),
 		faults:       make(map[string][]*Fault),
 		calls:        make(map[string]int),
@@ -266,6 +272,10 @@ func (s *Sandbox) AddApp(a App) error {
 	if _, ok := s.apps[a.AppID]; ok {
 		return fmt.Errorf("AppID %q already registered: %w", a.AppID, ErrConflict)
 	}
+	if a.SessionKey != nil {
+		p := a.SessionKey.withDefaults() // a copy: the caller's stays theirs
+		a.SessionKey = &p
+	}
 	s.apps[a.AppID] = &a
 	s.appOrder = append(s.appOrder, a.AppID)
 	s.log.Info("sandbox app added", "app", a.Name, "appid", a.AppID, "kind", a.Kind)
@@ -278,7 +288,12 @@ func (s *Sandbox) Apps() []App {
 	defer s.mu.Unlock()
 	out := make([]App, 0, len(s.appOrder))
 	for _, id := range s.appOrder {
-		out = append(out, *s.apps[id])
+		a := *s.apps[id]
+		if a.SessionKey != nil {
+			p := a.SessionKey.withDefaults()
+			a.SessionKey = &p
+		}
+		out = append(out, a)
 	}
 	return out
 }
@@ -299,6 +314,14 @@ func validateApp(a App) error {
 	}
 	if len(a.Name) > 128 {
 		return errors.New("Name is longer than 128 bytes")
+	}
+	if a.SessionKey != nil {
+		if a.Kind != KindMiniProgram {
+			return fmt.Errorf("SessionKey is for %s apps, not %s", KindMiniProgram, a.Kind)
+		}
+		if err := a.SessionKey.validate(); err != nil {
+			return fmt.Errorf("SessionKey: %w", err)
+		}
 	}
 	return nil
 }

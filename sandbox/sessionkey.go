@@ -7,27 +7,121 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"time"
 )
 
+// DefaultSessionKeyTTL is how long a session_key lasts without use before
+// it lapses. WeChat publishes no lifetime: keys last while the user keeps
+// using the Mini Program and lapse after long inactivity, about three days
+// by a WeChat community answer (reference §3.9).
+const DefaultSessionKeyTTL = 72 * time.Hour
+
+// SessionKeyPolicy says when the sandbox replaces a Mini Program user's
+// session_key, as WeChat may (reference §3.1, §3.9; the wx.login and
+// wx.checkSession docs). WeChat publishes no numbers, hence the switches.
+// The zero value is WeChat's rule at its strictest: every code issued
+// replaces the key, and a key unused for [DefaultSessionKeyTTL] lapses.
+type SessionKeyPolicy struct {
+	// RotateOnCode says whether issuing a wx.login code (what wx.login and
+	// WeChat's background data pre-fetch do) replaces the user's
+	// session_key, retiring the old one even if the code is never
+	// exchanged. Exchanging a code never rotates: jscode2session answers
+	// the user's current key. Nil means true.
+	RotateOnCode *bool
+	// MinRotation is the least time between two rotations by code issue:
+	// a code issued sooner after the key was made keeps it (the wx.login
+	// doc: the refresh has a minimum period, not every call refreshes).
+	// Zero means every code rotates.
+	MinRotation time.Duration
+	// TTL is how long a key lasts without use: issuing or exchanging a
+	// code and making encrypted data use it (checksession does not). A
+	// lapsed key fails checksession and resetusersessionkey (87009), and
+	// the user's next code or encrypted data comes with a new key. Zero
+	// means [DefaultSessionKeyTTL].
+	TTL time.Duration
+}
+
+func (p SessionKeyPolicy) validate() error {
+	switch {
+	case p.MinRotation < 0:
+		return fmt.Errorf("MinRotation is negative (%v)", p.MinRotation)
+	case p.TTL < 0:
+		return fmt.Errorf("TTL is negative (%v)", p.TTL)
+	}
+	return nil
+}
+
+// withDefaults fills the zero fields with WeChat's behaviour; RotateOnCode
+// points to a bool of its own.
+func (p SessionKeyPolicy) withDefaults() SessionKeyPolicy {
+	on := p.RotateOnCode == nil || *p.RotateOnCode
+	p.RotateOnCode = &on
+	if p.TTL == 0 {
+		p.TTL = DefaultSessionKeyTTL
+	}
+	return p
+}
+
+// sessionKey is one user's session_key in one Mini Program: a user has
+// one valid key at a time (reference §3.1).
+type sessionKey struct {
+	key  string
+	made time.Time // when this key replaced the previous one
+	used time.Time // last use; the key lapses TTL after it
+}
+
+// policyLocked is appID's session_key policy, defaults filled. s.mu must
+// be held.
+func (s *Sandbox) policyLocked(appID string) SessionKeyPolicy {
+	if a, ok := s.apps[appID]; ok && a.SessionKey != nil {
+		return a.SessionKey.withDefaults()
+	}
+	return s.keyPolicy.withDefaults()
+}
+
+// currentKeyLocked is key's session_key at now, or nil if the user has
+// none or it lapsed. s.mu must be held.
+func (s *Sandbox) currentKeyLocked(key appUser, now time.Time) *sessionKey {
+	k := s.sessionKeys[key]
+	if k == nil || !now.Before(k.used.Add(s.policyLocked(key.appID).TTL)) {
+		return nil
+	}
+	return k
+}
+
+// useKeyLocked is the user's session_key as a use at now leaves it: the
+// current key, used again, or a new one if there is none or it lapsed;
+// with onCode (a wx.login code is being issued) the key is also replaced
+// when the app's policy says so (reference §3.1, §3.9). s.mu must be held.
+func (s *Sandbox) useKeyLocked(key appUser, now time.Time, onCode bool) (string, error) {
+	k := s.currentKeyLocked(key, now)
+	p := s.policyLocked(key.appID)
+	if k == nil || onCode && *p.RotateOnCode && !now.Before(k.made.Add(p.MinRotation)) {
+		return s.newSessionKeyLocked(key, now)
+	}
+	k.used = now
+	return k.key, nil
+}
+
 // newSessionKeyLocked gives key a fresh session_key, base64 of 16 random
-// bytes (reference §3.2), retiring the old one: a user has one valid
-// session_key at a time (§3.1). s.mu must be held.
-func (s *Sandbox) newSessionKeyLocked(key appUser) (string, error) {
+// bytes (reference §3.2), made and used at now, retiring the old one: a
+// user has one valid session_key at a time (§3.1). s.mu must be held.
+func (s *Sandbox) newSessionKeyLocked(key appUser, now time.Time) (string, error) {
 	b := make([]byte, 16)
 	if err := s.readRand(b); err != nil {
 		return "", err
 	}
 	k := base64.StdEncoding.EncodeToString(b)
-	s.sessionKeys[key] = k
+	s.sessionKeys[key] = &sessionKey{key: k, made: now, used: now}
 	return k, nil
 }
 
 // RotateSessionKey replaces user's session_key in the Mini Program appID
-// now, as WeChat does when a key expires or after another wx.login
-// (reference §3.1, §3.9): encrypted data made from now on uses the new
-// key, and checksession answers 87009 for the old one. A user who has not
-// logged in to the app yet has no key to replace ([ErrNotFound]), as do
-// unknown apps and users.
+// now, whatever the app's [SessionKeyPolicy], as WeChat does after another
+// wx.login (reference §3.1, §3.9): encrypted data made from now on uses
+// the new key, and checksession answers 87009 for the old one. A user who
+// has not logged in to the app yet has no key to replace ([ErrNotFound]),
+// as do unknown apps and users.
 func (s *Sandbox) RotateSessionKey(appID, user string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -35,10 +129,10 @@ func (s *Sandbox) RotateSessionKey(appID, user string) error {
 		return err
 	}
 	key := appUser{appID, user}
-	if s.sessionKeys[key] == "" {
+	if s.sessionKeys[key] == nil {
 		return fmt.Errorf("user %q has not logged in to app %q yet: %w", user, appID, ErrNotFound)
 	}
-	if _, err := s.newSessionKeyLocked(key); err != nil {
+	if _, err := s.newSessionKeyLocked(key, s.now()); err != nil {
 		return fmt.Errorf("rotate session key: %w", err)
 	}
 	return nil
@@ -58,7 +152,8 @@ func sessionSignature(sessionKey string) string {
 // (40003 if it is no user's in the token's app: the reference gives no
 // errcode, and §1.1 uses 40003 for an openid that does not belong to the
 // app), and the signature (87009 unless it proves the user's current
-// session_key; a user who never logged in has none). s.mu must be held.
+// session_key; a user who never logged in has none, and a lapsed key is
+// no longer current). s.mu must be held.
 func (s *Sandbox) checkSessionRequestLocked(r *http.Request) (appUser, errcode) {
 	q := r.URL.Query()
 	tok, code := s.checkAppTokenLocked(q.Get("access_token"), s.now())
@@ -73,8 +168,8 @@ func (s *Sandbox) checkSessionRequestLocked(r *http.Request) (appUser, errcode) 
 		return appUser{}, 40003
 	}
 	key := appUser{tok.appID, name}
-	current := s.sessionKeys[key]
-	if current == "" || !hmac.Equal([]byte(q.Get("signature")), []byte(sessionSignature(current))) {
+	current := s.currentKeyLocked(key, s.now())
+	if current == nil || !hmac.Equal([]byte(q.Get("signature")), []byte(sessionSignature(current.key))) {
 		return appUser{}, 87009
 	}
 	return key, 0
@@ -116,9 +211,9 @@ type resetAnswer struct {
 // resetUserSessionKey imitates GET /wxa/resetusersessionkey (reference
 // §3.4): with a signature proving the current session_key it answers a new
 // one, and the old one stops working at once. A bad signature answers
-// 87009 (likely but unverified, §8). The sandbox's session keys have no
-// expiry, so "the new key keeps the old key's expiry" holds trivially;
-// WeChat's limits on repeated resets are not imitated.
+// 87009 (likely but unverified, §8). The new key keeps the old key's
+// expiry: a reset is not a use. WeChat's limits on repeated resets are not
+// imitated.
 func (s *Sandbox) resetUserSessionKey(r *http.Request) any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,10 +221,12 @@ func (s *Sandbox) resetUserSessionKey(r *http.Request) any {
 	if code != 0 {
 		return code
 	}
-	k, err := s.newSessionKeyLocked(key)
+	used := s.sessionKeys[key].used
+	k, err := s.newSessionKeyLocked(key, s.now())
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "sandbox session key", "err", err)
 		return errcode(-1)
 	}
+	s.sessionKeys[key].used = used
 	return resetAnswer{Errmsg: "ok", OpenID: openID(key.appID, key.user), SessionKey: k}
 }
