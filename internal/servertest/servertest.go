@@ -71,10 +71,11 @@ func (s *SyncBuffer) String() string {
 type Option func(*options)
 
 type options struct {
-	edits   []func(*config.Config)
-	unbound map[string]bool
-	secrets map[string]string
-	quiet   bool
+	edits      []func(*config.Config)
+	unbound    map[string]bool
+	secrets    map[string]string
+	quiet      bool
+	sessionKey sandbox.SessionKeyPolicy
 }
 
 // Quiet keeps only warnings and errors in Logs, for benchmarks.
@@ -84,6 +85,13 @@ func Quiet() Option { return func(o *options) { o.quiet = true } }
 // wxauth's configuration, as when an operator pastes a wrong one.
 func SandboxSecret(name, secret string) Option {
 	return func(o *options) { o.secrets[name] = secret }
+}
+
+// SandboxSessionKey sets when the sandbox replaces a user's session_key
+// (sandbox.Config.SessionKey); without it, as WeChat does at its
+// strictest: on every code issued, and after 72 hours unused.
+func SandboxSessionKey(p sandbox.SessionKeyPolicy) Option {
+	return func(o *options) { o.sessionKey = p }
 }
 
 // Configure edits the configuration before the stack is built.
@@ -147,7 +155,7 @@ func New(t testing.TB, opts ...Option) *Server {
 			apps[i].Secret = secret
 		}
 	}
-	sb, err := sandbox.New(sandbox.Config{Apps: apps, Now: s.Clock.Now, Logger: log})
+	sb, err := sandbox.New(sandbox.Config{Apps: apps, SessionKey: o.sessionKey, Now: s.Clock.Now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
