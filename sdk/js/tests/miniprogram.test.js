@@ -142,6 +142,46 @@ test('session_key_expired: one wx.login + login, then a rejection with that code
   record('session_key_expired', { 'wx.login (after the first login)': wx.calls.login - 1, ...short(d), 'then, with data asked for again': ok.statusCode })
 })
 
+test('the wx.login pitfall: the page calls wx.login and drops the code; the SDK recovers', async () => {
+  const user = await srv.newUser('pitfall')
+  const wx = fakeMiniProgram(srv, user)
+  const auth = mpClient(wx)
+  await auth.login()
+  // The page calls wx.login itself (say, in the getPhoneNumber callback) and
+  // never sends the code: WeChat replaced the session_key when it issued it.
+  await new Promise((resolve, reject) => wx.login({ success: resolve, fail: reject }))
+  const phone = await srv.json('POST', '/sandbox/v1/miniprogram/encrypted', { appid: MP_APPID, user, kind: 'phone' })
+  const info = await srv.json('POST', '/sandbox/v1/miniprogram/encrypted', { appid: MP_APPID, user, kind: 'userinfo' })
+  const before = await srv.counters()
+  const stale = (err) => {
+    assert.equal(err.code, 'session_key_expired')
+    assert.equal(err.status, 409)
+    assert.equal(err.cause, undefined)
+    return true
+  }
+  await assert.rejects(auth.request({
+    url: '/v1/miniprogram/phone', method: 'POST', data: { encrypted_data: phone.encrypted_data, iv: phone.iv },
+  }), stale)
+  const d = delta(before, await srv.counters())
+  // The SDK's first login, the page's wx.login, the SDK's recovery.
+  assert.equal(wx.calls.login, 3)
+  assert.equal(d[http('POST /v1/miniprogram/phone', 409)], 1)
+  assert.equal(d[http('POST /v1/miniprogram/login', 200)], 1)
+  assert.equal(d[sandbox('/sns/jscode2session')], 1)
+  // Data the page got before the recovery stays stale: it is never resent.
+  await assert.rejects(auth.request({ url: '/v1/miniprogram/userinfo', method: 'POST', data: info }), stale)
+  assert.equal(wx.calls.login, 4)
+  // Asked for again after the recovery, the data decrypts.
+  const fresh = await srv.json('POST', '/sandbox/v1/miniprogram/encrypted', { appid: MP_APPID, user, kind: 'phone' })
+  const ok = await auth.request({
+    url: '/v1/miniprogram/phone', method: 'POST', data: { encrypted_data: fresh.encrypted_data, iv: fresh.iv },
+  })
+  assert.equal(ok.statusCode, 200)
+  assert.equal(ok.data.phone_bound, true)
+  assert.equal(wx.calls.login, 4)
+  record('wx.login pitfall (a code issued, never sent)', { 'wx.login': wx.calls.login, ...short(d), 'then, with data asked for again': ok.statusCode })
+})
+
 test('logout clears the tokens even when the server call fails', async () => {
   const wx = fakeMiniProgram(srv, await srv.newUser('logout'))
   const auth = mpClient(wx)
