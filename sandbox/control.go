@@ -225,7 +225,8 @@ func (s *Sandbox) createUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // createCode serves POST /sandbox/v1/miniprogram/code {"appid", "user"}
-// (docs/sandbox.md): the code wx.login() would give that user.
+// (docs/sandbox.md): the code wx.login() would give that user, replacing
+// their session_key as the app's [SessionKeyPolicy] says.
 func (s *Sandbox) createCode(w http.ResponseWriter, r *http.Request) error {
 	var req appUserRequest
 	if err := decodeJSON(w, r, &req); err != nil {
