@@ -289,7 +289,7 @@ func (s *Sandbox) createPhoneCode(w http.ResponseWriter, r *http.Request) error 
 // createEncrypted serves POST /sandbox/v1/miniprogram/encrypted {"appid",
 // "user", "kind": "phone"|"userinfo"} (docs/sandbox.md): {"encrypted_data",
 // "iv", "raw_data", "signature"} made with the user's current session_key,
-// 404 if the user has not logged in to the app yet.
+// 404 if no wx.login code was issued to the user in the app yet.
 func (s *Sandbox) createEncrypted(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		appUserRequest
@@ -311,7 +311,7 @@ func (s *Sandbox) createEncrypted(w http.ResponseWriter, r *http.Request) error 
 
 // rotateSessionKey serves POST /sandbox/v1/miniprogram/rotate {"appid",
 // "user"} (docs/sandbox.md): 204, and the user's session_key is replaced
-// now; 404 if the user has not logged in to the app yet.
+// now; 404 if no wx.login code was issued to the user in the app yet.
 func (s *Sandbox) rotateSessionKey(w http.ResponseWriter, r *http.Request) error {
 	var req appUserRequest
 	if err := decodeJSON(w, r, &req); err != nil {

@@ -59,11 +59,11 @@ type userInfo struct {
 // Encrypted returns the encrypted data the front end of the Mini Program
 // appID would receive for user now: kind [EncryptedUserInfo] or
 // [EncryptedPhone] (reference §3.7, §7 item 5). It is encrypted with the
-// user's current session_key, so a user who has not logged in to the app
-// yet fails with [ErrNotFound], and data made before [Sandbox.RotateSessionKey]
-// or another code issued no longer matches the new key (§3.9). Making it
-// is a use of the key; a lapsed key is replaced first, so the data does
-// not match the one the backend holds.
+// user's current session_key, so a user never issued a wx.login code in
+// the app fails with [ErrNotFound], and data made before
+// [Sandbox.RotateSessionKey] or another code issued no longer matches the
+// new key (§3.9). Making it is a use of the key; a lapsed key is replaced
+// first, so the data does not match the one the backend holds.
 //
 // User info carries the test user's nickname, gender 0, language "zh_CN",
 // empty region strings (WeChat no longer returns gender and region), a
@@ -83,7 +83,7 @@ func (s *Sandbox) Encrypted(appID, user, kind string) (EncryptedData, error) {
 	}
 	au := appUser{appID, user}
 	if s.sessionKeys[au] == nil {
-		return EncryptedData{}, fmt.Errorf("user %q has no session_key in app %q: log in first: %w", user, appID, ErrNotFound)
+		return EncryptedData{}, fmt.Errorf("user %q has no session_key in app %q: call wx.login first: %w", user, appID, ErrNotFound)
 	}
 	now := s.now()
 	// The user is using the app: the key is used, or replaced if it lapsed.

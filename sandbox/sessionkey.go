@@ -119,9 +119,9 @@ func (s *Sandbox) newSessionKeyLocked(key appUser, now time.Time) (string, error
 // RotateSessionKey replaces user's session_key in the Mini Program appID
 // now, whatever the app's [SessionKeyPolicy], as WeChat does after another
 // wx.login (reference §3.1, §3.9): encrypted data made from now on uses
-// the new key, and checksession answers 87009 for the old one. A user who
-// has not logged in to the app yet has no key to replace ([ErrNotFound]),
-// as do unknown apps and users.
+// the new key, and checksession answers 87009 for the old one. A user
+// never issued a wx.login code in the app has no key to replace
+// ([ErrNotFound]), nor do unknown apps and users.
 func (s *Sandbox) RotateSessionKey(appID, user string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -130,7 +130,7 @@ func (s *Sandbox) RotateSessionKey(appID, user string) error {
 	}
 	key := appUser{appID, user}
 	if s.sessionKeys[key] == nil {
-		return fmt.Errorf("user %q has not logged in to app %q yet: %w", user, appID, ErrNotFound)
+		return fmt.Errorf("user %q has no session_key in app %q (no wx.login code yet): %w", user, appID, ErrNotFound)
 	}
 	if _, err := s.newSessionKeyLocked(key, s.now()); err != nil {
 		return fmt.Errorf("rotate session key: %w", err)
