@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/wxauth/wxauth/sandbox"
 )
@@ -154,4 +155,26 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// When WeChat replaces a session_key: on each wx.login code by default,
+// not more than once per MinRotation for an app that sets it.
+func ExampleSessionKeyPolicy() {
+	sb, err := sandbox.New(sandbox.Config{Apps: []sandbox.App{
+		{Name: "strict", Kind: sandbox.KindMiniProgram, AppID: "wx00000000000000a1", Secret: "s3cret"},
+		{Name: "lenient", Kind: sandbox.KindMiniProgram, AppID: "wx00000000000000b2", Secret: "s3cret",
+			SessionKey: &sandbox.SessionKeyPolicy{MinRotation: 10 * time.Minute}},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	for _, appID := range []string{"wx00000000000000a1", "wx00000000000000b2"} {
+		sb.IssueCode(appID, "alice") // logged in
+		before := sb.SessionKey(appID, "alice")
+		sb.IssueCode(appID, "alice") // wx.login again, the code never exchanged
+		fmt.Println(sb.SessionKey(appID, "alice") != before)
+	}
+	// Output:
+	// true
+	// false
 }
