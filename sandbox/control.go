@@ -321,8 +321,12 @@ func (s *Sandbox) createFault(w http.ResponseWriter, r *http.Request) error {
 		return errors.New("delay_ms is negative")
 	case f.Count < 0:
 		return errors.New("count is negative")
-	case f.Errcode == 0 && f.Status == 0 && f.DelayMS == 0:
-		return errors.New("fault sets none of errcode, status and delay_ms")
+	case len(f.Body) > 0 && f.Errcode != 0:
+		return errors.New("fault sets both body and errcode: put the errcode in the body")
+	case f.ContentType != "" && len(f.Body) == 0 && f.Status == 0:
+		return errors.New("content_type needs a body or a status")
+	case f.Errcode == 0 && f.Status == 0 && f.DelayMS == 0 && len(f.Body) == 0:
+		return errors.New("fault sets none of errcode, status, body and delay_ms")
 	}
 	s.InjectFault(f)
 	w.WriteHeader(http.StatusNoContent)
