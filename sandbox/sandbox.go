@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,11 @@ type App struct {
 	// Unbound means the app is not bound to the Open Platform account, so
 	// WeChat answers no unionid for it (reference §4). False means bound.
 	Unbound bool
+	// IPWhitelist, when not empty, is the app's API IP whitelist: IP
+	// addresses or CIDR prefixes. The endpoints WeChat guards for the
+	// app's kind then answer 40164 to any other caller (reference §1.1;
+	// docs/sandbox.md). Nil means no whitelist. Website apps take none.
+	IPWhitelist []string
 }
 
 // Config configures a [Sandbox]. The zero value is a sandbox with no apps.
@@ -266,6 +272,7 @@ func (s *Sandbox) AddApp(a App) error {
 	if _, ok := s.apps[a.AppID]; ok {
 		return fmt.Errorf("AppID %q already registered: %w", a.AppID, ErrConflict)
 	}
+	a.IPWhitelist = slices.Clone(a.IPWhitelist)
 	s.apps[a.AppID] = &a
 	s.appOrder = append(s.appOrder, a.AppID)
 	s.log.Info("sandbox app added", "app", a.Name, "appid", a.AppID, "kind", a.Kind)
@@ -290,6 +297,12 @@ func validateApp(a App) error {
 		return errors.New("Kind is empty")
 	default:
 		return fmt.Errorf("Kind %q is not %q, %q or %q", a.Kind, KindMiniProgram, KindOfficialAccount, KindWebsite)
+	}
+	if _, err := parseIPWhitelist(a.IPWhitelist); err != nil {
+		return err
+	}
+	if len(a.IPWhitelist) > 0 && ipGuarded[a.Kind] == nil {
+		return fmt.Errorf("IPWhitelist: a %s has no IP whitelist on WeChat", a.Kind)
 	}
 	if err := checkToken(a.AppID); err != nil {
 		return fmt.Errorf("AppID %w", err)

@@ -173,13 +173,17 @@ func (s *Sandbox) beginCall(path string) *Fault {
 // carrying a " rid: …" suffix that changes per call.
 func (s *Sandbox) writeWeChat(w http.ResponseWriter, r *http.Request, path string, v any) {
 	code := 0
-	if e, ok := v.(errcode); ok {
+	switch e := v.(type) {
+	case errcode:
 		code = int(e)
 		msg, ok := errmsgs[code]
 		if !ok {
 			msg = "sandbox error"
 		}
 		v = errorBody{Errcode: code, Errmsg: msg + ", rid: " + s.rid()}
+	case refusal:
+		code = int(e.code)
+		v = errorBody{Errcode: code, Errmsg: e.msg + ", rid: " + s.rid()}
 	}
 	body, err := json.Marshal(v)
 	if err != nil {
