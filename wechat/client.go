@@ -245,6 +245,9 @@ func (c *Client) roundTrip(ctx context.Context, req request, out any) (errcode i
 	// JSON whatever the Content-Type: WeChat often says text/plain (reference §1).
 	var st status
 	if err := json.Unmarshal(data, &st); err != nil {
+		if credentialEndpoints[req.endpoint] && !json.Valid(data) {
+			return 0, notWeChat(req.endpoint, resp.Header.Get("Content-Type"), len(data), err, r)
+		}
 		return 0, unexpected(req.endpoint, "body is not a JSON object", err, r)
 	}
 	if st.Errcode != 0 {
