@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -81,4 +82,24 @@ func (s *Sandbox) checkIPLocked(r *http.Request, app *App) any {
 		msg = "invalid ip " + host + " ipv6 ::ffff:" + host + ", not in whitelist"
 	}
 	return refusal{code: 40164, msg: msg}
+}
+
+// SetIPWhitelist replaces the IP whitelist of app appID, as an operator
+// does in WeChat's console; nil removes it. Unknown apps fail with
+// [ErrNotFound].
+func (s *Sandbox) SetIPWhitelist(appID string, list []string) error {
+	if _, err := parseIPWhitelist(list); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app, ok := s.apps[appID]
+	if !ok {
+		return fmt.Errorf("app %q: %w", appID, ErrNotFound)
+	}
+	if len(list) > 0 && ipGuarded[app.Kind] == nil {
+		return fmt.Errorf("IPWhitelist: a %s has no IP whitelist on WeChat", app.Kind)
+	}
+	app.IPWhitelist = slices.Clone(list)
+	return nil
 }

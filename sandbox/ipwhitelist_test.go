@@ -61,9 +61,9 @@ func TestIPWhitelist(t *testing.T) {
 // setWhitelist replaces an app's whitelist, as WeChat's console would.
 func (e *env) setWhitelist(t *testing.T, appID string, list []string) {
 	t.Helper()
-	e.sb.mu.Lock()
-	defer e.sb.mu.Unlock()
-	e.sb.apps[appID].IPWhitelist = list
+	if err := e.sb.SetIPWhitelist(appID, list); err != nil {
+		t.Fatalf("SetIPWhitelist(%q, %q) = %v", appID, list, err)
+	}
 }
 
 func TestIPWhitelistControl(t *testing.T) {

@@ -56,6 +56,10 @@ type Config struct {
 type Call struct {
 	// Endpoint is the path called, e.g. "/sns/jscode2session".
 	Endpoint string
+	// AppID is the app the call was made for, when the call names it
+	// (the calls that present the secret, OAuth refresh); "" for the
+	// calls that present only a token.
+	AppID string
 	// Errcode is WeChat's errcode when an answer was parsed (0 for a
 	// success), and 0 when none was (check Err).
 	Errcode int
@@ -156,7 +160,10 @@ type request struct {
 	method   string
 	endpoint string     // path, e.g. "/sns/jscode2session"
 	query    url.Values // secrets and access_token included (reference §1)
-	body     any        // marshalled to JSON when not nil
+	// appID is the app the call is for, for [Call.AppID]; empty means
+	// the query's appid.
+	appID string
+	body  any // marshalled to JSON when not nil
 	// secrets are values sent in body that must never appear in an
 	// error (the query's are found by name, see sensitiveParams).
 	secrets []string
@@ -186,7 +193,11 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 	start := time.Now()
 	errcode, err := c.roundTrip(ctx, req, out)
 	if c.observe != nil {
-		c.observe(Call{Endpoint: req.endpoint, Errcode: errcode, Err: err, Duration: time.Since(start)})
+		appID := req.appID
+		if appID == "" {
+			appID = req.query.Get("appid")
+		}
+		c.observe(Call{Endpoint: req.endpoint, AppID: appID, Errcode: errcode, Err: err, Duration: time.Since(start)})
 	}
 	return err
 }

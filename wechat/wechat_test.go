@@ -235,7 +235,7 @@ func TestCode2Session(t *testing.T) {
 			if len(calls) != 1 {
 				t.Fatalf("Observe called %d times, want 1", len(calls))
 			}
-			if calls[0].Endpoint != "/sns/jscode2session" || calls[0].Errcode != tt.wantErrcode || calls[0].Err != err {
+			if calls[0].Endpoint != "/sns/jscode2session" || calls[0].AppID != testAppID || calls[0].Errcode != tt.wantErrcode || calls[0].Err != err {
 				t.Errorf("Observe saw %+v, want endpoint /sns/jscode2session, errcode %d, err %v", calls[0], tt.wantErrcode, err)
 			}
 			if calls[0].Duration <= 0 {
