@@ -168,7 +168,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	}
 	wstatus := wechatstatus.New(appNames, opt.Now, opt.Logger)
 	wc, err := wechat.New(wechat.Config{
-		APIBase:    cfg.WeChat.APIBase,
+		APIBases:   cfg.WeChat.APIBases(),
 		OpenBase:   cfg.WeChat.OpenBase,
 		HTTPClient: opt.HTTPClient,
 		Timeout:    cfg.WeChat.Timeout.D(),
