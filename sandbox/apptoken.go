@@ -185,6 +185,9 @@ func (s *Sandbox) token(r *http.Request) any {
 	if !ok {
 		return errcode(40013)
 	}
+	if bad := s.checkIPLocked(r, app); bad != nil {
+		return bad
+	}
 	if !secretsEqual(secret, app.Secret) {
 		return errcode(40001)
 	}
@@ -247,6 +250,9 @@ func (s *Sandbox) stableToken(r *http.Request) any {
 	app, ok := s.apps[req.AppID]
 	if !ok {
 		return errcode(40013)
+	}
+	if bad := s.checkIPLocked(r, app); bad != nil {
+		return bad
 	}
 	if !secretsEqual(req.Secret, app.Secret) {
 		return errcode(40125)

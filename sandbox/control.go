@@ -95,12 +95,14 @@ type appJSON struct {
 	Kind    string `json:"kind"`
 	AppID   string `json:"appid"`
 	Unbound bool   `json:"unbound,omitempty"`
+	// IPWhitelist is the app's API IP whitelist, if it has one.
+	IPWhitelist []string `json:"ip_whitelist,omitempty"`
 	// SessionKey is shown for apps with a policy of their own.
 	SessionKey *sessionKeyJSON `json:"session_key,omitempty"`
 }
 
 func toAppJSON(a App) appJSON {
-	out := appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound}
+	out := appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound, IPWhitelist: a.IPWhitelist}
 	if a.SessionKey != nil {
 		p := a.SessionKey.withDefaults()
 		out.SessionKey = &sessionKeyJSON{RotateOnCode: p.RotateOnCode, MinRotation: p.MinRotation.String(), TTL: p.TTL.String()}
@@ -149,8 +151,8 @@ func (s *Sandbox) listApps(w http.ResponseWriter, r *http.Request) error {
 }
 
 // createApp serves POST /sandbox/v1/apps {"name", "kind", "appid",
-// "secret", "unbound"?, "session_key"?: {"rotate_on_code", "min_rotation",
-// "ttl"}} (docs/sandbox.md): 201 with the app, secret left out.
+// "secret", "unbound"?, "ip_whitelist"?, "session_key"?: {"rotate_on_code",
+// "min_rotation", "ttl"}} (docs/sandbox.md): 201 with the app, secret left out.
 func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		appJSON
@@ -159,7 +161,7 @@ func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound}
+	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound, IPWhitelist: req.IPWhitelist}
 	if req.SessionKey != nil {
 		p, err := req.SessionKey.policy()
 		if err != nil {
@@ -365,8 +367,12 @@ func (s *Sandbox) createFault(w http.ResponseWriter, r *http.Request) error {
 		return errors.New("delay_ms is negative")
 	case f.Count < 0:
 		return errors.New("count is negative")
-	case f.Errcode == 0 && f.Status == 0 && f.DelayMS == 0:
-		return errors.New("fault sets none of errcode, status and delay_ms")
+	case len(f.Body) > 0 && f.Errcode != 0:
+		return errors.New("fault sets both body and errcode: put the errcode in the body")
+	case f.ContentType != "" && len(f.Body) == 0 && f.Status == 0:
+		return errors.New("content_type needs a body or a status")
+	case f.Errcode == 0 && f.Status == 0 && f.DelayMS == 0 && len(f.Body) == 0:
+		return errors.New("fault sets none of errcode, status, body and delay_ms")
 	}
 	s.InjectFault(f)
 	w.WriteHeader(http.StatusNoContent)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"maps"
 	"strings"
 )
@@ -16,9 +17,19 @@ type Fault struct {
 	// error (HTTP 200, errcode and errmsg), e.g. -1, 45011, 40226, 45009.
 	Errcode int `json:"errcode"`
 	// Status, if not zero, is answered as that HTTP status with a short
-	// text body instead of any WeChat answer. Values outside 200–599 mean
-	// 500.
+	// text body (or Body) instead of any WeChat answer. Values outside
+	// 200–599 mean 500.
 	Status int `json:"status"`
+	// Body, if set, is answered instead of any WeChat answer, with HTTP
+	// Status (zero means 200), to replay an answer seen in the wild: a JSON
+	// object, array, number, true, false or null is sent byte for byte as
+	// given; a JSON string is sent as its text, so "" is an empty body and
+	// "<html>…" a proxy's page. Errcode is then ignored.
+	Body json.RawMessage `json:"body,omitempty"`
+	// ContentType is the Content-Type of a Body or Status answer. Empty
+	// means "text/plain" for a Body, as WeChat serves its JSON (reference
+	// §1), and "text/plain; charset=utf-8" for a Status text.
+	ContentType string `json:"content_type,omitempty"`
 	// DelayMS delays the answer by that many milliseconds of real time, or
 	// until the caller gives up. With Errcode and Status zero the call then
 	// proceeds normally. Negative means zero.
@@ -43,6 +54,9 @@ func (s *Sandbox) InjectFault(f Fault) {
 	if f.Status != 0 && (f.Status < 200 || f.Status > 599) {
 		f.Status = 500
 	}
+	if len(f.Body) > 0 && f.Status == 0 {
+		f.Status = 200
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults[f.Path] = append(s.faults[f.Path], &f)
@@ -64,4 +78,14 @@ func (s *Sandbox) isWeChatPath(path string) bool {
 	defer s.mu.Unlock()
 	_, ok := s.calls[path]
 	return ok
+}
+
+// bodyBytes is the answer Body stands for: a JSON string's text, any other
+// JSON value as given.
+func (f *Fault) bodyBytes() []byte {
+	var text string
+	if err := json.Unmarshal(f.Body, &text); err == nil {
+		return []byte(text)
+	}
+	return f.Body
 }

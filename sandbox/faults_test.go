@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -209,5 +210,70 @@ func TestStats(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got.Calls); diff != "" {
 		t.Errorf("GET /stats calls (-want +got):\n%s", diff)
+	}
+}
+
+// TestControlFaultBody replays answers seen in the wild through the control
+// API (docs/sandbox.md): the body comes back byte for byte, with the
+// content type asked for, and the code is not spent.
+func TestControlFaultBody(t *testing.T) {
+	tests := []struct {
+		name     string
+		fault    any
+		status   int
+		wantBody string
+		wantCT   string
+	}{
+		{"empty text/html", map[string]any{"path": loginPath, "body": "", "content_type": "text/html; charset=gbk"},
+			200, "", "text/html; charset=gbk"},
+		{"proxy page", map[string]any{"path": loginPath, "body": "<html>captive portal</html>", "content_type": "text/html"},
+			200, "<html>captive portal</html>", "text/html"},
+		{"object as-is", `{"path":"/sns/jscode2session","body":{"errcode":99999,"errmsg":"new thing","x":[1, 2]}}`,
+			200, `{"errcode":99999,"errmsg":"new thing","x":[1, 2]}`, "text/plain"},
+		{"body with status", map[string]any{"path": loginPath, "status": 502, "body": "bad gateway", "content_type": "text/html"},
+			502, "bad gateway", "text/html"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			if status := e.control(t, http.MethodPost, "/faults", tt.fault, nil); status != http.StatusNoContent {
+				t.Fatalf("POST /faults %v: status %d, want 204", tt.fault, status)
+			}
+			q := loginQuery(appA, e.code(t, appA, "alice"))
+			resp, err := http.Get(e.srv.URL + APIPrefix + loginPath + "?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status || string(body) != tt.wantBody || resp.Header.Get("Content-Type") != tt.wantCT {
+				t.Errorf("faulted call = %d %q %q, want %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body,
+					tt.status, tt.wantCT, tt.wantBody)
+			}
+			if a := e.get(t, loginPath, q); a.code() != 0 || a.OpenID == "" {
+				t.Errorf("the same code after the replay: errcode %d, want success", a.code())
+			}
+		})
+	}
+}
+
+func TestControlFaultBodyRejected(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, f := range []map[string]any{
+		{"path": loginPath, "body": "{}", "errcode": -1},
+		{"path": loginPath, "content_type": "text/html"},
+	} {
+		if status := e.control(t, http.MethodPost, "/faults", f, nil); status != http.StatusBadRequest {
+			t.Errorf("POST /faults %v: status %d, want 400", f, status)
+		}
+	}
+	if status := e.control(t, http.MethodPost, "/faults", `{"path":"/sns/jscode2session","body":{"errcode":}`, nil); status != http.StatusBadRequest {
+		t.Errorf("POST /faults with a malformed body: status %d, want 400", status)
+	}
+	if a := e.login(t, appA, "alice"); a.code() != 0 {
+		t.Errorf("login after rejected faults: errcode %d, want success", a.code())
 	}
 }

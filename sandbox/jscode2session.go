@@ -89,6 +89,9 @@ func (s *Sandbox) jscode2session(r *http.Request) any {
 	if !ok || app.Kind != KindMiniProgram {
 		return errcode(40013)
 	}
+	if bad := s.checkIPLocked(r, app); bad != nil {
+		return bad
+	}
 	if !secretsEqual(secret, app.Secret) {
 		return errcode(40125)
 	}

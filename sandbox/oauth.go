@@ -193,6 +193,9 @@ func (s *Sandbox) oauthAccessToken(r *http.Request) any {
 	if !ok || !isOAuthKind(app.Kind) {
 		return errcode(40013)
 	}
+	if bad := s.checkIPLocked(r, app); bad != nil {
+		return bad
+	}
 	if !secretsEqual(secret, app.Secret) {
 		return errcode(40125)
 	}
@@ -273,6 +276,9 @@ func (s *Sandbox) oauthRefreshToken(r *http.Request) any {
 	if !ok || !isOAuthKind(app.Kind) {
 		return errcode(40013)
 	}
+	if bad := s.checkIPLocked(r, app); bad != nil {
+		return bad
+	}
 	now := s.now()
 	s.sweepOAuthLocked(now)
 	g, ok := s.oauth.grants[refresh]
@@ -330,6 +336,11 @@ func (s *Sandbox) userInfo(r *http.Request) any {
 	if code != 0 {
 		return code
 	}
+	if app := s.apps[t.grant.appID]; app != nil {
+		if bad := s.checkIPLocked(r, app); bad != nil {
+			return bad
+		}
+	}
 	g := t.grant
 	if g.scope == ScopeBase {
 		return errcode(48001)
@@ -355,8 +366,14 @@ func (s *Sandbox) snsAuth(r *http.Request) any {
 	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, code := s.checkOAuthTokenLocked(q.Get("access_token"), q.Get("openid"), s.now()); code != 0 {
+	t, code := s.checkOAuthTokenLocked(q.Get("access_token"), q.Get("openid"), s.now())
+	if code != 0 {
 		return code
+	}
+	if app := s.apps[t.grant.appID]; app != nil {
+		if bad := s.checkIPLocked(r, app); bad != nil {
+			return bad
+		}
 	}
 	return okBody{Errmsg: "ok"}
 }

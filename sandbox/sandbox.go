@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +74,11 @@ type App struct {
 	// SessionKey says when a Mini Program user's session_key is replaced
 	// (reference §3.9). Nil means [Config].SessionKey.
 	SessionKey *SessionKeyPolicy
+	// IPWhitelist, when not empty, is the app's API IP whitelist: IP
+	// addresses or CIDR prefixes. The endpoints WeChat guards for the
+	// app's kind then answer 40164 to any other caller (reference §1.1;
+	// docs/sandbox.md). Nil means no whitelist. Website apps take none.
+	IPWhitelist []string
 }
 
 // Config configures a [Sandbox]. The zero value is a sandbox with no apps.
@@ -276,6 +282,7 @@ func (s *Sandbox) AddApp(a App) error {
 		p := a.SessionKey.withDefaults() // a copy: the caller's stays theirs
 		a.SessionKey = &p
 	}
+	a.IPWhitelist = slices.Clone(a.IPWhitelist)
 	s.apps[a.AppID] = &a
 	s.appOrder = append(s.appOrder, a.AppID)
 	s.log.Info("sandbox app added", "app", a.Name, "appid", a.AppID, "kind", a.Kind)
@@ -305,6 +312,12 @@ func validateApp(a App) error {
 		return errors.New("Kind is empty")
 	default:
 		return fmt.Errorf("Kind %q is not %q, %q or %q", a.Kind, KindMiniProgram, KindOfficialAccount, KindWebsite)
+	}
+	if _, err := parseIPWhitelist(a.IPWhitelist); err != nil {
+		return err
+	}
+	if len(a.IPWhitelist) > 0 && ipGuarded[a.Kind] == nil {
+		return fmt.Errorf("IPWhitelist: a %s has no IP whitelist on WeChat", a.Kind)
 	}
 	if err := checkToken(a.AppID); err != nil {
 		return fmt.Errorf("AppID %w", err)

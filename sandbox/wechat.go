@@ -109,7 +109,8 @@ func (s *Sandbox) handleWeChat(path string, h wechatHandler, methods ...string) 
 // (or the caller went away while waiting); false means the call proceeds.
 func (s *Sandbox) runFault(w http.ResponseWriter, r *http.Request, path string, f *Fault, answer func(code int)) bool {
 	s.log.InfoContext(r.Context(), "sandbox fault", "path", path,
-		"wechat_errcode", f.Errcode, "status", f.Status, "delay_ms", f.DelayMS)
+		"wechat_errcode", f.Errcode, "status", f.Status, "delay_ms", f.DelayMS,
+		"body_bytes", len(f.Body), "content_type", f.ContentType)
 	if f.DelayMS > 0 {
 		t := time.NewTimer(time.Duration(f.DelayMS) * time.Millisecond)
 		select {
@@ -121,9 +122,21 @@ func (s *Sandbox) runFault(w http.ResponseWriter, r *http.Request, path string, 
 	}
 	switch {
 	case f.Status != 0:
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		ct := f.ContentType
+		switch {
+		case ct != "":
+		case len(f.Body) > 0:
+			ct = "text/plain" // as WeChat serves its JSON (reference §1)
+		default:
+			ct = "text/plain; charset=utf-8"
+		}
+		w.Header().Set("Content-Type", ct)
 		w.WriteHeader(f.Status)
-		fmt.Fprintln(w, http.StatusText(f.Status))
+		if len(f.Body) > 0 {
+			w.Write(f.bodyBytes())
+		} else {
+			fmt.Fprintln(w, http.StatusText(f.Status))
+		}
 		return true
 	case f.Errcode != 0:
 		answer(f.Errcode)
@@ -160,13 +173,17 @@ func (s *Sandbox) beginCall(path string) *Fault {
 // carrying a " rid: …" suffix that changes per call.
 func (s *Sandbox) writeWeChat(w http.ResponseWriter, r *http.Request, path string, v any) {
 	code := 0
-	if e, ok := v.(errcode); ok {
+	switch e := v.(type) {
+	case errcode:
 		code = int(e)
 		msg, ok := errmsgs[code]
 		if !ok {
 			msg = "sandbox error"
 		}
 		v = errorBody{Errcode: code, Errmsg: msg + ", rid: " + s.rid()}
+	case refusal:
+		code = int(e.code)
+		v = errorBody{Errcode: code, Errmsg: e.msg + ", rid: " + s.rid()}
 	}
 	body, err := json.Marshal(v)
 	if err != nil {

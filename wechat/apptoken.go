@@ -59,7 +59,8 @@ func (c *Client) StableToken(ctx context.Context, appID, secret string, forceRef
 	body := stableTokenRequest{GrantType: "client_credential", AppID: appID, Secret: secret, ForceRefresh: forceRefresh}
 	start := c.now()
 	var resp tokenResponse
-	err := c.do(ctx, request{method: "POST", endpoint: endpointStableToken, body: body, secrets: []string{secret}}, &resp)
+	err := c.do(ctx, request{method: "POST", endpoint: endpointStableToken, appID: appID, body: body, secrets: []string{secret},
+		idempotent: !forceRefresh}, &resp)
 	if err != nil {
 		return AppToken{}, err
 	}

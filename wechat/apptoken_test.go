@@ -123,7 +123,7 @@ func newTokenWorld(t *testing.T) *tokenWorld {
 	srv := httptest.NewServer(w.wechat)
 	t.Cleanup(srv.Close)
 	var err error
-	if w.client, err = wechat.New(wechat.Config{APIBase: srv.URL, Now: w.clock.Now}); err != nil {
+	if w.client, err = wechat.New(wechat.Config{APIBase: srv.URL, Now: w.clock.Now, RetryBackoff: time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	w.cache = wechat.NewMemoryTokenCacheAt(w.clock.Now)
@@ -499,13 +499,13 @@ func TestTokenManagerFetchError(t *testing.T) {
 		m.Idle()
 		wantToken(t, m, "old")
 		m.Idle()
-		wantFetches(t, w, 1)
+		wantFetches(t, w, 2) // one fetch, retried once after -1
 		w.wechat.set(func(f *fakeTokens) { f.errcode = 0 })
 		w.clock.Advance(wechat.DefaultLockTTL)
 		wantToken(t, m, "old")
 		m.Idle()
-		wantToken(t, m, "tok-2")
-		wantFetches(t, w, 2)
+		wantToken(t, m, "tok-3")
+		wantFetches(t, w, 3)
 	})
 }
 

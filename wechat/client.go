@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,8 +10,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +22,9 @@ const (
 	DefaultAPIBase  = "https://api.weixin.qq.com"
 	DefaultOpenBase = "https://open.weixin.qq.com"
 	DefaultTimeout  = 5 * time.Second
+	// DefaultRetryBackoff is the wait before the one retry of a call that
+	// spends no code, after WeChat answered -1 (reference §1 "Retries").
+	DefaultRetryBackoff = 300 * time.Millisecond
 )
 
 // maxBody caps how much of an answer is read. WeChat's answers are a few
@@ -32,6 +38,21 @@ type Config struct {
 	// DefaultAPIBase. For wxauth's sandbox, e.g.
 	// "http://127.0.0.1:8080/sandbox/api".
 	APIBase string
+	// APIBases, if not empty, replaces APIBase with several base URLs
+	// tried in order (reference §1 "Hosts": api.weixin.qq.com, then the
+	// disaster-recovery host api2.weixin.qq.com). A call moves to the next
+	// one when the request could not be sent (DNS failure, connection
+	// refused or reset before the request was written, TLS failure); a call
+	// that spends no code also moves after a transport failure once sent.
+	// A call that spends a code (jscode2session, the OAuth code exchange,
+	// getuserphonenumber) never moves once its request was written. Setting
+	// both APIBase and APIBases is an error.
+	APIBases []string
+	// RetryBackoff is the wait before the one retry of a call that spends
+	// no code (app tokens, /sns/userinfo, /sns/auth, checksession) after
+	// WeChat answered -1. Zero means [DefaultRetryBackoff]; negative is an
+	// error. Code exchanges are never retried.
+	RetryBackoff time.Duration
 	// OpenBase is the base URL of WeChat's browser pages (OAuth consent,
 	// QR login). Empty means DefaultOpenBase.
 	OpenBase string
@@ -56,6 +77,13 @@ type Config struct {
 type Call struct {
 	// Endpoint is the path called, e.g. "/sns/jscode2session".
 	Endpoint string
+	// Host is the API base URL the attempt went to (one of
+	// [Config.APIBases]).
+	Host string
+	// AppID is the app the call was made for, when the call names it
+	// (the calls that present the secret, OAuth refresh); "" for the
+	// calls that present only a token.
+	AppID string
 	// Errcode is WeChat's errcode when an answer was parsed (0 for a
 	// success), and 0 when none was (check Err).
 	Errcode int
@@ -69,7 +97,8 @@ type Call struct {
 
 // Client calls WeChat's server APIs. It is safe for concurrent use.
 type Client struct {
-	apiBase  string
+	apiBases []string
+	backoff  time.Duration
 	openBase string
 	hc       *http.Client
 	timeout  time.Duration
@@ -80,7 +109,7 @@ type Client struct {
 // New returns a Client for cfg, or an error naming the first bad field.
 func New(cfg Config) (*Client, error) {
 	c := &Client{
-		apiBase:  cfg.APIBase,
+		backoff:  cfg.RetryBackoff,
 		openBase: cfg.OpenBase,
 		hc:       cfg.HTTPClient,
 		timeout:  cfg.Timeout,
@@ -90,15 +119,33 @@ func New(cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if c.apiBase == "" {
-		c.apiBase = DefaultAPIBase
-	}
 	if c.openBase == "" {
 		c.openBase = DefaultOpenBase
 	}
 	var err error
-	if c.apiBase, err = checkBase("APIBase", c.apiBase); err != nil {
-		return nil, err
+	switch {
+	case len(cfg.APIBases) > 0 && cfg.APIBase != "":
+		return nil, errors.New("wechat: Config.APIBase and Config.APIBases are both set: use one")
+	case len(cfg.APIBases) > 0:
+		for i, b := range cfg.APIBases {
+			b, err := checkBase(fmt.Sprintf("APIBases[%d]", i), b)
+			if err != nil {
+				return nil, err
+			}
+			c.apiBases = append(c.apiBases, b)
+		}
+	default:
+		b, err := checkBase("APIBase", cmp.Or(cfg.APIBase, DefaultAPIBase))
+		if err != nil {
+			return nil, err
+		}
+		c.apiBases = []string{b}
+	}
+	if c.backoff < 0 {
+		return nil, fmt.Errorf("wechat: Config.RetryBackoff %v: must not be negative", c.backoff)
+	}
+	if c.backoff == 0 {
+		c.backoff = DefaultRetryBackoff
 	}
 	if c.openBase, err = checkBase("OpenBase", c.openBase); err != nil {
 		return nil, err
@@ -156,10 +203,32 @@ type request struct {
 	method   string
 	endpoint string     // path, e.g. "/sns/jscode2session"
 	query    url.Values // secrets and access_token included (reference §1)
-	body     any        // marshalled to JSON when not nil
+	// appID is the app the call is for, for [Call.AppID]; empty means
+	// the query's appid.
+	appID string
+	body  any // marshalled to JSON when not nil
 	// secrets are values sent in body that must never appear in an
 	// error (the query's are found by name, see sensitiveParams).
 	secrets []string
+	// idempotent marks a call that spends no code and changes nothing
+	// WeChat keeps: it is retried once after -1, and moves to the next
+	// host even after its request was written. The endpoints of
+	// idempotentEndpoints are so whatever this says.
+	idempotent bool
+}
+
+// idempotentEndpoints spend no code and change nothing WeChat keeps
+// (reference §1 "Retries": wxauth retries only calls that spend no code).
+// /cgi-bin/stable_token is so without force_refresh (StableToken says).
+// The code exchanges (jscode2session, /sns/oauth2/access_token,
+// getuserphonenumber) are not, nor is the OAuth refresh or
+// resetusersessionkey, which change state.
+var idempotentEndpoints = map[string]bool{
+	endpointToken:        true,
+	endpointUserInfo:     true,
+	endpointOAuthCheck:   true,
+	endpointCheckSession: true,
+	"/cgi-bin/user/info": true,
 }
 
 // validator is implemented by response types that must check a success
@@ -179,16 +248,45 @@ func (c *Client) postJSON(ctx context.Context, endpoint string, query url.Values
 	return c.do(ctx, request{method: http.MethodPost, endpoint: endpoint, query: query, body: body}, out)
 }
 
-// do makes the call, reports it to Observe, and returns an error classified
-// as the package documentation says. It never retries. out may be nil; if
-// it implements validator, a success answer is validated.
+// do makes the call, reports each attempt to Observe, and returns an
+// error classified as the package documentation says. It tries the hosts
+// in order as [Config.APIBases] says, and retries an idempotent call once
+// after -1 (reference §1 "Retries"); a code exchange is never retried. out
+// may be nil; if it implements validator, a success answer is validated.
 func (c *Client) do(ctx context.Context, req request, out any) error {
-	start := time.Now()
-	errcode, err := c.roundTrip(ctx, req, out)
-	if c.observe != nil {
-		c.observe(Call{Endpoint: req.endpoint, Errcode: errcode, Err: err, Duration: time.Since(start)})
+	req.idempotent = req.idempotent || idempotentEndpoints[req.endpoint]
+	err := c.doHosts(ctx, req, out)
+	if err == nil || !req.idempotent || !errors.Is(err, ErrBusy) {
+		return err
 	}
-	return err
+	t := time.NewTimer(c.backoff)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return err
+	case <-t.C:
+	}
+	return c.doHosts(ctx, req, out)
+}
+
+// doHosts makes one attempt, host after host while the request could not
+// be sent (or, for an idempotent call, failed in transport).
+func (c *Client) doHosts(ctx context.Context, req request, out any) error {
+	for i, base := range c.apiBases {
+		start := time.Now()
+		a, err := c.roundTrip(ctx, base, req, out)
+		if c.observe != nil {
+			appID := req.appID
+			if appID == "" {
+				appID = req.query.Get("appid")
+			}
+			c.observe(Call{Endpoint: req.endpoint, AppID: appID, Host: base, Errcode: a.errcode, Err: err, Duration: time.Since(start)})
+		}
+		if err == nil || i == len(c.apiBases)-1 || ctx.Err() != nil || !a.transport || (a.sent && !req.idempotent) {
+			return err
+		}
+	}
+	panic("unreachable: no API base")
 }
 
 // status is the part of every answer that says whether it failed. A missing
@@ -198,26 +296,40 @@ type status struct {
 	Errmsg  string `json:"errmsg"`
 }
 
-func (c *Client) roundTrip(ctx context.Context, req request, out any) (errcode int, err error) {
+// attempt describes one HTTP exchange for doHosts.
+type attempt struct {
+	errcode int // WeChat's errcode, when an answer was parsed
+	// transport: the exchange itself failed (no answer at all).
+	transport bool
+	// sent: the request was written, so WeChat may have acted on it.
+	sent bool
+}
+
+// roundTrip makes one HTTP exchange with base.
+func (c *Client) roundTrip(ctx context.Context, base string, req request, out any) (a attempt, err error) {
 	r := newRedactor(req.query, req.secrets...)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	var sent atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteHeaders: func() { sent.Store(true) },
+	})
 
 	var body io.Reader
 	if req.body != nil {
 		b, err := json.Marshal(req.body)
 		if err != nil {
-			return 0, fmt.Errorf("wechat: %s: encode request body: %w", req.endpoint, err)
+			return a, fmt.Errorf("wechat: %s: encode request body: %w", req.endpoint, err)
 		}
 		body = bytes.NewReader(b)
 	}
-	u := c.apiBase + req.endpoint
+	u := base + req.endpoint
 	if len(req.query) > 0 {
 		u += "?" + req.query.Encode()
 	}
 	hreq, err := http.NewRequestWithContext(ctx, req.method, u, body)
 	if err != nil {
-		return 0, transportError(ctx, req.endpoint, err, r)
+		return a, transportError(ctx, req.endpoint, err, r)
 	}
 	hreq.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -226,42 +338,48 @@ func (c *Client) roundTrip(ctx context.Context, req request, out any) (errcode i
 
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
-		return 0, transportError(ctx, req.endpoint, err, r)
+		a.transport, a.sent = true, sent.Load()
+		return a, transportError(ctx, req.endpoint, err, r)
 	}
+	a.sent = true
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		// WeChat's errors come with 200 (reference §1); whatever this
 		// body says, it is not WeChat's answer.
-		return 0, &HTTPError{Endpoint: req.endpoint, Status: resp.StatusCode}
+		return a, &HTTPError{Endpoint: req.endpoint, Status: resp.StatusCode}
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return 0, transportError(ctx, req.endpoint, err, r)
+		return a, transportError(ctx, req.endpoint, err, r)
 	}
 	if len(data) > maxBody {
-		return 0, unexpected(req.endpoint, fmt.Sprintf("body larger than %d bytes", maxBody), nil, r)
+		return a, unexpected(req.endpoint, fmt.Sprintf("body larger than %d bytes", maxBody), nil, r)
 	}
 
 	// JSON whatever the Content-Type: WeChat often says text/plain (reference §1).
 	var st status
 	if err := json.Unmarshal(data, &st); err != nil {
-		return 0, unexpected(req.endpoint, "body is not a JSON object", err, r)
+		if credentialEndpoints[req.endpoint] && !json.Valid(data) {
+			return a, notWeChat(req.endpoint, resp.Header.Get("Content-Type"), len(data), err, r)
+		}
+		return a, unexpected(req.endpoint, "body is not a JSON object", err, r)
 	}
 	if st.Errcode != 0 {
-		return st.Errcode, &APIError{Endpoint: req.endpoint, Code: st.Errcode, Msg: r.redact(st.Errmsg)}
+		a.errcode = st.Errcode
+		return a, &APIError{Endpoint: req.endpoint, Code: st.Errcode, Msg: r.redact(st.Errmsg)}
 	}
 	if out == nil {
-		return 0, nil
+		return a, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return 0, unexpected(req.endpoint, "decode body", err, r)
+		return a, unexpected(req.endpoint, "decode body", err, r)
 	}
 	if v, ok := out.(validator); ok {
 		if err := v.validate(); err != nil {
-			return 0, unexpected(req.endpoint, err.Error(), nil, r)
+			return a, unexpected(req.endpoint, err.Error(), nil, r)
 		}
 	}
-	return 0, nil
+	return a, nil
 }
 
 // errMissingField is returned by validate methods; unexpected wraps it.

@@ -35,14 +35,19 @@
 //
 // # Retries
 //
-// The client never retries on its own. In particular a code exchange (a
-// wx.login code, a phone-number code or an OAuth code) is never retried,
-// whatever the failure: a code works exactly once (reference §3.1, §3.2,
-// §3.5, §5.2), and a request that timed out or got errcode -1 may still
-// have spent it. A caller that wants another
-// attempt must get a new code from the user's device. The one retry this
-// package makes is [TokenManager.Do]'s, with a fresh app access token after
-// WeChat refused the previous one (§2.3).
+// A code exchange (a wx.login code, a phone-number code or an OAuth code)
+// is never retried, whatever the failure: a code works exactly once
+// (reference §3.1, §3.2, §3.5, §5.2), and a request that timed out or got
+// errcode -1 may still have spent it. A caller that wants another attempt
+// must get a new code from the user's device. It moves to the next of
+// [Config.APIBases] only when its request could not be written (DNS
+// failure, connection refused), as nothing was sent.
+//
+// Calls that spend no code (app tokens without force_refresh,
+// /sns/userinfo, /sns/auth, checksession) are retried once after -1, after
+// [Config.RetryBackoff] (reference §1 "Retries"), and move to the next host
+// after any transport failure. [TokenManager.Do] also retries once with a
+// fresh app access token after WeChat refused the previous one (§2.3).
 //
 // # Errors
 //

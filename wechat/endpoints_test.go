@@ -109,16 +109,16 @@ func TestTokenErrors(t *testing.T) {
 		body string
 		want []error
 	}{
-		{"40001 wrong secret", errcodeBody(40001), []error{wechat.ErrBadCredential}},
-		{"40125 invalid appsecret", errcodeBody(40125), []error{wechat.ErrBadCredential}},
-		{"40164 IP not whitelisted", errcodeBody(40164), []error{wechat.ErrBadCredential}},
+		{"40001 wrong secret", errcodeBody(40001), []error{wechat.ErrBadCredential, wechat.ErrConfiguration}},
+		{"40125 invalid appsecret", errcodeBody(40125), []error{wechat.ErrBadCredential, wechat.ErrConfiguration}},
+		{"40164 IP not whitelisted", errcodeBody(40164), []error{wechat.ErrConfiguration, wechat.ErrIPNotAllowed}},
 		{"45009 daily quota", errcodeBody(45009), []error{wechat.ErrRateLimited}},
 		{"-1 busy", errcodeBody(-1), []error{wechat.ErrBusy, wechat.ErrUnavailable}},
 		{"no access_token", `{"expires_in":7200}`, []error{wechat.ErrUnavailable, wechat.ErrUnexpectedResponse}},
 		{"no expires_in", `{"access_token":"x"}`, []error{wechat.ErrUnavailable, wechat.ErrUnexpectedResponse}},
 		{"expires_in as string", `{"access_token":"x","expires_in":"7200"}`, []error{wechat.ErrUnavailable, wechat.ErrUnexpectedResponse}},
 		// Whatever WeChat echoes, the secret is kept out of the error.
-		{"errmsg echoes the secret", `{"errcode":40125,"errmsg":"invalid appsecret ` + testSecret + `"}`, []error{wechat.ErrBadCredential}},
+		{"errmsg echoes the secret", `{"errcode":40125,"errmsg":"invalid appsecret ` + testSecret + `"}`, []error{wechat.ErrBadCredential, wechat.ErrConfiguration}},
 	}
 	for name, fetch := range fetchers {
 		for _, tt := range tests {

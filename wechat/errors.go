@@ -29,11 +29,46 @@ var (
 	// quota, 45011 per-minute limit).
 	ErrRateLimited = errors.New("wechat: rate limited")
 	// ErrBadCredential: the app's configuration is wrong: unknown app ID,
-	// wrong, frozen or missing secret, caller IP not whitelisted, bad
-	// grant_type (40002, 40013, 40125, 40164, 40243, 41002, 41004, 61004;
-	// 40001 on the endpoints that mint app access tokens). An operator must
-	// act.
+	// wrong, frozen or missing secret, bad grant_type (40002, 40013,
+	// 40125, 40243, 41002, 41004; 40001 on the endpoints that mint app
+	// access tokens). Also [ErrConfiguration]: an operator must act.
 	ErrBadCredential = errors.New("wechat: bad app credential")
+	// ErrConfiguration: nothing the user does helps; an operator must
+	// act, on wxauth's configuration or on WeChat's side (the console).
+	// Every error of [ErrBadCredential], [ErrIPNotAllowed],
+	// [ErrAccountRestricted], [ErrAPIUnauthorized], [ErrRetiredHost] and
+	// [ErrNotWeChat] is also this; [OperatorAction] says what to do.
+	ErrConfiguration = errors.New("wechat: configuration error")
+	// ErrIPNotAllowed: WeChat refuses this server's egress IP for the
+	// app: not in the app's API IP whitelist (40164, 61004), or WeChat
+	// asked the Official Account's admin to confirm it (89503), the
+	// confirmation is pending (89501) or the admin refused it (89506
+	// blocks it for 24 hours, 89507 for 1 hour) (reference §1.1). Add the
+	// address to the whitelist in WeChat's console. Also
+	// [ErrConfiguration].
+	ErrIPNotAllowed = errors.New("wechat: egress IP not allowed")
+	// ErrAccountRestricted: WeChat restricts the account itself: the API
+	// is banned for it (48004), its token use is banned (50004), it is
+	// frozen (50007), or it is managed by a third-party platform whose
+	// tokens must be used instead (61024) (reference §1.1). Also
+	// [ErrConfiguration].
+	ErrAccountRestricted = errors.New("wechat: account restricted")
+	// ErrAPIUnauthorized: the app lacks the permission for the API (48001
+	// on getuserphonenumber: the phone number API needs a verified
+	// account; reference §1.1, §3.5). Also [ErrConfiguration].
+	ErrAPIUnauthorized = errors.New("wechat: api unauthorized for this app")
+	// ErrRetiredHost: the call reached a WeChat IP address that is
+	// retired (48017): the host is pinned (hosts file, a fixed IP, a
+	// stale DNS cache) instead of resolved (reference §1.1 "Hosts"). Also
+	// [ErrConfiguration].
+	ErrRetiredHost = errors.New("wechat: retired WeChat address")
+	// ErrNotWeChat: a credential call (/cgi-bin/token, stable_token,
+	// jscode2session, /sns/oauth2/access_token) was answered HTTP 200 with
+	// an empty body or one that is not JSON: not WeChat's answer but a
+	// wrong API base URL or a proxy's page (reference §1 "Malformed
+	// answers"). Retrying, with a new code or not, meets the same answer.
+	// Also [ErrConfiguration]; not [ErrUnavailable].
+	ErrNotWeChat = errors.New("wechat: answer is not WeChat's")
 	// ErrTokenInvalid: the app access_token sent was invalid, superseded or
 	// expired (40001, 42001). The caller should fetch a new token and retry
 	// once (reference §2.3).
@@ -97,14 +132,30 @@ var errcodeClasses = map[int][]error{
 	45011: {ErrRateLimited}, // per-minute limit
 
 	// §1.1 configuration problems ("config error" / "bug" rows).
-	40002: {ErrBadCredential}, // invalid grant_type
-	40013: {ErrBadCredential}, // invalid appid
-	40125: {ErrBadCredential}, // invalid appsecret
-	40164: {ErrBadCredential}, // caller IP not in whitelist
-	61004: {ErrBadCredential}, // caller IP not in whitelist (newer docs)
-	40243: {ErrBadCredential}, // AppSecret frozen
-	41002: {ErrBadCredential}, // appid missing
-	41004: {ErrBadCredential}, // appsecret missing
+	40002: badCredential, // invalid grant_type
+	40013: badCredential, // invalid appid
+	40125: badCredential, // invalid appsecret
+	40243: badCredential, // AppSecret frozen
+	41002: badCredential, // appid missing
+	41004: badCredential, // appsecret missing
+
+	// §1.1 the caller's (this server's egress) IP: whitelist and the
+	// Official Account's IP-confirmation family.
+	40164: ipNotAllowed, // not in the whitelist
+	61004: ipNotAllowed, // not in the whitelist (newer docs)
+	89501: ipNotAllowed, // admin's confirmation pending
+	89503: ipNotAllowed, // admin asked to confirm this IP
+	89506: ipNotAllowed, // admin refused: blocked 24 h
+	89507: ipNotAllowed, // admin refused: blocked 1 h
+
+	// §1.1 the account's state: an operator must act on WeChat's side.
+	48004: accountRestricted, // API forbidden for this account
+	50004: accountRestricted, // token use banned (punishment)
+	50007: accountRestricted, // account frozen
+	61024: accountRestricted, // managed by a third-party platform
+
+	// §1.1 48017: a retired WeChat IP was called; resolve by DNS.
+	48017: {ErrRetiredHost, ErrConfiguration},
 
 	// §1.1, §2.3 app access_token invalid/superseded or expired: refetch, retry once.
 	40001: {ErrTokenInvalid},
@@ -124,6 +175,13 @@ var errcodeClasses = map[int][]error{
 	40003: {ErrInvalidOpenID},
 }
 
+// Classes that come in pairs with [ErrConfiguration].
+var (
+	badCredential     = []error{ErrBadCredential, ErrConfiguration}
+	ipNotAllowed      = []error{ErrIPNotAllowed, ErrConfiguration}
+	accountRestricted = []error{ErrAccountRestricted, ErrConfiguration}
+)
+
 // endpointClasses overrides errcodeClasses on the endpoints where an errcode
 // means something else. An errcode listed with no class matches no sentinel
 // on that endpoint.
@@ -131,8 +189,12 @@ var endpointClasses = map[string]map[int][]error{
 	// §1.1, §2.1: the endpoints that mint app access tokens from the
 	// secret. There 40001 means a wrong AppSecret, not a bad token:
 	// classifying it as ErrTokenInvalid would make token-refresh logic loop.
-	endpointToken:       {40001: {ErrBadCredential}},
-	endpointStableToken: {40001: {ErrBadCredential}},
+	endpointToken:       {40001: badCredential},
+	endpointStableToken: {40001: badCredential},
+
+	// §1.1, §3.5: 48001 on the phone number API means the app lacks the
+	// permission (not a verified account), an operator's matter.
+	endpointPhoneNumber: {48001: {ErrAPIUnauthorized, ErrConfiguration}},
 
 	// §5.3, §5.4: the OAuth code and refresh exchanges send no access
 	// token, app or user, and the reference gives 40001/42001 no meaning
@@ -248,6 +310,30 @@ func transportError(ctx context.Context, endpoint string, err error, r redactor)
 		errs = append(errs, cerr)
 	}
 	return &callError{endpoint: endpoint, msg: r.redact(cause.Error()), errs: errs}
+}
+
+// credentialEndpoints are the calls that present the app's secret; a
+// 200 that is not JSON there is [ErrNotWeChat].
+var credentialEndpoints = map[string]bool{
+	endpointToken:        true,
+	endpointStableToken:  true,
+	endpointCode2Session: true,
+	endpointOAuthToken:   true,
+}
+
+// notWeChat reports a 200 answer to a credential call that is empty or not
+// JSON.
+func notWeChat(endpoint, contentType string, size int, cause error, r redactor) error {
+	why := "empty body"
+	if size > 0 {
+		why = fmt.Sprintf("%d bytes that are not JSON", size)
+	}
+	msg := fmt.Sprintf("HTTP 200 with %s (Content-Type %q): not WeChat's answer", why, contentType)
+	errs := []error{ErrNotWeChat, ErrConfiguration}
+	if cause != nil {
+		errs = append(errs, cause)
+	}
+	return &callError{endpoint: endpoint, msg: r.redact(msg), errs: errs}
 }
 
 // unexpected reports an answer that cannot be used.

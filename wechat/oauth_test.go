@@ -108,8 +108,8 @@ func TestOAuthExchangeErrors(t *testing.T) {
 		{"40163 code been used", errcodeBody(40163), []error{wechat.ErrInvalidCode}},
 		{"42003 code expired", errcodeBody(42003), []error{wechat.ErrInvalidCode}},
 		{"41008 missing code", errcodeBody(41008), []error{wechat.ErrInvalidRequest, wechat.ErrMissingCode}},
-		{"40013 invalid appid", errcodeBody(40013), []error{wechat.ErrBadCredential}},
-		{"40125 invalid appsecret", errcodeBody(40125), []error{wechat.ErrBadCredential}},
+		{"40013 invalid appid", errcodeBody(40013), []error{wechat.ErrBadCredential, wechat.ErrConfiguration}},
+		{"40125 invalid appsecret", errcodeBody(40125), []error{wechat.ErrBadCredential, wechat.ErrConfiguration}},
 		{"-1 busy", errcodeBody(-1), []error{wechat.ErrBusy, wechat.ErrUnavailable}},
 		{"45011 minute limit", errcodeBody(45011), []error{wechat.ErrRateLimited}},
 		// No app token is sent here: never ErrTokenInvalid (§5.3).
@@ -205,7 +205,7 @@ func TestOAuthRefresh(t *testing.T) {
 	errTests := []oauthError{
 		{"40030 invalid refresh_token", errcodeBody(40030), []error{wechat.ErrRefreshTokenInvalid}},
 		{"42002 refresh_token expired", errcodeBody(42002), []error{wechat.ErrRefreshTokenInvalid}},
-		{"40013 invalid appid", errcodeBody(40013), []error{wechat.ErrBadCredential}},
+		{"40013 invalid appid", errcodeBody(40013), []error{wechat.ErrBadCredential, wechat.ErrConfiguration}},
 		{"-1 busy", errcodeBody(-1), []error{wechat.ErrBusy, wechat.ErrUnavailable}},
 		{"40001 unclassified", errcodeBody(40001), nil},
 		{"42001 unclassified", errcodeBody(42001), nil},
@@ -356,8 +356,8 @@ func TestAPIErrorEndpointClasses(t *testing.T) {
 	}{
 		{"/wxa/checksession", 40001, []error{wechat.ErrTokenInvalid}},
 		{"/wxa/business/getuserphonenumber", 42001, []error{wechat.ErrTokenInvalid}},
-		{"/cgi-bin/token", 40001, []error{wechat.ErrBadCredential}},
-		{"/cgi-bin/stable_token", 40001, []error{wechat.ErrBadCredential}},
+		{"/cgi-bin/token", 40001, []error{wechat.ErrBadCredential, wechat.ErrConfiguration}},
+		{"/cgi-bin/stable_token", 40001, []error{wechat.ErrBadCredential, wechat.ErrConfiguration}},
 		{"/cgi-bin/token", 42001, []error{wechat.ErrTokenInvalid}},
 		{"/sns/userinfo", 40001, []error{wechat.ErrOAuthTokenInvalid}},
 		{"/sns/userinfo", 42001, []error{wechat.ErrOAuthTokenInvalid}},

@@ -43,6 +43,12 @@ var sentinels = []error{
 	wechat.ErrRefreshTokenInvalid,
 	wechat.ErrScopeUnauthorized,
 	wechat.ErrInvalidOpenID,
+	wechat.ErrConfiguration,
+	wechat.ErrIPNotAllowed,
+	wechat.ErrAccountRestricted,
+	wechat.ErrAPIUnauthorized,
+	wechat.ErrRetiredHost,
+	wechat.ErrNotWeChat,
 }
 
 // observer records the calls reported to Config.Observe.
@@ -171,10 +177,12 @@ func TestCode2Session(t *testing.T) {
 			wantErrs: []error{wechat.ErrUnavailable}, wantHTTP: 502},
 		{name: "HTTP 404 html", status: 404, contentType: "text/html", body: "<html>not found</html>",
 			wantErrs: []error{wechat.ErrUnavailable}, wantHTTP: 404},
+		// A credential call answered 200 with no JSON: not WeChat's
+		// answer but a wrong api_base or a proxy (reference §1).
 		{name: "body not JSON", status: 200, contentType: "text/html", body: "<html>gateway error</html>",
-			wantErrs: []error{wechat.ErrUnavailable, wechat.ErrUnexpectedResponse}},
+			wantErrs: []error{wechat.ErrConfiguration, wechat.ErrNotWeChat}},
 		{name: "empty body", status: 200, contentType: text, body: "",
-			wantErrs: []error{wechat.ErrUnavailable, wechat.ErrUnexpectedResponse}},
+			wantErrs: []error{wechat.ErrConfiguration, wechat.ErrNotWeChat}},
 		{name: "JSON array", status: 200, contentType: js, body: "[]",
 			wantErrs: []error{wechat.ErrUnavailable, wechat.ErrUnexpectedResponse}},
 		{name: "errcode of wrong type", status: 200, contentType: js, body: `{"errcode":"40029"}`,
@@ -227,7 +235,7 @@ func TestCode2Session(t *testing.T) {
 			if len(calls) != 1 {
 				t.Fatalf("Observe called %d times, want 1", len(calls))
 			}
-			if calls[0].Endpoint != "/sns/jscode2session" || calls[0].Errcode != tt.wantErrcode || calls[0].Err != err {
+			if calls[0].Endpoint != "/sns/jscode2session" || calls[0].AppID != testAppID || calls[0].Errcode != tt.wantErrcode || calls[0].Err != err {
 				t.Errorf("Observe saw %+v, want endpoint /sns/jscode2session, errcode %d, err %v", calls[0], tt.wantErrcode, err)
 			}
 			if calls[0].Duration <= 0 {
@@ -240,11 +248,11 @@ func TestCode2Session(t *testing.T) {
 // TestCode2SessionBadCredential checks every configuration errcode of
 // reference §1.1.
 func TestCode2SessionBadCredential(t *testing.T) {
-	for _, code := range []int{40002, 40013, 40125, 40164, 40243, 41002, 41004, 61004} {
+	for _, code := range []int{40002, 40013, 40125, 40243, 41002, 41004} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			c, _, _ := fakeWeChat(t, wechat.Config{}, answer(200, "text/plain", errcodeBody(code)))
 			_, err := c.Code2Session(t.Context(), testAppID, testSecret, testCode)
-			if diff := cmp.Diff(errNames([]error{wechat.ErrBadCredential}), errNames(matches(err))); diff != "" {
+			if diff := cmp.Diff(errNames([]error{wechat.ErrBadCredential, wechat.ErrConfiguration}), errNames(matches(err))); diff != "" {
 				t.Errorf("Code2Session = %v, sentinels (-want +got):\n%s", err, diff)
 			}
 			if wechat.Temporary(err) {
@@ -383,7 +391,7 @@ func TestErrorsHoldNoSecret(t *testing.T) {
 		{name: "server closed", base: closed.URL, want: wechat.ErrUnavailable},
 		{name: "timeout", cfg: wechat.Config{Timeout: 20 * time.Millisecond}, h: blockUntilGone(nil), want: context.DeadlineExceeded},
 		{name: "HTTP 500", h: answer(500, "", "oops"), want: wechat.ErrUnavailable},
-		{name: "not JSON", h: answer(200, "", "<html>"), want: wechat.ErrUnexpectedResponse},
+		{name: "not JSON", h: answer(200, "", "<html>"), want: wechat.ErrNotWeChat},
 		{name: "errmsg echoes request", h: func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, `{"errcode":40029,"errmsg":"invalid code %s %s %s"}`, r.URL.RawQuery, secret, code)
 		}, want: wechat.ErrInvalidCode},
@@ -491,8 +499,8 @@ func TestAPIErrorIs(t *testing.T) {
 		{&wechat.APIError{Endpoint: "/wxa/checksession", Code: 42001}, []error{wechat.ErrTokenInvalid}},
 		// On the endpoints that mint app tokens 40001 means a wrong
 		// AppSecret (reference §1.1, §2.1).
-		{&wechat.APIError{Endpoint: "/cgi-bin/token", Code: 40001}, []error{wechat.ErrBadCredential}},
-		{&wechat.APIError{Endpoint: "/cgi-bin/stable_token", Code: 40001}, []error{wechat.ErrBadCredential}},
+		{&wechat.APIError{Endpoint: "/cgi-bin/token", Code: 40001}, []error{wechat.ErrBadCredential, wechat.ErrConfiguration}},
+		{&wechat.APIError{Endpoint: "/cgi-bin/stable_token", Code: 40001}, []error{wechat.ErrBadCredential, wechat.ErrConfiguration}},
 		{&wechat.APIError{Endpoint: "/cgi-bin/token", Code: 45009}, []error{wechat.ErrRateLimited}},
 		{&wechat.APIError{Endpoint: "/wxa/checksession", Code: 87009}, []error{wechat.ErrSessionKeyStale}},
 		{&wechat.APIError{Endpoint: "/sns/jscode2session", Code: -1}, []error{wechat.ErrBusy, wechat.ErrUnavailable}},

@@ -99,9 +99,23 @@ func (r RateLimits) Rules() ratelimit.Rules {
 
 // WeChat says where WeChat's servers are (the sandbox in development).
 type WeChat struct {
+	// APIBase is one or more base URLs, comma-separated, tried in order
+	// when one cannot be reached (see [WeChat.APIBases]).
 	APIBase  string
 	OpenBase string
 	Timeout  Duration // 0: 5s
+}
+
+// APIBases is APIBase split at commas, blanks trimmed and empty items
+// dropped: the hosts wechat.Config.APIBases tries in order.
+func (w WeChat) APIBases() []string {
+	var out []string
+	for _, b := range strings.Split(w.APIBase, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // App is one configured WeChat application. Its secret may come from
@@ -137,7 +151,7 @@ func Defaults() Config {
 	return Config{
 		Addr: "127.0.0.1:8080",
 		WeChat: WeChat{
-			APIBase:  "https://api.weixin.qq.com",
+			APIBase:  "https://api.weixin.qq.com,https://api2.weixin.qq.com",
 			OpenBase: "https://open.weixin.qq.com",
 			Timeout:  Duration(5 * time.Second),
 		},
@@ -189,8 +203,14 @@ func (c *Config) Validate(needSecret bool) error {
 	if c.DatabaseURL == "" {
 		bad("database_url", "required (postgres://… or sqlite:PATH)")
 	}
-	if !isURL(c.WeChat.APIBase) {
-		bad("wechat.api_base", "%q is not an http(s) URL", c.WeChat.APIBase)
+	if bases := c.WeChat.APIBases(); len(bases) == 0 {
+		bad("wechat.api_base", "required: one or more http(s) URLs, comma-separated")
+	} else {
+		for _, b := range bases {
+			if !isURL(b) {
+				bad("wechat.api_base", "%q is not an http(s) URL", b)
+			}
+		}
 	}
 	if !isURL(c.WeChat.OpenBase) {
 		bad("wechat.open_base", "%q is not an http(s) URL", c.WeChat.OpenBase)

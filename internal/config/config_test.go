@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"issuer", func(c *Config) { c.Issuer = "auth.example.com" }},
 		{"database_url", func(c *Config) { c.DatabaseURL = "" }},
 		{"wechat.api_base", func(c *Config) { c.WeChat.APIBase = "ftp://x" }},
+		{"wechat.api_base", func(c *Config) { c.WeChat.APIBase = "https://api.weixin.qq.com,ftp://x" }},
+		{"wechat.api_base", func(c *Config) { c.WeChat.APIBase = " , " }},
 		{"apps", func(c *Config) { c.Apps = nil }},
 		{"apps[1].name", func(c *Config) { c.Apps[1].Name = "mp" }},
 		{"apps[0].name", func(c *Config) { c.Apps[0].Name = "Mini Program" }},
@@ -239,5 +242,20 @@ func TestUnknownVariables(t *testing.T) {
 	}
 	if c.Apps[0].Secret != "y" || strings.Contains(msg, "TEST") || strings.Contains(msg, "HOME") {
 		t.Errorf("ApplyEnv = %v, secret %q", err, c.Apps[0].Secret)
+	}
+}
+
+func TestAPIBases(t *testing.T) {
+	for in, want := range map[string][]string{
+		"https://api.weixin.qq.com":                               {"https://api.weixin.qq.com"},
+		"https://api.weixin.qq.com, https://api2.weixin.qq.com ,": {"https://api.weixin.qq.com", "https://api2.weixin.qq.com"},
+		"": nil,
+	} {
+		if got := (WeChat{APIBase: in}).APIBases(); !slices.Equal(got, want) {
+			t.Errorf("APIBases(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Defaults().WeChat.APIBases(); len(got) != 2 || got[1] != "https://api2.weixin.qq.com" {
+		t.Errorf("default api_base = %q, want api then api2", got)
 	}
 }

@@ -44,7 +44,7 @@ var keys = []Key{
 	{Path: "audience", Env: "WXAUTH_AUDIENCE", Default: "the issuer", Doc: "`aud` of access tokens", ref: str(func(c *Config) *string { return &c.Audience })},
 	{Path: "database_url", Env: "WXAUTH_DATABASE_URL", Default: "(dev: `sqlite:<data>/wxauth.db`)", Doc: "`postgres://user@host:5432/db?sslmode=…[&pool_max_conns=N]` or `sqlite:PATH`", ref: str(func(c *Config) *string { return &c.DatabaseURL })},
 	{Path: "redis_url", Env: "WXAUTH_REDIS_URL", Default: "empty: in-process sessions", Doc: "`redis://host:6379/0`, `rediss://…`, `redis+cluster://h1:p1,h2:p2,…`, `redis+sentinel://s1:p1,s2:p2/master`", ref: str(func(c *Config) *string { return &c.RedisURL })},
-	{Path: "wechat.api_base", Env: "WXAUTH_WECHAT_API_BASE", Doc: "WeChat's API server (dev: the sandbox)", ref: str(func(c *Config) *string { return &c.WeChat.APIBase })},
+	{Path: "wechat.api_base", Env: "WXAUTH_WECHAT_API_BASE", Doc: "WeChat's API servers, comma-separated, tried in order when one cannot be reached (api2 is WeChat's disaster-recovery host; dev: the sandbox)", ref: str(func(c *Config) *string { return &c.WeChat.APIBase })},
 	{Path: "wechat.open_base", Env: "WXAUTH_WECHAT_OPEN_BASE", Doc: "WeChat's authorization pages (dev: the sandbox)", ref: str(func(c *Config) *string { return &c.WeChat.OpenBase })},
 	{Path: "wechat.timeout", Env: "WXAUTH_WECHAT_TIMEOUT", Doc: "per call to WeChat", kind: duration, ref: dur(func(c *Config) *Duration { return &c.WeChat.Timeout })},
 	{Path: "tokens.access_ttl", Env: "WXAUTH_ACCESS_TTL", Doc: "access-token lifetime", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Tokens.AccessTTL })},

@@ -30,6 +30,7 @@ import (
 	"github.com/wxauth/wxauth/internal/storage/redisstore"
 	"github.com/wxauth/wxauth/internal/storage/sqlstore"
 	"github.com/wxauth/wxauth/internal/token"
+	"github.com/wxauth/wxauth/internal/wechatstatus"
 	"github.com/wxauth/wxauth/wechat"
 )
 
@@ -161,12 +162,20 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
+	appNames := make(map[string]string, len(cfg.Apps))
+	for _, a := range cfg.Apps {
+		appNames[a.AppID] = a.Name
+	}
+	wstatus := wechatstatus.New(appNames, opt.Now, opt.Logger)
 	wc, err := wechat.New(wechat.Config{
-		APIBase:    cfg.WeChat.APIBase,
+		APIBases:   cfg.WeChat.APIBases(),
 		OpenBase:   cfg.WeChat.OpenBase,
 		HTTPClient: opt.HTTPClient,
 		Timeout:    cfg.WeChat.Timeout.D(),
-		Observe:    inst.Metrics.ObserveWeChat,
+		Observe: func(c wechat.Call) {
+			inst.Metrics.ObserveWeChat(c)
+			wstatus.Observe(c)
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -220,6 +229,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		Login:         inst.Login, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
 		ServiceKeys: cfg.ServiceKeys, Limits: limits, TrustedProxyHeader: cfg.TrustedProxyHeader,
+		WeChatProblems: wstatus.Problems,
 	})
 	if err != nil {
 		return nil, err

@@ -80,6 +80,12 @@ func translate(err error) (*api.Error, slog.Level) {
 		// The app's appid or secret is wrong: an operator must act.
 		out = e(api.CodeWeChatUnavailable, "WeChat rejected this app's credentials")
 		level = slog.LevelError
+	case errors.Is(err, wechat.ErrConfiguration):
+		// This server's egress IP, the account's state, the API
+		// permission or api_base: an operator must act (writeError logs
+		// what to do); retrying with a new code does not help.
+		out = e(api.CodeWeChatUnavailable, "WeChat cannot be used for this app until an operator fixes its configuration")
+		level = slog.LevelError
 	case errors.Is(err, wechat.ErrUnavailable), errors.Is(err, wechat.ErrRateLimited),
 		errors.Is(err, wechat.ErrTokenInvalid):
 		out = e(api.CodeWeChatUnavailable, "WeChat failed or timed out; retry with a new code")
@@ -114,6 +120,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	attrs := []any{"err", err, "error", e.Code, "route", r.Pattern}
 	if e.WeChatErrcode != nil {
 		attrs = append(attrs, "wechat_errcode", *e.WeChatErrcode)
+	}
+	if action := wechat.OperatorAction(err); action != "" {
+		attrs = append(attrs, "action", action)
 	}
 	s.log.Log(r.Context(), level, "request failed", attrs...)
 	var limited *storage.LimitError

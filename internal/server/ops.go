@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/wxauth/wxauth/internal/wechatstatus"
 )
 
 // jwks is GET /.well-known/jwks.json. Resource servers cache it; a short
@@ -24,7 +26,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readyz answers 200 only when storage and the session store answer, and
-// 503 unavailable naming the ones that do not.
+// 503 unavailable naming the ones that do not. A 200 lists, under
+// "wechat", the apps WeChat currently refuses for a reason only an
+// operator can fix, with what to do.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -41,6 +45,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if len(down) > 0 {
 		return errNotReady.Say("not ready: " + strings.Join(down, ", ") + " unreachable")
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	ready := struct {
+		Status string                 `json:"status"`
+		WeChat []wechatstatus.Problem `json:"wechat,omitempty"`
+	}{Status: "ok"}
+	if s.cfg.WeChatProblems != nil {
+		// Reported, not failed on: the instance can serve its other
+		// apps, and taking it out of rotation would not fix WeChat's
+		// side (docs/deploy.md).
+		ready.WeChat = s.cfg.WeChatProblems()
+	}
+	writeJSON(w, http.StatusOK, ready)
 	return nil
 }

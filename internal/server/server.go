@@ -14,6 +14,7 @@ import (
 	"github.com/wxauth/wxauth/internal/revocation"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/internal/token"
+	"github.com/wxauth/wxauth/internal/wechatstatus"
 )
 
 // Config wires a server. Login, Tokens, Users, Sessions, JWKS and AppTokens
@@ -47,6 +48,9 @@ type Config struct {
 	CORSOrigins []string
 	// SecureCookies marks cookies Secure (an https issuer).
 	SecureCookies bool
+	// WeChatProblems, if not nil, gives WeChat's current refusals that an
+	// operator must act on, shown by /readyz (docs/deploy.md).
+	WeChatProblems func() []wechatstatus.Problem
 }
 
 // Server is wxauth's HTTP API.

@@ -74,6 +74,7 @@ type options struct {
 	edits      []func(*config.Config)
 	unbound    map[string]bool
 	secrets    map[string]string
+	ips        map[string][]string
 	quiet      bool
 	sessionKey sandbox.SessionKeyPolicy
 }
@@ -97,6 +98,12 @@ func SandboxSessionKey(p sandbox.SessionKeyPolicy) Option {
 // Configure edits the configuration before the stack is built.
 func Configure(edit func(*config.Config)) Option {
 	return func(o *options) { o.edits = append(o.edits, edit) }
+}
+
+// IPWhitelist gives app name an API IP whitelist in the sandbox (the
+// stack calls it from 127.0.0.1), as set in WeChat's console.
+func IPWhitelist(name string, list ...string) Option {
+	return func(o *options) { o.ips[name] = list }
 }
 
 // Unbound makes the sandbox treat app name as not bound to the Open
@@ -131,7 +138,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	cfg.Addr = strings.TrimPrefix(hs.URL, "http://")
 	cfg.Secret = "test-secret-0123456789abcdef0123456789"
 	cfg.LogLevel = "debug"
-	o := options{unbound: map[string]bool{}, secrets: map[string]string{}}
+	o := options{unbound: map[string]bool{}, secrets: map[string]string{}, ips: map[string][]string{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -150,7 +157,8 @@ func New(t testing.TB, opts ...Option) *Server {
 	log := slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: level}))
 	apps := make([]sandbox.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
-		apps[i] = sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret, Unbound: o.unbound[a.Name]}
+		apps[i] = sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret, Unbound: o.unbound[a.Name],
+			IPWhitelist: o.ips[a.Name]}
 		if secret, ok := o.secrets[a.Name]; ok {
 			apps[i].Secret = secret
 		}
