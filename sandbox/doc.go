@@ -45,8 +45,11 @@
 // access token with its expiry reset while it is valid, a new one once it
 // has expired, and always the same refresh token (§5.4). unionid is
 // answered for bound apps, except for snsapi_base grants. The test user
-// "snapshot" always arrives as WeChat's snapshot-page virtual user:
-// is_snapshotuser 1, with openids and unionid shared with no other user.
+// "snapshot" arrives as WeChat's snapshot-page virtual user on Official
+// Account snsapi_userinfo logins (the only ones with a snapshot page):
+// is_snapshotuser 1, with openids and unionid shared with no other user;
+// users added with another [UserOptions.Snapshot] replay the other
+// reported forms (empty tokens; no flag and 48001 from /sns/userinfo).
 //
 // Browser pages, under /sandbox/open (reference §5.1, §6; docs/sandbox.md):
 //

@@ -144,15 +144,17 @@ type Sandbox struct {
 type appUser struct{ appID, user string }
 
 // builtinUsers exist from the start (docs/sandbox.md). snapshot will arrive
-// as WeChat's snapshot-page virtual user (reference §4, §5.2).
-var builtinUsers = []struct{ name, nickname, phone string }{
-	{"alice", "Alice", "+8613800000001"},
-	{"bob", "Bob", "+8613800000002"},
-	{SnapshotUser, "Snapshot", "+8613800000003"},
+// as WeChat's snapshot-page virtual user (reference §4, §5.1); xiaoming
+// has a nickname as WeChat users have them: Chinese, with an emoji.
+var builtinUsers = []struct{ name, nickname, phone, snapshot string }{
+	{"alice", "Alice", "+8613800000001", ""},
+	{"bob", "Bob", "+8613800000002", ""},
+	{SnapshotUser, "Snapshot", "+8613800000003", SnapshotFlagged},
+	{"xiaoming", "小明🐱", "+8613800000004", ""},
 }
 
 // New returns a sandbox serving cfg's apps and the built-in test users
-// alice, bob and snapshot. It reports the first invalid field of cfg.
+// alice, bob, snapshot and xiaoming. It reports the first invalid field of cfg.
 func New(cfg Config) (*Sandbox, error) {
 	switch {
 	case cfg.CodeTTL < 0:
@@ -205,7 +207,7 @@ func New(cfg Config) (*Sandbox, error) {
 		}
 	}
 	for _, u := range builtinUsers {
-		s.users[u.name] = &user{name: u.name, nickname: u.nickname, phone: u.phone}
+		s.users[u.name] = &user{name: u.name, nickname: u.nickname, phone: u.phone, snapshot: u.snapshot}
 		s.userOrder = append(s.userOrder, u.name)
 	}
 	s.routes()

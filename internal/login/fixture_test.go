@@ -35,6 +35,11 @@ type fakeWeChat struct {
 	// fail, when set, is OAuthExchange's answer.
 	fail  error
 	phone wechat.PhoneInfo
+	// snapshot makes OAuthExchange answer as for a snapshot-page user
+	// flagged with empty tokens (reference §5.1).
+	snapshot bool
+	// userInfoErr, when set, is OAuthUserInfo's answer.
+	userInfoErr error
 }
 
 func (w *fakeWeChat) Code2Session(ctx context.Context, appID, secret, code string) (wechat.Session, error) {
@@ -60,6 +65,9 @@ func (w *fakeWeChat) OAuthExchange(ctx context.Context, appID, secret, code stri
 	if w.fail != nil {
 		return wechat.OAuthToken{}, w.fail
 	}
+	if w.snapshot {
+		return wechat.OAuthToken{OpenID: strings.TrimPrefix(code, "c-"), UnionID: "virtual-union", Snapshot: true}, nil
+	}
 	return wechat.OAuthToken{OpenID: strings.TrimPrefix(code, "c-"), AccessToken: "at", RefreshToken: "rt", ExpiresAt: t0.Add(2 * time.Hour)}, nil
 }
 
@@ -68,6 +76,9 @@ func (w *fakeWeChat) OAuthRefresh(ctx context.Context, appID, rt string) (wechat
 }
 
 func (w *fakeWeChat) OAuthUserInfo(ctx context.Context, at, openID string) (wechat.OAuthUser, error) {
+	if w.userInfoErr != nil {
+		return wechat.OAuthUser{}, w.userInfoErr
+	}
 	return wechat.OAuthUser{OpenID: openID, Nickname: "N-" + openID}, nil
 }
 
