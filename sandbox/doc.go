@@ -32,6 +32,7 @@
 //	GET  /sns/oauth2/refresh_token          renew a user token (§5.4)
 //	GET  /sns/userinfo                      nickname and avatar (§5.5)
 //	GET  /sns/auth                          is a user token valid (§5.6)
+//	GET  /cgi-bin/user/info                 an Official Account's follower (§5.3, §7)
 //
 // checksession, resetusersessionkey and getuserphonenumber take an app
 // access token and answer 41001, 40001 or 42001 for a missing, unknown or
@@ -84,6 +85,7 @@
 //	POST /faults                   misbehave on a path       [Sandbox.InjectFault]
 //	GET  /stats                    calls per WeChat path     [Sandbox.Stats]
 //	GET  /sms?phone=…              delivered text messages   [Sandbox.SMS]
+//	POST /followers                follow or unfollow an OA  [Sandbox.SetFollower]
 //
 // Go tests also have [Sandbox.IssueOAuthCode] (what Allow on a consent page
 // mints) and [Sandbox.DeliverSMS], which wxauth's development SMS sender

@@ -138,6 +138,8 @@ type Sandbox struct {
 	appTokens   appTokens
 	oauth       oauthState
 	sms         smsInbox
+	follows     map[appUser]follow // Official Account followers, when not the default
+	started     time.Time          // when the default followers followed
 }
 
 // appUser keys per-app, per-user state.
@@ -188,6 +190,7 @@ func New(cfg Config) (*Sandbox, error) {
 		appTokens:    newAppTokens(),
 		oauth:        newOAuthState(),
 		sms:          newSMSInbox(),
+		follows:      make(map[appUser]follow),
 	}
 	if s.tokenOverlap >= s.tokenTTL {
 		return nil, fmt.Errorf("sandbox: AppTokenOverlap (%v) is not shorter than AppTokenTTL (%v)", s.tokenOverlap, s.tokenTTL)
@@ -195,6 +198,7 @@ func New(cfg Config) (*Sandbox, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.started = s.now()
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -228,6 +232,7 @@ func (s *Sandbox) routes() {
 	s.handleWeChat("/sns/oauth2/refresh_token", s.oauthRefreshToken, http.MethodGet)
 	s.handleWeChat("/sns/userinfo", s.userInfo, http.MethodGet)
 	s.handleWeChat("/sns/auth", s.snsAuth, http.MethodGet)
+	s.handleWeChat("/cgi-bin/user/info", s.userInfoFollower, http.MethodGet)
 
 	// WeChat's browser pages (reference §5.1, §6; docs/sandbox.md).
 	s.handlePage(pathAuthorize, KindOfficialAccount)
@@ -246,6 +251,7 @@ func (s *Sandbox) routes() {
 	s.handleControl("POST /faults", s.createFault)
 	s.handleControl("GET /stats", s.stats)
 	s.handleControl("GET /sms", s.listSMS)
+	s.handleControl("POST /followers", s.setFollower)
 	s.mux.HandleFunc(ControlPrefix+"/", s.controlNotFound)
 }
 

@@ -70,6 +70,10 @@ var (
 	// ErrInvalidOpenID: the openid does not belong to this app or to the
 	// token sent (40003, reference §1.1, §5.6).
 	ErrInvalidOpenID = errors.New("wechat: invalid openid")
+	// ErrAPIUnauthorized: the app lacks the permission for the API (48001
+	// on /cgi-bin/user/info, e.g. an Official Account not verified). An
+	// operator must act, or do without the call.
+	ErrAPIUnauthorized = errors.New("wechat: api unauthorized")
 )
 
 // errcodeClasses is the one place that gives a WeChat errcode its meaning;
@@ -144,6 +148,10 @@ var endpointClasses = map[string]map[int][]error{
 	// §5.5, §5.6: the endpoints called with the user's OAuth access_token.
 	endpointUserInfo:   oauthTokenClasses,
 	endpointOAuthCheck: oauthTokenClasses,
+
+	// §1.1 48001 api unauthorized, on the app-token call of §5.3's
+	// follower lookup: the account lacks that API.
+	endpointFollowerInfo: {48001: {ErrAPIUnauthorized}},
 }
 
 // oauthTokenClasses are the errcodes of the endpoints that take the user's

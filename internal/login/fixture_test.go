@@ -40,6 +40,11 @@ type fakeWeChat struct {
 	snapshot bool
 	// userInfoErr, when set, is OAuthUserInfo's answer.
 	userInfoErr error
+	// followers are FollowerInfo's answers by openid (else not a
+	// follower); followerErr, when set, is its answer instead.
+	followers     map[string]wechat.Follower
+	followerErr   error
+	followerCalls atomic.Int32
 }
 
 func (w *fakeWeChat) Code2Session(ctx context.Context, appID, secret, code string) (wechat.Session, error) {
@@ -80,6 +85,17 @@ func (w *fakeWeChat) OAuthUserInfo(ctx context.Context, at, openID string) (wech
 		return wechat.OAuthUser{}, w.userInfoErr
 	}
 	return wechat.OAuthUser{OpenID: openID, Nickname: "N-" + openID}, nil
+}
+
+func (w *fakeWeChat) FollowerInfo(ctx context.Context, tok, openID string) (wechat.Follower, error) {
+	w.followerCalls.Add(1)
+	if w.followerErr != nil {
+		return wechat.Follower{}, w.followerErr
+	}
+	if f, ok := w.followers[openID]; ok {
+		return f, nil
+	}
+	return wechat.Follower{OpenID: openID}, nil
 }
 
 type fakeAppTokens struct{}

@@ -145,6 +145,11 @@ func (s *Service) exchange(ctx context.Context, f flow, code string) (Result, er
 			tok.UnionID = profile.UnionID
 		}
 	}
+	if tok.UnionID == "" && app.Kind == KindOfficialAccount {
+		if tok.UnionID, err = s.followerUnionID(ctx, app, tok.OpenID); err != nil {
+			return Result{}, err
+		}
+	}
 	creds, err := json.Marshal(oauthCredentials{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, ExpiresAt: tok.ExpiresAt})
 	if err != nil {
 		return Result{}, fmt.Errorf("keep user tokens: %w", err)
