@@ -229,7 +229,7 @@ func (s *Sandbox) authorizePage(w http.ResponseWriter, r *http.Request, kind str
 		page.Lead = "asks you to scan a QR code with WeChat to sign in. In the sandbox, pick the test user who scans."
 	}
 	for _, u := range s.Users() {
-		page.Users = append(page.Users, consentUser{ID: "allow-" + u.Name, Name: u.Name, Nickname: u.Nickname, Snapshot: u.Name == SnapshotUser})
+		page.Users = append(page.Users, consentUser{ID: "allow-" + u.Name, Name: u.Name, Nickname: u.Nickname, Snapshot: u.Snapshot != "" && req.scope == ScopeUserInfo})
 	}
 	var buf bytes.Buffer
 	if err := consentTemplate.Execute(&buf, page); err != nil {

@@ -219,17 +219,21 @@ func TestConsentPage(t *testing.T) {
 			for _, m := range buttonPattern.FindAllStringSubmatch(p.body, -1) {
 				got = append(got, m[1]+"/"+m[2]+"/"+m[3])
 			}
-			want := "allow-alice/alice/Alice,allow-bob/bob/Bob,allow-snapshot/snapshot/Snapshot,allow-carol/carol/Carol"
+			want := "allow-alice/alice/Alice,allow-bob/bob/Bob,allow-snapshot/snapshot/Snapshot,allow-xiaoming/xiaoming/小明🐱,allow-carol/carol/Carol"
 			if strings.Join(got, ",") != want {
 				t.Errorf("buttons = %v, want %s", got, want)
 			}
 			if !strings.Contains(p.body, `id="deny"`) || !strings.Contains(p.body, ">Deny</button>") {
 				t.Errorf("no Deny button with id deny")
 			}
-			for _, s := range []string{tt.app.Name, tt.scope, "app.example", "location.replace(", "snapshot-page virtual user"} {
+			for _, s := range []string{tt.app.Name, tt.scope, "app.example", "location.replace("} {
 				if !strings.Contains(p.body, s) {
 					t.Errorf("page does not contain %q", s)
 				}
+			}
+			// Snapshot pages exist for Official Account snsapi_userinfo only (§5.1).
+			if got, want := strings.Contains(p.body, "snapshot-page virtual user"), tt.scope == ScopeUserInfo; got != want {
+				t.Errorf("page marks the snapshot user: %v, want %v", got, want)
 			}
 			// Self-contained: nothing loaded from elsewhere, and a CSP that
 			// allows only the page's own nonce'd style and script.

@@ -186,10 +186,11 @@ type userJSON struct {
 	UnionID  string            `json:"unionid"`
 	OpenIDs  map[string]string `json:"openids"`
 	Phone    string            `json:"phone"`
+	Snapshot string            `json:"snapshot,omitempty"`
 }
 
 func toUserJSON(u User) userJSON {
-	return userJSON{Name: u.Name, Nickname: u.Nickname, UnionID: u.UnionID, OpenIDs: u.OpenIDs, Phone: u.Phone}
+	return userJSON{Name: u.Name, Nickname: u.Nickname, UnionID: u.UnionID, OpenIDs: u.OpenIDs, Phone: u.Phone, Snapshot: u.Snapshot}
 }
 
 // listUsers serves GET /sandbox/v1/users (docs/sandbox.md).
@@ -205,16 +206,19 @@ func (s *Sandbox) listUsers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// createUser serves POST /sandbox/v1/users {"name"} (docs/sandbox.md): 201
-// with the new user, or 200 with the existing one of that name.
+// createUser serves POST /sandbox/v1/users {"name", "nickname"?,
+// "snapshot"?} (docs/sandbox.md): 201 with the new user, or 200 with the
+// existing one of that name, unchanged.
 func (s *Sandbox) createUser(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Name string `json:"name"`
+		Name     string `json:"name"`
+		Nickname string `json:"nickname"`
+		Snapshot string `json:"snapshot"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	u, created, err := s.addUser(req.Name)
+	u, created, err := s.addUser(req.Name, UserOptions{Nickname: req.Nickname, Snapshot: req.Snapshot})
 	if err != nil {
 		return err
 	}

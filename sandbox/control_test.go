@@ -64,6 +64,7 @@ func TestControlUsers(t *testing.T) {
 		UnionID  string            `json:"unionid"`
 		OpenIDs  map[string]string `json:"openids"`
 		Phone    string            `json:"phone"`
+		Snapshot string            `json:"snapshot"`
 	}
 	var list struct {
 		Users []userJSON `json:"users"`
@@ -75,7 +76,7 @@ func TestControlUsers(t *testing.T) {
 	for _, u := range list.Users {
 		names = append(names, u.Name+"/"+u.Nickname+"/"+u.Phone)
 	}
-	if diff := cmp.Diff([]string{"alice/Alice/+8613800000001", "bob/Bob/+8613800000002", "snapshot/Snapshot/+8613800000003"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"alice/Alice/+8613800000001", "bob/Bob/+8613800000002", "snapshot/Snapshot/+8613800000003", "xiaoming/小明🐱/+8613800000004"}, names); diff != "" {
 		t.Errorf("GET /users (-want +got):\n%s", diff)
 	}
 
@@ -92,6 +93,16 @@ func TestControlUsers(t *testing.T) {
 	}
 	if diff := cmp.Diff(carol, again); diff != "" {
 		t.Errorf("POST /users carol again (-first +second):\n%s", diff)
+	}
+
+	// Any Unicode nickname, as WeChat users have them; the snapshot variant.
+	var dan userJSON
+	nick := "  丹丹 👩\u200d💻　ｄａｎ "
+	if status := e.control(t, http.MethodPost, "/users", map[string]string{"name": "dan", "nickname": nick, "snapshot": "unflagged"}, &dan); status != http.StatusCreated {
+		t.Fatalf("POST /users dan: status %d, want 201", status)
+	}
+	if dan.Nickname != nick || dan.Snapshot != SnapshotUnflagged {
+		t.Errorf("POST /users dan = nickname %q snapshot %q, want %q %q", dan.Nickname, dan.Snapshot, nick, SnapshotUnflagged)
 	}
 
 	// The control API's ids are the ones jscode2session answers.
@@ -144,6 +155,9 @@ func TestControlErrors(t *testing.T) {
 		{"unknown field", "POST", "/users", `{"name":"carol","nick":"C"}`, 400, "invalid_request"},
 		{"body too large", "POST", "/users", `{"name":"` + strings.Repeat("a", 70<<10) + `"}`, 400, "invalid_request"},
 		{"bad user name", "POST", "/users", map[string]string{"name": "carol smith"}, 400, "invalid_request"},
+		{"control character in nickname", "POST", "/users", map[string]string{"name": "carol", "nickname": "Ca\nrol"}, 400, "invalid_request"},
+		{"nickname too long", "POST", "/users", map[string]string{"name": "carol", "nickname": strings.Repeat("猫", 65)}, 400, "invalid_request"},
+		{"unknown snapshot variant", "POST", "/users", map[string]string{"name": "carol", "snapshot": "yes"}, 400, "invalid_request"},
 		{"empty user name", "POST", "/users", map[string]string{}, 400, "invalid_request"},
 		{"app without secret", "POST", "/apps", map[string]string{"kind": "website", "appid": "wx9"}, 400, "invalid_request"},
 		{"app of unknown kind", "POST", "/apps", map[string]string{"kind": "game", "appid": "wx9", "secret": "s"}, 400, "invalid_request"},
@@ -186,8 +200,8 @@ func TestControlErrors(t *testing.T) {
 		})
 	}
 	// Nothing of the rejected requests took effect.
-	if got := len(e.sb.Users()); got != 3 {
-		t.Errorf("len(Users()) = %d after rejected requests, want 3", got)
+	if got := len(e.sb.Users()); got != len(builtinUsers) {
+		t.Errorf("len(Users()) = %d after rejected requests, want %d", got, len(builtinUsers))
 	}
 	if a := e.login(t, appA, "alice"); a.code() != 0 {
 		t.Errorf("login after rejected faults: errcode %d, want success", a.code())

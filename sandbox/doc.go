@@ -32,6 +32,7 @@
 //	GET  /sns/oauth2/refresh_token          renew a user token (§5.4)
 //	GET  /sns/userinfo                      nickname and avatar (§5.5)
 //	GET  /sns/auth                          is a user token valid (§5.6)
+//	GET  /cgi-bin/user/info                 an Official Account's follower (§5.3, §7)
 //
 // checksession, resetusersessionkey and getuserphonenumber take an app
 // access token and answer 41001, 40001 or 42001 for a missing, unknown or
@@ -52,8 +53,11 @@
 // access token with its expiry reset while it is valid, a new one once it
 // has expired, and always the same refresh token (§5.4). unionid is
 // answered for bound apps, except for snsapi_base grants. The test user
-// "snapshot" always arrives as WeChat's snapshot-page virtual user:
-// is_snapshotuser 1, with openids and unionid shared with no other user.
+// "snapshot" arrives as WeChat's snapshot-page virtual user on Official
+// Account snsapi_userinfo logins (the only ones with a snapshot page):
+// is_snapshotuser 1, with openids and unionid shared with no other user;
+// users added with another [UserOptions.Snapshot] replay the other
+// reported forms (empty tokens; no flag and 48001 from /sns/userinfo).
 //
 // Browser pages, under /sandbox/open (reference §5.1, §6; docs/sandbox.md):
 //
@@ -88,6 +92,7 @@
 //	POST /faults                   misbehave on a path       [Sandbox.InjectFault]
 //	GET  /stats                    calls per WeChat path     [Sandbox.Stats]
 //	GET  /sms?phone=…              delivered text messages   [Sandbox.SMS]
+//	POST /followers                follow or unfollow an OA  [Sandbox.SetFollower]
 //
 // Go tests also have [Sandbox.IssueOAuthCode] (what Allow on a consent page
 // mints) and [Sandbox.DeliverSMS], which wxauth's development SMS sender

@@ -128,7 +128,7 @@ func ExampleSandbox_IssueOAuthCode() {
 	fmt.Println(resp.StatusCode, back.Host+back.Path, back.Query().Get("state"))
 
 	// IssueOAuthCode mints the same kind of code without the page.
-	for _, code := range []string{back.Query().Get("code"), must(sb.IssueOAuthCode("wx00000000000000d4", "snapshot", "snsapi_base"))} {
+	for _, code := range []string{back.Query().Get("code"), must(sb.IssueOAuthCode("wx00000000000000d4", "snapshot", "snsapi_userinfo"))} {
 		q := url.Values{"appid": {"wx00000000000000d4"}, "secret": {"s3cret"}, "code": {code}, "grant_type": {"authorization_code"}}
 		resp, err := http.Get(srv.URL + "/sandbox/api/sns/oauth2/access_token?" + q.Encode())
 		if err != nil {
@@ -147,7 +147,7 @@ func ExampleSandbox_IssueOAuthCode() {
 	// Output:
 	// 302 app.example/cb abc123
 	// 7200 snsapi_userinfo true 0
-	// 7200 snsapi_base false 1
+	// 7200 snsapi_userinfo true 1
 }
 
 func must[T any](v T, err error) T {

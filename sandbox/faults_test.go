@@ -153,6 +153,7 @@ func TestStats(t *testing.T) {
 	e := newEnv(t, nil)
 	want := map[string]int{
 		"/cgi-bin/token":                   0,
+		"/cgi-bin/user/info":               0,
 		"/cgi-bin/stable_token":            0,
 		loginPath:                          0,
 		"/wxa/checksession":                0,

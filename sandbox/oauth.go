@@ -37,11 +37,12 @@ const (
 	ScopeLogin = "snsapi_login"
 )
 
-// SnapshotUser is the built-in test user who always arrives as WeChat's
-// snapshot-page virtual user (docs/sandbox.md, reference §4, §5.1): OAuth
-// answers carry is_snapshotuser 1 for him, and his openids and unionid are
-// his own, shared with no other test user, so that they can never be
-// mistaken for a real person's.
+// SnapshotUser is the built-in test user who arrives as WeChat's
+// snapshot-page virtual user ([SnapshotFlagged]) wherever WeChat shows
+// that page, on Official Account snsapi_userinfo logins (docs/sandbox.md,
+// reference §4, §5.1): those answers carry is_snapshotuser 1 for him, and
+// his openids and unionid are his own, shared with no other test user, so
+// that they can never be mistaken for a real person's.
 const SnapshotUser = "snapshot"
 
 // oauthTokenBytes is how many random bytes make an OAuth access or refresh
@@ -69,6 +70,9 @@ type oauthGrant struct {
 	appID, user, scope string
 	expires            time.Time // of the refresh token: 42002 from then on
 	access             string    // the newest access token
+	// snapshot is the user's Snapshot variant when the grant came from a
+	// snapshot page (an Official Account snsapi_userinfo login), else "".
+	snapshot string
 }
 
 // oauthToken is one per-user OAuth access token (reference §5.3).
@@ -159,7 +163,7 @@ func (s *Sandbox) issueOAuthCodeLocked(app *App, user, scope string) (string, er
 
 // oauthTokenAnswer is /sns/oauth2/access_token's success body (reference
 // §5.3). Only snapshot-page virtual users carry is_snapshotuser, always
-// with 1.
+// with 1 (and not all of them: see [SnapshotUnflagged]).
 type oauthTokenAnswer struct {
 	AccessToken    string `json:"access_token"`
 	ExpiresIn      int    `json:"expires_in"`
@@ -180,7 +184,9 @@ type oauthTokenAnswer struct {
 //
 // unionid is answered for apps bound to the Open Platform account, for
 // snsapi_userinfo and snsapi_login grants only: the current doc leaves it
-// out for snsapi_base (§4, §5.3, §8).
+// out for snsapi_base (§4, §5.3, §8). A user with a Snapshot variant
+// arrives as a snapshot-page virtual user on Official Account
+// snsapi_userinfo logins only (§5.1), as that variant says.
 func (s *Sandbox) oauthAccessToken(r *http.Request) any {
 	appID, secret, code, bad := codeExchangeParams(r, "code")
 	if bad != nil {
@@ -228,11 +234,20 @@ func (s *Sandbox) oauthAccessToken(r *http.Request) any {
 		OpenID:       openID(appID, c.user),
 		Scope:        c.scope,
 	}
-	if c.user == SnapshotUser {
-		ans.IsSnapshotUser = 1
-	}
 	if !app.Unbound && c.scope != ScopeBase {
 		ans.UnionID = unionID(c.user)
+	}
+	// Snapshot pages exist only for Official Account snsapi_userinfo
+	// requests (§5.1): the user's variant decides the answer.
+	if app.Kind == KindOfficialAccount && c.scope == ScopeUserInfo {
+		g.snapshot = s.users[c.user].snapshot
+		switch g.snapshot {
+		case SnapshotFlagged:
+			ans.IsSnapshotUser = 1
+		case SnapshotEmptyTokens:
+			ans.IsSnapshotUser = 1
+			ans.AccessToken, ans.RefreshToken = "", ""
+		}
 	}
 	return ans
 }
@@ -324,7 +339,8 @@ type userInfoAnswer struct {
 // userInfo imitates GET /sns/userinfo (reference §5.5): the user's
 // nickname and avatar for a snsapi_userinfo or snsapi_login token. Checks
 // run: access token (41001 missing, 40001 unknown, 42001 expired), openid
-// (40003 unless the token's user's), scope (48001 for snsapi_base). sex is
+// (40003 unless the token's user's), scope (48001 for snsapi_base, and
+// for a snapshot page's token of a [SnapshotUnflagged] user). sex is
 // always 0 and the region strings empty, as WeChat now answers; lang
 // (zh_CN, zh_TW, en) changes nothing, the test users' nicknames having no
 // translations. unionid is answered when the app is bound.
@@ -342,7 +358,7 @@ func (s *Sandbox) userInfo(r *http.Request) any {
 		}
 	}
 	g := t.grant
-	if g.scope == ScopeBase {
+	if g.scope == ScopeBase || g.snapshot == SnapshotUnflagged {
 		return errcode(48001)
 	}
 	ans := userInfoAnswer{

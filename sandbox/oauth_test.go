@@ -73,7 +73,7 @@ func fieldNames(a answer) []string {
 
 // Reference §5.3, §6, §4: the token answer's fields; unionid only for
 // bound apps and not for snsapi_base; is_snapshotuser only for the
-// snapshot user.
+// snapshot user, on an Official Account's snsapi_userinfo login (§5.1).
 func TestOAuthAccessTokenShape(t *testing.T) {
 	base := []string{"access_token", "expires_in", "openid", "refresh_token", "scope"}
 	withUnion := []string{"access_token", "expires_in", "openid", "refresh_token", "scope", "unionid"}
@@ -91,8 +91,9 @@ func TestOAuthAccessTokenShape(t *testing.T) {
 		{"unbound OA base", appOAU, "bob", ScopeBase, base, false},
 		{"website login", appWeb, "alice", ScopeLogin, withUnion, false},
 		{"snapshot userinfo", appOA, SnapshotUser, ScopeUserInfo, append(slices.Clone(withUnion), "is_snapshotuser"), true},
-		{"snapshot base", appOA, SnapshotUser, ScopeBase, append(slices.Clone(base), "is_snapshotuser"), true},
-		{"snapshot website", appWeb, SnapshotUser, ScopeLogin, append(slices.Clone(withUnion), "is_snapshotuser"), true},
+		// §5.1: snapshot pages exist only for OA snsapi_userinfo.
+		{"snapshot base", appOA, SnapshotUser, ScopeBase, base, false},
+		{"snapshot website", appWeb, SnapshotUser, ScopeLogin, withUnion, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -494,6 +495,61 @@ func TestUserInfoAndAuthErrors(t *testing.T) {
 				}
 			} else {
 				checkWeChatError(t, e.get(t, "/sns/auth", tt.q), tt.auth)
+			}
+		})
+	}
+}
+
+// Reference §5.1: the snapshot-page variants reported in the wild, each on
+// an Official Account snsapi_userinfo login only; snsapi_base and website
+// logins of the same users answer as anyone's.
+func TestSnapshotVariants(t *testing.T) {
+	tests := []struct {
+		variant     string
+		flag        int
+		emptyTokens bool
+		userinfo    int // errcode of /sns/userinfo with the token, when there is one
+	}{
+		{SnapshotFlagged, 1, false, 0},
+		{SnapshotEmptyTokens, 1, true, 0},
+		{SnapshotUnflagged, 0, false, 48001},
+	}
+	for _, tt := range tests {
+		t.Run(tt.variant, func(t *testing.T) {
+			e := newOAuthEnv(t)
+			name := "v-" + tt.variant
+			if _, err := e.sb.AddUserWith(name, UserOptions{Snapshot: tt.variant}); err != nil {
+				t.Fatal(err)
+			}
+			a := e.get(t, oauthPath, oauthQuery(appOA, e.oauthCode(t, appOA, name, ScopeUserInfo)))
+			if a.code() != 0 || a.IsSnapshotUser != tt.flag || a.OpenID != openID(appOA.AppID, name) || a.UnionID != unionID(name) {
+				t.Fatalf("snsapi_userinfo answer = errcode %d flag %d openid %q unionid %q, want 0 %d and the user's virtual ids",
+					a.code(), a.IsSnapshotUser, a.OpenID, a.UnionID, tt.flag)
+			}
+			if (tt.flag == 1) != (a.fields["is_snapshotuser"] != nil) {
+				t.Errorf("is_snapshotuser present = %v, want %v", a.fields["is_snapshotuser"] != nil, tt.flag == 1)
+			}
+			if got := a.AccessToken == "" && a.RefreshToken == "" && string(a.fields["access_token"]) == `""`; got != tt.emptyTokens {
+				t.Errorf("empty tokens = %v (access %q refresh %q), want %v", got, a.AccessToken, a.RefreshToken, tt.emptyTokens)
+			}
+			if !tt.emptyTokens {
+				if u := e.get(t, "/sns/userinfo", tokenOpenIDQuery(a.AccessToken, a.OpenID)); u.code() != tt.userinfo {
+					t.Errorf("/sns/userinfo errcode = %d, want %d", u.code(), tt.userinfo)
+				}
+			}
+			for _, other := range []struct {
+				app   App
+				scope string
+			}{{appOA, ScopeBase}, {appWeb, ScopeLogin}} {
+				b := e.exchange(t, other.app, name, other.scope)
+				if b.fields["is_snapshotuser"] != nil || b.RefreshToken == "" {
+					t.Errorf("%s %s: is_snapshotuser %s, refresh_token %q; want an ordinary answer", other.app.Name, other.scope, b.fields["is_snapshotuser"], b.RefreshToken)
+				}
+				if other.scope == ScopeLogin {
+					if u := e.get(t, "/sns/userinfo", tokenOpenIDQuery(b.AccessToken, b.OpenID)); u.code() != 0 {
+						t.Errorf("website /sns/userinfo errcode = %d, want 0", u.code())
+					}
+				}
 			}
 		})
 	}

@@ -188,6 +188,7 @@ func TestUserPhones(t *testing.T) {
 		"alice":    "+8613800000001",
 		"bob":      "+8613800000002",
 		"snapshot": "+8613800000003",
+		"xiaoming": "+8613800000004",
 		"carol":    carol.Phone,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -147,21 +147,25 @@ type Sandbox struct {
 	appTokens   appTokens
 	oauth       oauthState
 	sms         smsInbox
+	follows     map[appUser]follow // Official Account followers, when not the default
+	started     time.Time          // when the default followers followed
 }
 
 // appUser keys per-app, per-user state.
 type appUser struct{ appID, user string }
 
 // builtinUsers exist from the start (docs/sandbox.md). snapshot will arrive
-// as WeChat's snapshot-page virtual user (reference §4, §5.2).
-var builtinUsers = []struct{ name, nickname, phone string }{
-	{"alice", "Alice", "+8613800000001"},
-	{"bob", "Bob", "+8613800000002"},
-	{SnapshotUser, "Snapshot", "+8613800000003"},
+// as WeChat's snapshot-page virtual user (reference §4, §5.1); xiaoming
+// has a nickname as WeChat users have them: Chinese, with an emoji.
+var builtinUsers = []struct{ name, nickname, phone, snapshot string }{
+	{"alice", "Alice", "+8613800000001", ""},
+	{"bob", "Bob", "+8613800000002", ""},
+	{SnapshotUser, "Snapshot", "+8613800000003", SnapshotFlagged},
+	{"xiaoming", "小明🐱", "+8613800000004", ""},
 }
 
 // New returns a sandbox serving cfg's apps and the built-in test users
-// alice, bob and snapshot. It reports the first invalid field of cfg.
+// alice, bob, snapshot and xiaoming. It reports the first invalid field of cfg.
 func New(cfg Config) (*Sandbox, error) {
 	switch {
 	case cfg.CodeTTL < 0:
@@ -198,6 +202,7 @@ func New(cfg Config) (*Sandbox, error) {
 		appTokens:    newAppTokens(),
 		oauth:        newOAuthState(),
 		sms:          newSMSInbox(),
+		follows:      make(map[appUser]follow),
 	}
 	if s.tokenOverlap >= s.tokenTTL {
 		return nil, fmt.Errorf("sandbox: AppTokenOverlap (%v) is not shorter than AppTokenTTL (%v)", s.tokenOverlap, s.tokenTTL)
@@ -205,6 +210,7 @@ func New(cfg Config) (*Sandbox, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.started = s.now()
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -217,7 +223,7 @@ func New(cfg Config) (*Sandbox, error) {
 		}
 	}
 	for _, u := range builtinUsers {
-		s.users[u.name] = &user{name: u.name, nickname: u.nickname, phone: u.phone}
+		s.users[u.name] = &user{name: u.name, nickname: u.nickname, phone: u.phone, snapshot: u.snapshot}
 		s.userOrder = append(s.userOrder, u.name)
 	}
 	s.routes()
@@ -238,6 +244,7 @@ func (s *Sandbox) routes() {
 	s.handleWeChat("/sns/oauth2/refresh_token", s.oauthRefreshToken, http.MethodGet)
 	s.handleWeChat("/sns/userinfo", s.userInfo, http.MethodGet)
 	s.handleWeChat("/sns/auth", s.snsAuth, http.MethodGet)
+	s.handleWeChat("/cgi-bin/user/info", s.userInfoFollower, http.MethodGet)
 
 	// WeChat's browser pages (reference §5.1, §6; docs/sandbox.md).
 	s.handlePage(pathAuthorize, KindOfficialAccount)
@@ -256,6 +263,7 @@ func (s *Sandbox) routes() {
 	s.handleControl("POST /faults", s.createFault)
 	s.handleControl("GET /stats", s.stats)
 	s.handleControl("GET /sms", s.listSMS)
+	s.handleControl("POST /followers", s.setFollower)
 	s.mux.HandleFunc(ControlPrefix+"/", s.controlNotFound)
 }
 

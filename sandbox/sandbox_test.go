@@ -279,7 +279,7 @@ func TestNewDefaults(t *testing.T) {
 	for _, u := range sb.Users() {
 		names = append(names, u.Name+"/"+u.Nickname)
 	}
-	if got, want := strings.Join(names, ","), "alice/Alice,bob/Bob,snapshot/Snapshot"; got != want {
+	if got, want := strings.Join(names, ","), "alice/Alice,bob/Bob,snapshot/Snapshot,xiaoming/小明🐱"; got != want {
 		t.Errorf("Users() = %s, want %s", got, want)
 	}
 	if err := sb.AddApp(App{Kind: KindMiniProgram, AppID: "wx1", Secret: "s"}); err != nil {

@@ -26,10 +26,46 @@ type User struct {
 	// ("+8613800000001"), answered by getuserphonenumber and in encrypted
 	// phone data (reference §3.5, §3.7).
 	Phone string
+	// Snapshot is how the user arrives from WeChat's snapshot page on an
+	// Official Account snsapi_userinfo login: one of the Snapshot
+	// constants, empty for a real person.
+	Snapshot string
+}
+
+// How a test user arrives on an Official Account snsapi_userinfo login
+// when WeChat shows the snapshot page instead of the consent popup
+// (reference §5.1: only there; snsapi_base and website logins of such a
+// user answer as for anyone). The ids are virtual either way: the user's
+// own, shared with no other test user.
+const (
+	// SnapshotFlagged answers as WeChat's documentation shows: the usual
+	// token answer plus is_snapshotuser 1; /sns/userinfo answers a
+	// (virtual) nickname and avatar.
+	SnapshotFlagged = "flagged"
+	// SnapshotEmptyTokens answers is_snapshotuser 1 with
+	// "access_token":"" and "refresh_token":"", openid and unionid
+	// present (reported in July 2022).
+	SnapshotEmptyTokens = "empty_tokens"
+	// SnapshotUnflagged answers without is_snapshotuser (reported: the
+	// flag missing until the page was refreshed), and /sns/userinfo
+	// answers 48001 for the token.
+	SnapshotUnflagged = "unflagged"
+)
+
+// UserOptions are what [Sandbox.AddUserWith] may set on a new user.
+type UserOptions struct {
+	// Nickname is any Unicode text without control characters, at most 64
+	// characters ("小明🐱", "  Ａmy  ✨"); empty means the name with its
+	// first letter upper-cased.
+	Nickname string
+	// Snapshot is one of the Snapshot constants, or empty for a real
+	// person.
+	Snapshot string
 }
 
 type user struct {
 	name, nickname, phone string
+	snapshot              string
 }
 
 // AddUser creates a test user, or returns the existing one of that name.
@@ -38,21 +74,40 @@ type user struct {
 // name: "+86139" and eight digits, the same after a restart (users with
 // different names may, rarely, share one).
 func (s *Sandbox) AddUser(name string) (User, error) {
-	u, _, err := s.addUser(name)
+	u, _, err := s.addUser(name, UserOptions{})
 	return u, err
 }
 
-// addUser is AddUser, also reporting whether the user is new.
-func (s *Sandbox) addUser(name string) (User, bool, error) {
+// AddUserWith is [Sandbox.AddUser] with the options of a new user; an
+// existing user of that name is returned unchanged, whatever opt says.
+func (s *Sandbox) AddUserWith(name string, opt UserOptions) (User, error) {
+	u, _, err := s.addUser(name, opt)
+	return u, err
+}
+
+// addUser is AddUserWith, also reporting whether the user is new.
+func (s *Sandbox) addUser(name string, opt UserOptions) (User, bool, error) {
 	if err := checkUserName(name); err != nil {
 		return User{}, false, err
+	}
+	if err := checkNickname(opt.Nickname); err != nil {
+		return User{}, false, err
+	}
+	switch opt.Snapshot {
+	case "", SnapshotFlagged, SnapshotEmptyTokens, SnapshotUnflagged:
+	default:
+		return User{}, false, fmt.Errorf("snapshot %q is not %q, %q or %q", opt.Snapshot, SnapshotFlagged, SnapshotEmptyTokens, SnapshotUnflagged)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[name]
 	if !ok {
-		r, n := utf8.DecodeRuneInString(name)
-		u = &user{name: name, nickname: string(unicode.ToUpper(r)) + name[n:], phone: derivedPhone(name)}
+		nickname := opt.Nickname
+		if nickname == "" {
+			r, n := utf8.DecodeRuneInString(name)
+			nickname = string(unicode.ToUpper(r)) + name[n:]
+		}
+		u = &user{name: name, nickname: nickname, phone: derivedPhone(name), snapshot: opt.Snapshot}
 		s.users[name] = u
 		s.userOrder = append(s.userOrder, name)
 		s.log.Info("sandbox user added", "user", name)
@@ -60,8 +115,8 @@ func (s *Sandbox) addUser(name string) (User, bool, error) {
 	return s.userLocked(u), !ok, nil
 }
 
-// Users returns all test users in creation order, alice, bob and snapshot
-// first.
+// Users returns all test users in creation order, the built-in ones
+// (alice, bob, snapshot, xiaoming) first.
 func (s *Sandbox) Users() []User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -81,6 +136,7 @@ func (s *Sandbox) userLocked(u *user) User {
 		UnionID:  unionID(u.name),
 		OpenIDs:  make(map[string]string, len(s.apps)),
 		Phone:    u.phone,
+		Snapshot: u.snapshot,
 	}
 	for id := range s.apps {
 		out.OpenIDs[id] = openID(id, u.name)
@@ -99,6 +155,21 @@ func checkUserName(name string) error {
 		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == '-')
 	}) >= 0 {
 		return errors.New("user name has characters other than [A-Za-z0-9._-]")
+	}
+	return nil
+}
+
+// checkNickname accepts what WeChat nicknames are made of: any Unicode,
+// emoji, odd spacing and joiners included, but no control characters and
+// at most 64 characters.
+func checkNickname(nickname string) error {
+	switch {
+	case !utf8.ValidString(nickname):
+		return errors.New("nickname is not valid UTF-8")
+	case utf8.RuneCountInString(nickname) > 64:
+		return errors.New("nickname is longer than 64 characters")
+	case strings.IndexFunc(nickname, unicode.IsControl) >= 0:
+		return errors.New("nickname has control characters")
 	}
 	return nil
 }

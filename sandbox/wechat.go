@@ -30,6 +30,7 @@ var errmsgs = map[int]string{
 	41003: "refresh_token missing",
 	41004: "appsecret missing",
 	41008: "missing code",
+	41009: "missing openid",
 	42001: "access_token expired",
 	42002: "refresh_token expired",
 	42003: "code expired",

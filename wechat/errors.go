@@ -55,7 +55,9 @@ var (
 	ErrAccountRestricted = errors.New("wechat: account restricted")
 	// ErrAPIUnauthorized: the app lacks the permission for the API (48001
 	// on getuserphonenumber: the phone number API needs a verified
-	// account; reference §1.1, §3.5). Also [ErrConfiguration].
+	// account, reference §1.1, §3.5; also [ErrConfiguration] there. 48001
+	// on /cgi-bin/user/info: an Official Account not verified, whose
+	// logins then do without the follower look-up).
 	ErrAPIUnauthorized = errors.New("wechat: api unauthorized for this app")
 	// ErrRetiredHost: the call reached a WeChat IP address that is
 	// retired (48017): the host is pinned (hosts file, a fixed IP, a
@@ -206,6 +208,10 @@ var endpointClasses = map[string]map[int][]error{
 	// §5.5, §5.6: the endpoints called with the user's OAuth access_token.
 	endpointUserInfo:   oauthTokenClasses,
 	endpointOAuthCheck: oauthTokenClasses,
+
+	// §1.1 48001 api unauthorized, on the app-token call of §5.3's
+	// follower lookup: the account lacks that API.
+	endpointFollowerInfo: {48001: {ErrAPIUnauthorized}},
 }
 
 // oauthTokenClasses are the errcodes of the endpoints that take the user's

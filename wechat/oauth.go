@@ -47,7 +47,8 @@ type OAuthToken struct {
 	ExpiresAt time.Time
 	// Snapshot reports a virtual user of WeChat's read-only snapshot page
 	// (is_snapshotuser 1, reference §5.1, §5.3): not a real identity; do
-	// not create or link an account for it.
+	// not create or link an account for it. When it is set, the other
+	// fields may be empty or zero: [Client.OAuthExchange] checks none.
 	Snapshot bool
 }
 
@@ -83,7 +84,10 @@ type OAuthUser struct {
 // rejected, used or expired code is [ErrInvalidCode]; a wrong appid or
 // secret is [ErrBadCredential]; a success without access_token,
 // refresh_token, openid or a positive expires_in is
-// [ErrUnexpectedResponse].
+// [ErrUnexpectedResponse], unless it is flagged is_snapshotuser 1: that
+// flag is read first, and such an answer is returned with Snapshot set
+// whatever else it lacks (WeChat has sent it with empty tokens, reference
+// §5.1). Its ids are virtual: check Snapshot before anything else.
 func (c *Client) OAuthExchange(ctx context.Context, appID, secret, code string) (OAuthToken, error) {
 	switch {
 	case appID == "":
@@ -243,7 +247,13 @@ type oauthExchangeResponse struct {
 	oauthTokenResponse
 }
 
+// validate reads is_snapshotuser first (reference §5.1): a snapshot-page
+// answer is what it is, empty tokens and all ("access_token":"" has been
+// seen next to the flag); nothing in it is to be used.
 func (r *oauthExchangeResponse) validate() error {
+	if r.IsSnapshotUser == 1 {
+		return nil
+	}
 	if err := r.oauthTokenResponse.validate(); err != nil {
 		return err
 	}

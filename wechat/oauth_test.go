@@ -64,6 +64,12 @@ func TestOAuthExchange(t *testing.T) {
 	noUnion.UnionID, noUnion.Scope = "", "snsapi_base"
 	snapshot := noUnion
 	snapshot.Scope, snapshot.Snapshot = "snsapi_userinfo", true
+	// Reference §5.1: the flag is read first; an answer flagged with empty
+	// tokens (seen in July 2022), or with nothing else, is a snapshot user,
+	// not an unexpected response.
+	snapshotEmpty := wechat.OAuthToken{OpenID: testOpenID, UnionID: testUnionID, Scope: "snsapi_userinfo",
+		ExpiresAt: oauthNow.Add(7200 * time.Second), Snapshot: true}
+	flagOnly := wechat.OAuthToken{ExpiresAt: oauthNow, Snapshot: true}
 	tokenFields := `"access_token":"` + testOAuthToken + `","expires_in":7200,"refresh_token":"` + testRefreshToken + `","openid":"` + testOpenID + `"`
 	tests := []struct {
 		name string
@@ -74,6 +80,9 @@ func TestOAuthExchange(t *testing.T) {
 		{"with errcode 0 and unknown fields", `{"errcode":0,"errmsg":"ok",` + tokenFields + `,"scope":"snsapi_userinfo","unionid":"` + testUnionID + `","new":[1]}`, want},
 		{"without unionid", `{` + tokenFields + `,"scope":"snsapi_base"}`, noUnion},
 		{"snapshot user", `{` + tokenFields + `,"scope":"snsapi_userinfo","is_snapshotuser":1}`, snapshot},
+		{"snapshot user with empty tokens", `{"access_token":"","expires_in":7200,"refresh_token":"","openid":"` + testOpenID +
+			`","scope":"snsapi_userinfo","unionid":"` + testUnionID + `","is_snapshotuser":1}`, snapshotEmpty},
+		{"only the snapshot flag", `{"is_snapshotuser":1}`, flagOnly},
 		{"is_snapshotuser 0", `{` + tokenFields + `,"scope":"snsapi_base","is_snapshotuser":0}`, noUnion},
 	}
 	for _, tt := range tests {

@@ -283,6 +283,16 @@ function cancelBind() {
 
 const when = (s) => (s ? new Date(s).toLocaleString() : '—')
 
+// firstCharacter is what a reader sees as the first character of a
+// nickname: an emoji whole with its joiners ("👨‍👩‍👧"), never half of a
+// surrogate pair, which slice(0, 1) would give for "🐼".
+function firstCharacter(s) {
+  if (typeof Intl !== 'undefined' && Intl.Segmenter) {
+    for (const { segment } of new Intl.Segmenter().segment(s)) return segment
+  }
+  return Array.from(s)[0] || ''
+}
+
 async function showProfile() {
   showView('busy', 'Loading your profile…')
   let me, list
@@ -295,7 +305,7 @@ async function showProfile() {
   const name = me.nickname || ''
   $('profile-nickname').textContent = name || '(no nickname: snsapi_base gives only an openid)'
   $('profile-id').textContent = me.id
-  $('profile-initial').textContent = (name || '?').slice(0, 1).toUpperCase()
+  $('profile-initial').textContent = firstCharacter(name || '?').toUpperCase()
   const img = $('profile-avatar')
   img.hidden = true
   $('profile-initial').hidden = false

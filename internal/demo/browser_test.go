@@ -23,6 +23,7 @@ import (
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/demo"
 	"github.com/wxauth/wxauth/internal/servertest"
+	"github.com/wxauth/wxauth/sandbox"
 )
 
 // chromium is Debian's Chromium (apt-get install -y chromium). The browser
@@ -394,6 +395,35 @@ func TestOtherOrigin(t *testing.T) {
 		t.Errorf("code exchanges = %d, want 1", n)
 	}
 	checkCleanHistory(t, ctx)
+}
+
+// TestRealNames (issue #11): the page shows WeChat nicknames as they are,
+// Chinese, emoji and spacing kept (the text itself, not trimmed), and its
+// initial is a whole first character, an emoji with its joiners included.
+func TestRealNames(t *testing.T) {
+	ctx := newBrowser(t)
+	s := servertest.New(t)
+	const family = "👨\u200d👩\u200d👧 一家\u3000人 "
+	if _, err := s.Sandbox.AddUserWith("family", sandbox.UserOptions{Nickname: family}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ user, nickname, initial string }{
+		{"xiaoming", "小明🐱", "小"},
+		{"family", family, "👨\u200d👩\u200d👧"},
+	} {
+		do(t, ctx, "open the demo page", chromedp.Navigate(s.URL+"/demo/"))
+		if tt.user != "xiaoming" {
+			do(t, ctx, "log out", chromedp.WaitVisible(chromedp.ID("logout")), chromedp.Click(chromedp.ID("logout")))
+		}
+		loginAs(t, ctx, tt.user)
+		do(t, ctx, "wait for "+tt.user+"'s profile",
+			chromedp.WaitVisible(chromedp.ID("profile-nickname")),
+			until(`document.getElementById('profile-nickname').textContent === `+jsString(tt.nickname)),
+		)
+		if got := eval[string](t, ctx, `document.getElementById('profile-initial').textContent`); got != tt.initial {
+			t.Errorf("%s: initial %q, want %q", tt.user, got, tt.initial)
+		}
+	}
 }
 
 // TestBurstAcrossExpiry: the page fires 20 concurrent auth.request('/v1/me')

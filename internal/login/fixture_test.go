@@ -35,6 +35,16 @@ type fakeWeChat struct {
 	// fail, when set, is OAuthExchange's answer.
 	fail  error
 	phone wechat.PhoneInfo
+	// snapshot makes OAuthExchange answer as for a snapshot-page user
+	// flagged with empty tokens (reference §5.1).
+	snapshot bool
+	// userInfoErr, when set, is OAuthUserInfo's answer.
+	userInfoErr error
+	// followers are FollowerInfo's answers by openid (else not a
+	// follower); followerErr, when set, is its answer instead.
+	followers     map[string]wechat.Follower
+	followerErr   error
+	followerCalls atomic.Int32
 }
 
 func (w *fakeWeChat) Code2Session(ctx context.Context, appID, secret, code string) (wechat.Session, error) {
@@ -60,6 +70,9 @@ func (w *fakeWeChat) OAuthExchange(ctx context.Context, appID, secret, code stri
 	if w.fail != nil {
 		return wechat.OAuthToken{}, w.fail
 	}
+	if w.snapshot {
+		return wechat.OAuthToken{OpenID: strings.TrimPrefix(code, "c-"), UnionID: "virtual-union", Snapshot: true}, nil
+	}
 	return wechat.OAuthToken{OpenID: strings.TrimPrefix(code, "c-"), AccessToken: "at", RefreshToken: "rt", ExpiresAt: t0.Add(2 * time.Hour)}, nil
 }
 
@@ -68,7 +81,21 @@ func (w *fakeWeChat) OAuthRefresh(ctx context.Context, appID, rt string) (wechat
 }
 
 func (w *fakeWeChat) OAuthUserInfo(ctx context.Context, at, openID string) (wechat.OAuthUser, error) {
+	if w.userInfoErr != nil {
+		return wechat.OAuthUser{}, w.userInfoErr
+	}
 	return wechat.OAuthUser{OpenID: openID, Nickname: "N-" + openID}, nil
+}
+
+func (w *fakeWeChat) FollowerInfo(ctx context.Context, tok, openID string) (wechat.Follower, error) {
+	w.followerCalls.Add(1)
+	if w.followerErr != nil {
+		return wechat.Follower{}, w.followerErr
+	}
+	if f, ok := w.followers[openID]; ok {
+		return f, nil
+	}
+	return wechat.Follower{OpenID: openID}, nil
 }
 
 type fakeAppTokens struct{}

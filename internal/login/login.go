@@ -31,6 +31,7 @@ type WeChat interface {
 	OAuthExchange(ctx context.Context, appID, secret, code string) (wechat.OAuthToken, error)
 	OAuthRefresh(ctx context.Context, appID, refreshToken string) (wechat.OAuthToken, error)
 	OAuthUserInfo(ctx context.Context, accessToken, openID string) (wechat.OAuthUser, error)
+	FollowerInfo(ctx context.Context, accessToken, openID string) (wechat.Follower, error)
 }
 
 // AppTokens runs calls that need an app access token, refetching once on a

@@ -130,11 +130,24 @@ func (s *Service) exchange(ctx context.Context, f flow, code string) (Result, er
 	}
 	var profile wechat.OAuthUser
 	if f.Scope == "snsapi_userinfo" || f.Scope == "snsapi_login" {
-		if profile, tok, err = s.profile(ctx, app, tok); err != nil {
+		profile, tok, err = s.profile(ctx, app, tok)
+		if f.Scope == "snsapi_userinfo" && errors.Is(err, wechat.ErrScopeUnauthorized) {
+			// A consented snsapi_userinfo token that /sns/userinfo refuses
+			// (48001) is how snapshot-page tokens without the flag have
+			// been seen (reference §5.1): its ids may be virtual, so no
+			// user is made or linked from them.
+			return Result{}, ErrSnapshotUser.Because(err)
+		}
+		if err != nil {
 			return Result{}, err
 		}
 		if tok.UnionID == "" {
 			tok.UnionID = profile.UnionID
+		}
+	}
+	if tok.UnionID == "" && app.Kind == KindOfficialAccount {
+		if tok.UnionID, err = s.followerUnionID(ctx, app, tok.OpenID); err != nil {
+			return Result{}, err
 		}
 	}
 	creds, err := json.Marshal(oauthCredentials{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, ExpiresAt: tok.ExpiresAt})

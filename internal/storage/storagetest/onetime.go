@@ -122,6 +122,10 @@ func testOneTimeKeys(t *testing.T, s storage.OneTime) {
 
 func testOneTimeValues(t *testing.T, s storage.OneTime) {
 	bin := []byte{0, 1, 2, 0xff, 0xfe, 0, '\r', '\n'}
+	// A bind ticket carries the WeChat nickname (issue #11).
+	nick := []byte("{\"nickname\":\"  小明🐱\u3000👨\u200d👩\u200d👧 \"}")
+	mustPut(t, s, "nick", nick, longTTL)
+	wantGet(t, s, "nick", nick)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 4096)
 	mustPut(t, s, "bin", bin, longTTL)
 	mustPut(t, s, "big", big, longTTL)

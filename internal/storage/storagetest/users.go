@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +57,7 @@ func RunUsers(t *testing.T, newStore func(t *testing.T) storage.Users) {
 		{"UpdateUser/PhoneConflict", testUpdateUserPhoneConflict},
 		{"UpdateUser/Immutable", testUpdateUserImmutable},
 		{"Copies", testUsersCopies},
+		{"Nicknames", testUsersNicknames},
 		{"Ping", func(t *testing.T, s storage.Users) {
 			if err := s.Ping(t.Context()); err != nil {
 				t.Errorf("Ping() = %v, want nil", err)
@@ -709,4 +711,40 @@ func wantOneNewUser(t *testing.T, s storage.Users, results []storage.LinkResult,
 		t.Errorf("Identities(%q) = %d identities, %v; want %d, nil", userID, len(ids), err, raceN)
 	}
 	return userID
+}
+
+// WeChatNicknames are nicknames as WeChat users have them (issue #11):
+// Chinese, emoji (one with zero-width joiners, one outside the BMP),
+// full-width letters, odd spacing (leading, trailing, doubled, the
+// ideographic space U+3000), combining marks and a right-to-left name.
+// Stores keep them byte for byte: no trimming, no normalisation.
+var WeChatNicknames = []string{
+	"小明🐱",
+	"  王 小  二 ",
+	"👨\u200d👩\u200d👧\u200d👦 一家人",
+	"Ｚｏë\u3000✨",
+	"𝓜𝓲𝓷𝓰 𠀀",
+	"e\u0301e\u0301",
+	"مرحبا",
+	strings.Repeat("🐼", 64),
+}
+
+func testUsersNicknames(t *testing.T, s storage.Users) {
+	for i, nick := range WeChatNicknames {
+		id := fmt.Sprintf("u%d", i)
+		req := linkReq("mp", "o"+id, "", id, t0)
+		req.NewUser.Nickname = nick
+		if got := mustLink(t, s, req).User.Nickname; got != nick {
+			t.Errorf("LinkIdentity(nickname %q).User.Nickname = %q", nick, got)
+		}
+		if got := mustUser(t, s, id).Nickname; got != nick {
+			t.Errorf("User(%s).Nickname = %q, want %q", id, got, nick)
+		}
+		// And as an update, from the next one.
+		next := WeChatNicknames[(i+1)%len(WeChatNicknames)]
+		mustUpdate(t, s, id, func(u *storage.User) { u.Nickname = next; u.UpdatedAt = t0 })
+		if got := mustUser(t, s, id).Nickname; got != next {
+			t.Errorf("User(%s).Nickname after UpdateUser = %q, want %q", id, got, next)
+		}
+	}
 }
