@@ -84,7 +84,8 @@ func TestOAuthBaseSameUser(t *testing.T) {
 	// rather than make a second user for someone it could have named.
 	dan := addSandboxUser(t, s, map[string]string{"name": "dan"})
 	s.Login(t, "mp", "dan")
-	s.Sandbox.InjectFault(sandbox.Fault{Path: "/cgi-bin/user/info", Errcode: -1, Count: 1})
+	// Twice: the look-up spends no code, so the client retries a -1 once.
+	s.Sandbox.InjectFault(sandbox.Fault{Path: "/cgi-bin/user/info", Errcode: -1, Count: 2})
 	b := newBrowser(t, s, wechatUA)
 	verifier, challenge := pkce("dan-base-verifier-0123456789-0123456789-abcdef")
 	code, state := b.authorizeAs("dan", oauthParams(s, challenge, "scope", "snsapi_base"))
