@@ -77,6 +77,9 @@ type RateLimits struct {
 	SMSPerPhoneMinute string
 	SMSPerPhoneDay    string
 	SMSPerIPHour      string
+	// AuthorizePerIP counts GET /v1/oauth/wechat/authorize per client
+	// address: unauthenticated, and each one stores a state.
+	AuthorizePerIP string
 }
 
 // Rules are the parsed rate limits (Validate reports bad ones), for
@@ -94,6 +97,7 @@ func (r RateLimits) Rules() ratelimit.Rules {
 		SMSPerPhoneMinute: parse("sms_phone_minute", r.SMSPerPhoneMinute),
 		SMSPerPhoneDay:    parse("sms_phone_day", r.SMSPerPhoneDay),
 		SMSPerIP:          parse("sms_ip_hour", r.SMSPerIPHour),
+		AuthorizePerIP:    parse("authorize_ip", r.AuthorizePerIP),
 	}
 }
 
@@ -162,6 +166,8 @@ func Defaults() Config {
 			SMSPerPhoneMinute: "1/1m",
 			SMSPerPhoneDay:    "10/24h",
 			SMSPerIPHour:      "30/1h",
+			// As generous as logins: a state per page load behind one NAT.
+			AuthorizePerIP: "300/1m",
 		},
 	}
 }

@@ -66,6 +66,7 @@ var keys = []Key{
 	{Path: "rate_limits.sms_per_phone_minute", Env: "WXAUTH_RATE_SMS_PER_PHONE_MINUTE", Doc: "SMS codes per phone, spaced by window/N after the last ([bind.md](bind.md))", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerPhoneMinute })},
 	{Path: "rate_limits.sms_per_phone_day", Env: "WXAUTH_RATE_SMS_PER_PHONE_DAY", Doc: "SMS codes per phone (the day turns at 00:00 UTC)", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerPhoneDay })},
 	{Path: "rate_limits.sms_per_ip_hour", Env: "WXAUTH_RATE_SMS_PER_IP_HOUR", Doc: "SMS codes per client address", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerIPHour })},
+	{Path: "rate_limits.authorize_per_ip", Env: "WXAUTH_RATE_AUTHORIZE_PER_IP", Doc: "browser logins started (`GET /v1/oauth/wechat/authorize`, each keeps a state) per client address", ref: str(func(c *Config) *string { return &c.RateLimits.AuthorizePerIP })},
 	{Path: "key_reload", Env: "WXAUTH_KEY_RELOAD", Doc: "how often instances reload the shared signing keys; a new key signs after two reloads", kind: duration, ref: dur(func(c *Config) *Duration { return &c.KeyReload })},
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/wechat"
 )
 
@@ -46,6 +47,12 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Authoriz
 	app, err := s.browserApp(req.App, req.UserAgent)
 	if err != nil {
 		return AuthorizeResult{}, err
+	}
+	if len(req.RedirectURI) > redirect.MaxLen || len(req.ReturnTo) > redirect.MaxLen {
+		return AuthorizeResult{}, ErrInvalidRequest.Say("redirect_uri and return_to are at most 2048 bytes")
+	}
+	if strings.Contains(req.RedirectURI, "#") {
+		return AuthorizeResult{}, ErrInvalidRequest.Say("redirect_uri must not carry a fragment (#): WeChat appends code and state to its query")
 	}
 	if !s.cfg.Redirects.AllowedURL(req.RedirectURI) {
 		return AuthorizeResult{}, ErrForbiddenRedirect.Say("redirect_uri is not on the allow-list")
