@@ -52,7 +52,26 @@ type pageError struct {
 	Detail string
 }
 
+// errWeChatOnly is the page an Official Account's authorize link shows in
+// a browser other than WeChat's (reference §5.1: "请在微信客户端打开链接",
+// binarywang/WxJava#35): no code, no redirect, whatever the link holds.
+var errWeChatOnly = &pageError{Detail: "Open this link in WeChat: an Official Account's authorization page works only " +
+	"in WeChat's built-in browser (its User-Agent holds MicroMessenger). A desktop browser logs in through a website app's QR code (" +
+	OpenPrefix + pathQRConnect + ")."}
+
+// wechatOnlyMsg is the heading of WeChat's page for errWeChatOnly.
+const wechatOnlyMsg = "请在微信客户端打开链接"
+
+// inWeChat reports whether a request comes from WeChat's built-in browser,
+// which names itself "MicroMessenger" in its User-Agent.
+func inWeChat(r *http.Request) bool {
+	return strings.Contains(r.UserAgent(), "MicroMessenger")
+}
+
 func (e *pageError) Error() string {
+	if e == errWeChatOnly {
+		return wechatOnlyMsg + ": " + e.Detail
+	}
 	if e.Code == 0 {
 		return e.Detail
 	}
@@ -180,7 +199,8 @@ func (s *Sandbox) handlePage(path, kind string) {
 
 // authorizePage serves GET /connect/oauth2/authorize and
 // /connect/qrconnect (reference §5.1, §6; docs/sandbox.md). A bad request
-// gets an error page (HTTP 400), never a redirect. With sandbox_user=NAME
+// gets an error page (HTTP 400), never a redirect; so does an Official
+// Account's page outside WeChat (no MicroMessenger in the User-Agent). With sandbox_user=NAME
 // the page approves at once as that test user: 302 to
 // redirect_uri?code=…&state=…. Otherwise it renders the consent page: one
 // Allow button per test user (id "allow-NAME") and a Deny button (id
@@ -188,6 +208,10 @@ func (s *Sandbox) handlePage(path, kind string) {
 // only then and answers where to go; the page goes there with
 // location.replace, so it leaves no History entry of its own.
 func (s *Sandbox) authorizePage(w http.ResponseWriter, r *http.Request, kind string) {
+	if kind == KindOfficialAccount && !inWeChat(r) {
+		s.writePageError(w, errWeChatOnly)
+		return
+	}
 	q := r.URL.Query()
 	req, perr := s.parseAuthorize(q, kind)
 	if perr != nil {
@@ -259,6 +283,10 @@ func (s *Sandbox) authorizeDecision(w http.ResponseWriter, r *http.Request, kind
 		status, code := errorStatus(err)
 		writeJSON(w, status, controlError{Error: code, Description: err.Error()})
 	}
+	if kind == KindOfficialAccount && !inWeChat(r) {
+		fail(errWeChatOnly)
+		return
+	}
 	req, perr := s.parseAuthorize(r.URL.Query(), kind)
 	if perr != nil {
 		fail(perr)
@@ -325,6 +353,9 @@ func (s *Sandbox) writePageError(w http.ResponseWriter, e *pageError) {
 	msg, ok := pageErrmsgs[e.Code]
 	if !ok && e.Code != 0 {
 		msg = errmsgs[e.Code]
+	}
+	if e == errWeChatOnly {
+		msg = wechatOnlyMsg
 	}
 	var buf bytes.Buffer
 	if err := errorTemplate.Execute(&buf, errorPage{Nonce: nonce, Code: e.Code, Errmsg: msg, Detail: e.Detail}); err != nil {

@@ -49,7 +49,19 @@ func (e *env) decide(t *testing.T, path, query, form string) page {
 	return e.pageRequest(t, http.MethodPost, path, query, form)
 }
 
+// WeChat's built-in browser and a desktop browser, as they name themselves.
+const (
+	wechatUA  = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x18003237) NetType/WIFI Language/zh_CN"
+	desktopUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+)
+
+// pageRequest asks as WeChat's built-in browser.
 func (e *env) pageRequest(t *testing.T, method, path, query, form string) page {
+	t.Helper()
+	return e.pageRequestAs(t, wechatUA, method, path, query, form)
+}
+
+func (e *env) pageRequestAs(t *testing.T, ua, method, path, query, form string) page {
 	t.Helper()
 	var body io.Reader
 	if method == http.MethodPost {
@@ -62,6 +74,7 @@ func (e *env) pageRequest(t *testing.T, method, path, query, form string) page {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	req.Header.Set("User-Agent", ua)
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -182,6 +195,43 @@ func TestAuthorizeErrors(t *testing.T) {
 	}
 	if n := len(e.sb.oauth.codes); n != 0 {
 		t.Errorf("%d codes minted by refused requests, want 0", n)
+	}
+}
+
+// Reference §5.1: an Official Account's page opens only inside WeChat;
+// any other browser gets "请在微信客户端打开链接", no redirect, no code, even
+// with sandbox_user or a broken link. The website QR page opens anywhere.
+func TestAuthorizeOutsideWeChat(t *testing.T) {
+	e := newOAuthEnv(t)
+	const cb = "https://app.example/cb"
+	for _, ua := range []string{desktopUA, "", "Mozilla/5.0 (iPhone) Mobile Safari"} {
+		for _, q := range []string{
+			authorizeQuery(appOA, cb, ScopeUserInfo, "s"),
+			authorizeQuery(appOA, cb, ScopeBase, "s") + "&sandbox_user=alice",
+			authorizeQuery(appOA, "", ScopeBase, "s"),
+		} {
+			p := e.pageRequestAs(t, ua, http.MethodGet, authorizePath, q, "")
+			if p.status != http.StatusBadRequest || p.location != "" || !strings.Contains(p.body, "请在微信客户端打开链接") {
+				t.Errorf("UA %q, %s: status %d Location %q, want 400 and WeChat's open-in-WeChat page; body %s", ua, q, p.status, p.location, p.body)
+			}
+			if strings.Contains(p.body, `id="errcode"`) {
+				t.Errorf("UA %q: the page shows an errcode; WeChat's shows none", ua)
+			}
+			if d := e.pageRequestAs(t, ua, http.MethodPost, authorizePath, q, "user=alice"); d.status/100 != 4 || strings.Contains(d.body, `"redirect":`) {
+				t.Errorf("UA %q: POST status %d body %s, want a 4xx error", ua, d.status, d.body)
+			}
+		}
+	}
+	if n := len(e.sb.oauth.codes); n != 0 {
+		t.Errorf("%d codes minted outside WeChat, want 0", n)
+	}
+	p := e.pageRequestAs(t, desktopUA, http.MethodGet, qrconnectPath, authorizeQuery(appWeb, cb, ScopeLogin, "s")+"&sandbox_user=alice", "")
+	if p.status != http.StatusFound {
+		t.Errorf("qrconnect from a desktop browser: status %d, want 302; body %s", p.status, p.body)
+	}
+	p = e.pageRequestAs(t, wechatUA, http.MethodGet, authorizePath, authorizeQuery(appOA, cb, ScopeBase, "s")+"&sandbox_user=alice", "")
+	if p.status != http.StatusFound {
+		t.Errorf("authorize inside WeChat: status %d, want 302; body %s", p.status, p.body)
 	}
 }
 
@@ -385,7 +435,8 @@ globalThis.location = {
 const realFetch = globalThis.fetch;
 globalThis.fetch = (p, init) => {
   out.fetch = {url: p, method: init.method, body: String(init.body)};
-  return realFetch(new URL(p, base), init);
+  // In WeChat's built-in browser, whose fetch names it in User-Agent.
+  return realFetch(new URL(p, base), {...init, headers: {...init.headers, "User-Agent": "Mozilla/5.0 MicroMessenger/8.0.50"}});
 };
 function finish() { out.status = status.textContent; console.log(JSON.stringify(out)); process.exit(0); }
 vm.runInThisContext(script);
