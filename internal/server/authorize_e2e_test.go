@@ -79,3 +79,56 @@ func TestAuthorizeRedirectChecks(t *testing.T) {
 		}
 	}
 }
+
+// WeChat opens an Official Account's page only inside WeChat (reference
+// §5.1): a desktop browser asking for the Official Account is sent to the
+// website app's QR login, which the sandbox serves to it, and logs in; the
+// sandbox's Official Account page refuses that browser.
+func TestAuthorizeOfficialAccountOutsideWeChat(t *testing.T) {
+	s := servertest.New(t)
+	desk := newBrowser(t, s, desktopUA)
+	verifier, challenge := pkce("verifier-0123456789-0123456789-0123456789-0123")
+	r := desk.do("GET", s.URL+"/v1/oauth/wechat/authorize?"+oauthParams(s, challenge).Encode(), "")
+	loc := r.Header.Get("Location")
+	if r.Status != http.StatusFound || r.Header.Get("WXAuth-App") != "web" ||
+		!strings.HasPrefix(loc, s.URL+"/sandbox/open/connect/qrconnect?appid="+s.AppID(t, "web")+"&") || !strings.Contains(loc, "scope=snsapi_login") {
+		t.Fatalf("desktop authorize app=oa = %d WXAuth-App %q Location %q, want 302 to the website app's qrconnect",
+			r.Status, r.Header.Get("WXAuth-App"), loc)
+	}
+	code, state := desk.authorizeAs("alice", oauthParams(s, challenge))
+	if r := desk.login(code, state, verifier); r.Status != http.StatusOK {
+		t.Fatalf("login through the website app = %d %s", r.Status, r.Body)
+	}
+	// Inside WeChat the Official Account's page itself.
+	wx := newBrowser(t, s, wechatUA)
+	if r := wx.do("GET", s.URL+"/v1/oauth/wechat/authorize?"+oauthParams(s, challenge).Encode(), ""); r.Header.Get("WXAuth-App") != "oa" ||
+		!strings.Contains(r.Header.Get("Location"), "/connect/oauth2/authorize?appid="+s.AppID(t, "oa")) {
+		t.Errorf("WeChat authorize app=oa = %d WXAuth-App %q Location %q", r.Status, r.Header.Get("WXAuth-App"), r.Header.Get("Location"))
+	}
+	// The sandbox, as WeChat, refuses the Official Account's page to the desktop browser.
+	wxLoc := wx.do("GET", s.URL+"/v1/oauth/wechat/authorize?"+oauthParams(s, challenge).Encode(), "").Header.Get("Location")
+	page, _, _ := strings.Cut(wxLoc, "#")
+	if r := desk.do("GET", page+"&sandbox_user=alice", ""); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "请在微信客户端打开链接") {
+		t.Errorf("the sandbox's Official Account page in a desktop browser = %d %s", r.Status, r.Body)
+	}
+}
+
+// Without a website app to stand in, an Official Account's login from a
+// desktop browser is 400 wechat_client_required, before any state is kept.
+func TestAuthorizeWeChatClientRequired(t *testing.T) {
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
+		for _, a := range config.DevApps() {
+			if a.Kind != "website" {
+				c.Apps = append(c.Apps, a)
+			}
+		}
+	}))
+	_, challenge := pkce("verifier-0123456789-0123456789-0123456789-0123")
+	r := newBrowser(t, s, desktopUA).do("GET", s.URL+"/v1/oauth/wechat/authorize?"+oauthParams(s, challenge).Encode(), "")
+	if r.Status != http.StatusBadRequest || r.Error(t).Code != api.CodeWeChatClientRequired || r.Header.Get("Location") != "" {
+		t.Errorf("desktop authorize app=oa without a website app = %d %s, want 400 wechat_client_required", r.Status, r.Body)
+	}
+	if r := newBrowser(t, s, wechatUA).do("GET", s.URL+"/v1/oauth/wechat/authorize?"+oauthParams(s, challenge).Encode(), ""); r.Status != http.StatusFound {
+		t.Errorf("WeChat authorize app=oa = %d %s, want 302", r.Status, r.Body)
+	}
+}

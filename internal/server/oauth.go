@@ -34,6 +34,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 			MaxAge: int((10 * time.Minute).Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.cfg.SecureCookies})
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	// The app the login is for: the website app's QR login when an
+	// Official Account was asked from a browser other than WeChat's.
+	w.Header().Set("WXAuth-App", res.App)
 	http.Redirect(w, r, res.URL, http.StatusFound)
 	return nil
 }
