@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -90,8 +91,8 @@ type authorizeRequest struct {
 // kind (reference §5.1 for Official Accounts, §6 for websites), in this
 // order: appid (10012 empty; 40013 unknown or of another kind, but 10016
 // for a website appid on the Official Account page), redirect_uri (10011
-// empty; 10003 unless an absolute http or https URL, since sandbox apps
-// have no configured domain), response_type (must be code), scope (10010
+// empty; 10003 unless an absolute http or https URL on one of the app's
+// Domains and the default port, see checkDomain), response_type (must be code), scope (10010
 // empty; 10005 unless snsapi_base or snsapi_userinfo for an Official
 // Account, snsapi_login for a website), state (optional; a-zA-Z0-9, at
 // most 128 bytes). WeChat's strict parameter order and the
@@ -122,8 +123,12 @@ func (s *Sandbox) parseAuthorize(q url.Values, kind string) (authorizeRequest, *
 	if req.redirectURI == "" {
 		return req, &pageError{10011, "the redirect_uri parameter is missing"}
 	}
-	if u, err := url.Parse(req.redirectURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, err := url.Parse(req.redirectURI)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return req, &pageError{10003, "redirect_uri must be an absolute http or https URL"}
+	}
+	if perr := s.checkDomain(req.app, u); perr != nil {
+		return req, perr
 	}
 	if rt := q.Get("response_type"); rt != "code" {
 		return req, &pageError{0, fmt.Sprintf("response_type is %q; it must be code", rt)}
@@ -146,6 +151,28 @@ func (s *Sandbox) parseAuthorize(q url.Values, kind string) (authorizeRequest, *
 		return req, &pageError{0, "state may only hold a-z, A-Z and 0-9, at most 128 bytes"}
 	}
 	return req, nil
+}
+
+// checkDomain holds redirect_uri to the app's registered domains
+// (reference §5.1, §6; WeChat staff in the WeChat developer community):
+// its host equals one of [App.Domains] exactly (a subdomain or the parent
+// domain is another host) and its port is the scheme's default, else error
+// 10003. The one exception is [Config.DevOrigins], port included.
+func (s *Sandbox) checkDomain(app App, u *url.URL) *pageError {
+	if slices.Contains(s.devOrigins, strings.ToLower(u.Scheme+"://"+u.Host)) {
+		return nil
+	}
+	host := strings.ToLower(u.Hostname())
+	if !slices.Contains(app.Domains, host) {
+		if len(app.Domains) == 0 {
+			return &pageError{10003, fmt.Sprintf("app %q has no registered domain; register %q for it (domains)", app.AppID, host)}
+		}
+		return &pageError{10003, fmt.Sprintf("redirect_uri's host %q is not a domain registered for app %q (%s); each is matched exactly", host, app.AppID, strings.Join(app.Domains, ", "))}
+	}
+	if p := u.Port(); p != "" && !(p == "80" && u.Scheme == "http" || p == "443" && u.Scheme == "https") {
+		return &pageError{10003, fmt.Sprintf("redirect_uri's port %s is not allowed: WeChat returns only to the default port (80, 443)", p)}
+	}
+	return nil
 }
 
 // allowURL is where Allow sends the browser: redirect_uri with code and

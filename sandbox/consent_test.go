@@ -235,6 +235,61 @@ func TestAuthorizeOutsideWeChat(t *testing.T) {
 	}
 }
 
+// Reference §5.1, §6: redirect_uri's host must equal a registered domain
+// exactly, on the default port, else error page 10003 and no redirect;
+// Config.DevOrigins is the one exception, port included.
+func TestAuthorizeDomains(t *testing.T) {
+	e := newOAuthEnv(t)
+	for _, tt := range []struct {
+		name     string
+		path     string
+		app      App
+		redirect string
+		ok       bool
+	}{
+		{"registered", authorizePath, appOA, "https://app.example/a/b?c=d", true},
+		{"registered, http", authorizePath, appOA, "http://app.example/cb", true},
+		{"registered, upper case", authorizePath, appOA, "https://APP.example/cb", true},
+		{"default port written out", authorizePath, appOA, "https://app.example:443/cb", true},
+		{"http default port written out", authorizePath, appOA, "http://app.example:80/cb", true},
+		{"other port", authorizePath, appOA, "https://app.example:8443/cb", false},
+		{"https on port 80", authorizePath, appOA, "https://app.example:80/cb", false},
+		{"subdomain", authorizePath, appOA, "https://www.app.example/cb", false},
+		{"parent domain", authorizePath, appOA, "https://example/cb", false},
+		{"suffix trick", authorizePath, appOA, "https://app.example.evil.test/cb", false},
+		{"other host", authorizePath, appOA, "https://evil.test/cb", false},
+		{"dev origin on an app with domains", authorizePath, appOA, "http://localhost:8080/cb", true},
+		{"dev host, other port", authorizePath, appOA, "http://localhost:8081/cb", false},
+		{"dev host, other scheme", authorizePath, appOA, "https://localhost:8080/cb", false},
+		{"no domain, dev origin", authorizePath, appOAU, "http://localhost:8080/cb", true},
+		{"no domain", authorizePath, appOAU, "https://app.example/cb", false},
+		{"website, second domain", qrconnectPath, appWeb, "https://app.example/login", true},
+		{"website, other port", qrconnectPath, appWeb, "https://www.app.example:8443/login", false},
+		{"website, subdomain", qrconnectPath, appWeb, "https://m.app.example/login", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			scope := ScopeBase
+			if tt.path == qrconnectPath {
+				scope = ScopeLogin
+			}
+			q := authorizeQuery(tt.app, tt.redirect, scope, "s")
+			p := e.page(t, tt.path, q+"&sandbox_user=alice")
+			if tt.ok {
+				if p.status != http.StatusFound || allowPattern(tt.redirect, "s").FindString(p.location) == "" {
+					t.Errorf("status %d Location %q, want 302 back to %s", p.status, p.location, tt.redirect)
+				}
+				return
+			}
+			if p.status != http.StatusBadRequest || p.location != "" || !strings.Contains(p.body, `id="errcode">10003<`) {
+				t.Errorf("status %d Location %q, want error page 10003 and no redirect; body %s", p.status, p.location, p.body)
+			}
+			if d := e.decide(t, tt.path, q, "user=alice"); d.status/100 != 4 || strings.Contains(d.body, `"redirect":`) {
+				t.Errorf("POST: status %d body %s, want a 4xx error", d.status, d.body)
+			}
+		})
+	}
+}
+
 var (
 	buttonPattern = regexp.MustCompile(`<button type="button" class="allow" id="(allow-[^"]+)" data-user="([^"]+)">Allow as ([^<]+)`)
 	noncePattern  = regexp.MustCompile(`<script nonce="([^"]+)">`)

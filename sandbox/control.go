@@ -94,10 +94,12 @@ type appJSON struct {
 	Kind    string `json:"kind"`
 	AppID   string `json:"appid"`
 	Unbound bool   `json:"unbound,omitempty"`
+	// Domains are the app's registered web domains (App.Domains).
+	Domains []string `json:"domains,omitempty"`
 }
 
 func toAppJSON(a App) appJSON {
-	return appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound}
+	return appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound, Domains: a.Domains}
 }
 
 // listApps serves GET /sandbox/v1/apps (docs/sandbox.md).
@@ -114,7 +116,7 @@ func (s *Sandbox) listApps(w http.ResponseWriter, r *http.Request) error {
 }
 
 // createApp serves POST /sandbox/v1/apps {"name", "kind", "appid",
-// "secret", "unbound"?} (docs/sandbox.md): 201 with the app, secret left out.
+// "secret", "unbound"?, "domains"?} (docs/sandbox.md): 201 with the app, secret left out.
 func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		appJSON
@@ -123,7 +125,7 @@ func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound}
+	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound, Domains: req.Domains}
 	if err := s.AddApp(a); err != nil {
 		return err
 	}

@@ -106,7 +106,8 @@ func ExampleSandbox_IssuePhoneCode() {
 // app's redirect_uri, and the backend exchanges the code.
 func ExampleSandbox_IssueOAuthCode() {
 	sb, err := sandbox.New(sandbox.Config{Apps: []sandbox.App{
-		{Name: "news", Kind: sandbox.KindOfficialAccount, AppID: "wx00000000000000d4", Secret: "s3cret"},
+		// app.example is its web authorization domain, as registered on WeChat.
+		{Name: "news", Kind: sandbox.KindOfficialAccount, AppID: "wx00000000000000d4", Secret: "s3cret", Domains: []string{"app.example"}},
 	}})
 	if err != nil {
 		panic(err)

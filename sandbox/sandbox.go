@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +72,14 @@ type App struct {
 	// Unbound means the app is not bound to the Open Platform account, so
 	// WeChat answers no unionid for it (reference §4). False means bound.
 	Unbound bool
+	// Domains are the hosts registered on WeChat's side for the app's
+	// pages: an Official Account's web authorization domain, a website
+	// app's callback domain (reference §5.1, §6). Each is a host name
+	// matched exactly (no subdomain, no parent domain); a redirect_uri
+	// must be on one of them, on the default port, or the authorize page
+	// shows error 10003. Empty means none is registered: every
+	// redirect_uri is refused (but see [Config.DevOrigins]).
+	Domains []string
 }
 
 // Config configures a [Sandbox]. The zero value is a sandbox with no apps.
@@ -104,6 +114,13 @@ type Config struct {
 	// Rand is the source of codes, session keys and rids. Nil means
 	// crypto/rand. It is only read under the sandbox's lock.
 	Rand io.Reader
+	// DevOrigins are origins such as "http://127.0.0.1:8080" whose pages
+	// every Official Account and website app may return to, port included:
+	// an allowance WeChat has no equivalent of (it allows registered
+	// domains on the default port only), for `wxauth dev` and tests that
+	// serve the pages from a loopback port. Scheme, host and port must
+	// match exactly. Nil means none: only [App.Domains].
+	DevOrigins []string
 	// Logger receives one debug line per WeChat call and notes on faults.
 	// It never sees secrets, codes or session keys. Nil discards.
 	Logger *slog.Logger
@@ -113,6 +130,7 @@ type Config struct {
 // It is an [http.Handler]; all its methods are safe for concurrent use.
 type Sandbox struct {
 	mux          *http.ServeMux
+	devOrigins   []string // Config.DevOrigins, lower case
 	rotate       bool
 	codeTTL      time.Duration
 	tokenTTL     time.Duration
@@ -186,6 +204,13 @@ func New(cfg Config) (*Sandbox, error) {
 		appTokens:    newAppTokens(),
 		oauth:        newOAuthState(),
 		sms:          newSMSInbox(),
+	}
+	for _, o := range cfg.DevOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+			return nil, fmt.Errorf("sandbox: DevOrigins: %q is not an origin such as http://127.0.0.1:8080", o)
+		}
+		s.devOrigins = append(s.devOrigins, strings.ToLower(u.Scheme+"://"+u.Host))
 	}
 	if s.tokenOverlap >= s.tokenTTL {
 		return nil, fmt.Errorf("sandbox: AppTokenOverlap (%v) is not shorter than AppTokenTTL (%v)", s.tokenOverlap, s.tokenTTL)
@@ -266,6 +291,7 @@ func (s *Sandbox) AddApp(a App) error {
 	if _, ok := s.apps[a.AppID]; ok {
 		return fmt.Errorf("AppID %q already registered: %w", a.AppID, ErrConflict)
 	}
+	a.Domains = slices.Clone(a.Domains)
 	s.apps[a.AppID] = &a
 	s.appOrder = append(s.appOrder, a.AppID)
 	s.log.Info("sandbox app added", "app", a.Name, "appid", a.AppID, "kind", a.Kind)
@@ -299,6 +325,11 @@ func validateApp(a App) error {
 	}
 	if len(a.Name) > 128 {
 		return errors.New("Name is longer than 128 bytes")
+	}
+	for _, d := range a.Domains {
+		if d == "" || len(d) > 253 || d != strings.ToLower(d) || strings.ContainsAny(d, ":/@?#%[]\\") || strings.IndexFunc(d, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+			return fmt.Errorf("Domains: %q is not a lower-case host name (no scheme, port or path)", d)
+		}
 	}
 	return nil
 }
