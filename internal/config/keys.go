@@ -76,6 +76,15 @@ var appKeys = []Key{
 	{Path: "kind", Doc: "`miniprogram`, `official_account` or `website`"},
 	{Path: "appid", Doc: "WeChat's appid"},
 	{Path: "secret", Env: "WXAUTH_APP_<NAME>_SECRET", Doc: "WeChat's app secret; better from the environment"},
+	{Path: "domains", Doc: "`official_account`, `website`: the hosts registered on WeChat (web authorization domain, callback domain), a list; required by `serve` ([h5.md](h5.md#what-to-register-on-wechat))"},
+}
+
+// appList is where an app's list key goes in App; nil for the others.
+func appList(a *App, name string) *[]string {
+	if name == "domains" {
+		return &a.Domains
+	}
+	return nil
 }
 
 // appField is where an app key goes in App.

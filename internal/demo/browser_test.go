@@ -424,7 +424,7 @@ func TestOtherOrigin(t *testing.T) {
 	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
 		c.CORSOrigins = append(c.CORSOrigins, origin)
 		c.Redirects = append(c.Redirects, origin+"/demo/")
-	}))
+	}), servertest.DevOrigin(origin)) // a loopback port: the sandbox's dev allowance, as WeChat allows no port
 
 	do(t, ctx, "open the demo page on the other origin", chromedp.Navigate(origin+"/demo/?api="+url.QueryEscape(s.URL)))
 	if api := eval[string](t, ctx, `document.getElementById('api-base').textContent`); api != s.URL {

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,6 +65,9 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Authoriz
 	}
 	if !s.cfg.Redirects.AllowedURL(req.RedirectURI) {
 		return AuthorizeResult{}, ErrForbiddenRedirect.Say("redirect_uri is not on the allow-list")
+	}
+	if !onDomain(app, req.RedirectURI) {
+		return AuthorizeResult{}, ErrForbiddenRedirect.Sayf("redirect_uri's host is not a domain registered on WeChat for app %q: WeChat would refuse it (10003)", app.Name)
 	}
 	if req.ReturnTo == "" {
 		req.ReturnTo = "/"
@@ -129,6 +134,19 @@ func (s *Service) browserApp(name, userAgent string) (App, error) {
 		return web[0], nil
 	}
 	return App{}, ErrWeChatClientRequired
+}
+
+// onDomain reports whether WeChat would send the browser back to
+// redirectURI for app: its host is one of the app's registered domains,
+// exactly (reference §5.1, §6). An app without domains is not checked
+// here; ports are checked at start-up (config.CheckWeChatDomains), since
+// development serves pages on the sandbox's allowed origin.
+func onDomain(app App, redirectURI string) bool {
+	if len(app.Domains) == 0 {
+		return true
+	}
+	u, err := url.Parse(redirectURI)
+	return err == nil && slices.Contains(app.Domains, strings.ToLower(u.Hostname()))
 }
 
 // OAuthLoginRequest finishes a browser login.

@@ -46,3 +46,26 @@ func TestBrowserApp(t *testing.T) {
 		})
 	}
 }
+
+// WeChat returns the browser only to the app's registered domains, exactly
+// (reference §5.1, §6); an app without domains is not checked here.
+func TestOnDomain(t *testing.T) {
+	oa := App{Name: "oa", Kind: KindOfficialAccount, Domains: []string{"h5.example.com"}}
+	for _, tc := range []struct {
+		app  App
+		uri  string
+		want bool
+	}{
+		{oa, "https://h5.example.com/login/", true},
+		{oa, "https://H5.Example.com/login/", true},
+		{oa, "https://h5.example.com:8443/login/", true}, // ports: the start-up check's and the sandbox's
+		{oa, "https://m.h5.example.com/", false},
+		{oa, "https://example.com/", false},
+		{oa, "https://h5.example.com.evil.test/", false},
+		{App{Name: "web", Kind: KindWebsite}, "https://anything.example/", true},
+	} {
+		if got := onDomain(tc.app, tc.uri); got != tc.want {
+			t.Errorf("onDomain(%v, %q) = %v, want %v", tc.app.Domains, tc.uri, got, tc.want)
+		}
+	}
+}

@@ -132,3 +132,53 @@ func TestAuthorizeWeChatClientRequired(t *testing.T) {
 		t.Errorf("WeChat authorize app=oa = %d %s, want 302", r.Status, r.Body)
 	}
 }
+
+// Registered domains (reference §5.1, §6): wxauth refuses, before WeChat,
+// a redirect_uri off the app's domains; the sandbox, like WeChat, shows
+// error page 10003 (no redirect, no code) for one off the domains or on
+// another port, and allows only its dev origin's port.
+func TestAuthorizeDomains(t *testing.T) {
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
+		c.Apps = config.DevApps()
+		c.Apps[1].Domains = []string{"127.0.0.1", "h5.example.com"} // oa; web has none: not checked by wxauth
+		c.Redirects = append(c.Redirects, "https://m.example.com/h5/", "http://127.0.0.1:1/h5/")
+	}))
+	b := newBrowser(t, s, wechatUA)
+	_, challenge := pkce("verifier-0123456789-0123456789-0123456789-0123")
+	authorize := func(app, redirectURI string) servertest.Response {
+		v := oauthParams(s, challenge, "app", app, "redirect_uri", redirectURI)
+		if app == "web" {
+			v.Del("scope")
+		}
+		return b.do("GET", s.URL+"/v1/oauth/wechat/authorize?"+v.Encode(), "")
+	}
+	// wxauth knows oa's domains: m.example.com is not one.
+	if r := authorize("oa", "https://m.example.com/h5/"); r.Status != http.StatusBadRequest || r.Error(t).Code != api.CodeForbiddenRedirect {
+		t.Errorf("oa, a host off its domains = %d %s, want 400 forbidden_redirect", r.Status, r.Body)
+	}
+	sandboxPage := func(r servertest.Response) servertest.Response {
+		t.Helper()
+		if r.Status != http.StatusFound {
+			t.Fatalf("authorize = %d %s, want 302 to WeChat", r.Status, r.Body)
+		}
+		page, _, _ := strings.Cut(r.Header.Get("Location"), "#")
+		return b.do("GET", page+"&sandbox_user=alice", "")
+	}
+	refused := func(what string, r servertest.Response) {
+		t.Helper()
+		if r.Status != http.StatusBadRequest || r.Header.Get("Location") != "" || !strings.Contains(string(r.Body), `id="errcode">10003<`) {
+			t.Errorf("%s: the sandbox answered %d Location %q, want error page 10003; body %.300s", what, r.Status, r.Header.Get("Location"), r.Body)
+		}
+	}
+	// The sandbox holds the rest: a port other than its dev origin's, and
+	// the website app, registered there with no domain.
+	refused("oa on 127.0.0.1:1", sandboxPage(authorize("oa", "http://127.0.0.1:1/h5/")))
+	refused("web on m.example.com", sandboxPage(authorize("web", "https://m.example.com/h5/")))
+	// The dev origin, port included, is the sandbox's allowance.
+	if r := sandboxPage(authorize("oa", s.URL+"/demo/")); r.Status != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), s.URL+"/demo/?code=") {
+		t.Errorf("oa on the dev origin: the sandbox answered %d Location %q, want 302 back with a code", r.Status, r.Header.Get("Location"))
+	}
+	if n := s.Sandbox.Stats()["/sns/oauth2/access_token"]; n != 0 {
+		t.Errorf("%d code exchanges, want 0", n)
+	}
+}

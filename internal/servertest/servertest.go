@@ -75,6 +75,8 @@ type options struct {
 	unbound map[string]bool
 	secrets map[string]string
 	quiet   bool
+	// devOrigins are more origins the sandbox's apps may return to.
+	devOrigins []string
 }
 
 // Quiet keeps only warnings and errors in Logs, for benchmarks.
@@ -84,6 +86,13 @@ func Quiet() Option { return func(o *options) { o.quiet = true } }
 // wxauth's configuration, as when an operator pastes a wrong one.
 func SandboxSecret(name, secret string) Option {
 	return func(o *options) { o.secrets[name] = secret }
+}
+
+// DevOrigin lets the sandbox's apps return to origin, port included, as
+// they return to the server's own (sandbox.Config.DevOrigins): for pages
+// served by another test server.
+func DevOrigin(origin string) Option {
+	return func(o *options) { o.devOrigins = append(o.devOrigins, origin) }
 }
 
 // Configure edits the configuration before the stack is built.
@@ -142,12 +151,15 @@ func New(t testing.TB, opts ...Option) *Server {
 	log := slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: level}))
 	apps := make([]sandbox.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
-		apps[i] = sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret, Unbound: o.unbound[a.Name]}
+		apps[i] = sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret, Unbound: o.unbound[a.Name], Domains: a.Domains}
 		if secret, ok := o.secrets[a.Name]; ok {
 			apps[i].Secret = secret
 		}
 	}
-	sb, err := sandbox.New(sandbox.Config{Apps: apps, Now: s.Clock.Now, Logger: log})
+	// The pages on this server's origin (a loopback port WeChat would
+	// refuse) are the sandbox's dev allowance, as in `wxauth dev`; other
+	// origins only through DevOrigin.
+	sb, err := sandbox.New(sandbox.Config{Apps: apps, DevOrigins: append([]string{hs.URL}, o.devOrigins...), Now: s.Clock.Now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
