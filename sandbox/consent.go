@@ -94,7 +94,7 @@ type authorizeRequest struct {
 // empty; 10003 unless an absolute http or https URL on one of the app's
 // Domains and the default port, see checkDomain), response_type (must be code), scope (10010
 // empty; 10005 unless snsapi_base or snsapi_userinfo for an Official
-// Account, snsapi_login for a website), state (optional; a-zA-Z0-9, at
+// Account, snsapi_login for a website), state (10013 empty; a-zA-Z0-9, at
 // most 128 bytes). WeChat's strict parameter order and the
 // #wechat_redirect fragment cannot be checked (a browser never sends the
 // fragment) and are not.
@@ -145,6 +145,11 @@ func (s *Sandbox) parseAuthorize(q url.Values, kind string) (authorizeRequest, *
 		return req, &pageError{10005, fmt.Sprintf("scope is %q; a %s may ask for %s", req.scope, kind, want)}
 	}
 	req.state = q.Get("state")
+	if req.state == "" {
+		// Listed as 10013 in the error table although the parameter
+		// table marks state optional (reference §5.1): the strict reading.
+		return req, &pageError{10013, "the state parameter is missing or empty"}
+	}
 	if len(req.state) > maxStateLen || strings.IndexFunc(req.state, func(r rune) bool {
 		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
 	}) >= 0 {

@@ -162,6 +162,9 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"userinfo scope on qrconnect", qrconnectPath, authorizeQuery(appWeb, cb, ScopeUserInfo, "s"), "10005", "snsapi_userinfo"},
 		{"state too long", authorizePath, authorizeQuery(appOA, cb, ScopeBase, strings.Repeat("a", 129)), "", "state"},
 		{"state with dash", authorizePath, authorizeQuery(appOA, cb, ScopeBase, "a-b"), "", "state"},
+		{"empty state", authorizePath, authorizeQuery(appOA, cb, ScopeBase, ""), "10013", "state"},
+		{"no state", authorizePath, strings.Replace(authorizeQuery(appOA, cb, ScopeBase, "s"), "&state=s", "", 1), "10013", "state"},
+		{"empty state on qrconnect", qrconnectPath, authorizeQuery(appWeb, cb, ScopeLogin, ""), "10013", "state"},
 		{"unknown sandbox_user", authorizePath, authorizeQuery(appOA, cb, ScopeBase, "s") + "&sandbox_user=zed", "", "zed"},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,32 @@ func TestAuthorizeDomains(t *testing.T) {
 	}
 	if n := s.Sandbox.Stats()["/sns/oauth2/access_token"]; n != 0 {
 		t.Errorf("%d code exchanges, want 0", n)
+	}
+}
+
+// An empty state is WeChat's error 10013 (reference §5.1); wxauth always
+// sends one, and the sandbox refuses the same link without it.
+func TestAuthorizeState(t *testing.T) {
+	s := servertest.New(t)
+	_, challenge := pkce("verifier-0123456789-0123456789-0123456789-0123")
+	for _, tc := range []struct {
+		ua, app string
+	}{{wechatUA, "oa"}, {desktopUA, "web"}} {
+		b := newBrowser(t, s, tc.ua)
+		v := oauthParams(s, challenge, "app", tc.app)
+		v.Del("scope")
+		r := b.do("GET", s.URL+"/v1/oauth/wechat/authorize?"+v.Encode(), "")
+		page, _, _ := strings.Cut(r.Header.Get("Location"), "#")
+		u, err := url.Parse(page)
+		if err != nil || r.Status != http.StatusFound || len(u.Query().Get("state")) < 16 {
+			t.Fatalf("%s: authorize = %d Location %q, want a state", tc.app, r.Status, page)
+		}
+		q := u.Query()
+		q.Set("state", "")
+		q.Set("sandbox_user", "alice")
+		u.RawQuery = q.Encode()
+		if r := b.do("GET", u.String(), ""); r.Status != http.StatusBadRequest || r.Header.Get("Location") != "" || !strings.Contains(string(r.Body), `id="errcode">10013<`) {
+			t.Errorf("%s: the sandbox answered an empty state with %d Location %q, want error page 10013", tc.app, r.Status, r.Header.Get("Location"))
+		}
 	}
 }
