@@ -186,9 +186,10 @@ func (req authorizeRequest) allowURL(code string) string {
 	return withQuery(req.redirectURI, "code="+url.QueryEscape(code)+"&state="+url.QueryEscape(req.state))
 }
 
-// denyURL is where Deny sends the browser: redirect_uri with state and no
-// code, the legacy refusal the wxauth spec asks for (reference §5.2,
-// docs/sandbox.md).
+// denyURL is where Deny on the Official Account page sends the browser:
+// redirect_uri with state and no code, the legacy refusal the wxauth spec
+// asks for (reference §5.2, docs/sandbox.md), unless
+// Config.OfficialAccountDenyStays.
 func (req authorizeRequest) denyURL() string {
 	return withQuery(req.redirectURI, "state="+url.QueryEscape(req.state))
 }
@@ -301,15 +302,21 @@ func (s *Sandbox) authorizePage(w http.ResponseWriter, r *http.Request, kind str
 
 // decision is the answer to a consent page's button.
 type decision struct {
-	// Redirect is where the page goes, with location.replace.
-	Redirect string `json:"redirect"`
+	// Redirect is where the page goes, with location.replace; empty when
+	// the page stays.
+	Redirect string `json:"redirect,omitempty"`
+	// Denied is set when Deny keeps the user on the page: always on the
+	// website QR page, and on the Official Account page with
+	// Config.OfficialAccountDenyStays.
+	Denied bool `json:"denied,omitempty"`
 }
 
 // authorizeDecision serves POST /connect/oauth2/authorize and
 // /connect/qrconnect, the sandbox's stand-in for tapping a button on
 // WeChat's page: the query is the page's own, checked again; the form
 // body is user=NAME (Allow: a code is minted now) or deny=1 (Deny). It
-// answers {"redirect": URL} or a control API error.
+// answers {"redirect": URL}, {"denied": true} when Deny keeps the user on
+// the page (website login always, reference §6), or a control API error.
 func (s *Sandbox) authorizeDecision(w http.ResponseWriter, r *http.Request, kind string) {
 	fail := func(err error) {
 		status, code := errorStatus(err)
@@ -331,6 +338,10 @@ func (s *Sandbox) authorizeDecision(w http.ResponseWriter, r *http.Request, kind
 	}
 	var d decision
 	switch user := r.PostForm.Get("user"); {
+	case r.PostForm.Get("deny") != "" && (kind == KindWebsite || s.oaDenyStays):
+		// Website login: "若用户禁止授权，则不会发生重定向" (reference §6;
+		// WeChat's website-login doc): the user stays on the page.
+		d.Denied = true
 	case r.PostForm.Get("deny") != "":
 		d.Redirect = req.denyURL()
 	case user != "":
@@ -483,6 +494,12 @@ var consentTemplate = template.Must(template.New("consent").Parse(pageStyle + `<
       cache: "no-store"
     }).then(function (resp) {
       return resp.json().then(function (body) {
+        if (resp.ok && body.denied) {
+          // As WeChat: a refusal sends nobody anywhere; the page stays.
+          buttons.forEach(function (b) { b.disabled = false; });
+          status.textContent = "You declined. WeChat does not return to the site: this page stays.";
+          return;
+        }
         if (!resp.ok || !body.redirect) {
           throw new Error(body.error_description || "HTTP " + resp.status);
         }

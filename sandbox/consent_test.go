@@ -293,6 +293,21 @@ func TestAuthorizeDomains(t *testing.T) {
 	}
 }
 
+// Config.OfficialAccountDenyStays: Deny on the Official Account page too
+// keeps the user there; Allow still redirects.
+func TestOfficialAccountDenyStays(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.OfficialAccountDenyStays = true })
+	q := authorizeQuery(appOA, "https://app.example/cb", ScopeBase, "s")
+	var d decision
+	if p := e.decide(t, authorizePath, q, "deny=1"); p.status != http.StatusOK || json.Unmarshal([]byte(p.body), &d) != nil || d.Redirect != "" || !d.Denied {
+		t.Errorf("deny = %d %s, want no redirect, denied", p.status, p.body)
+	}
+	d = decision{}
+	if p := e.decide(t, authorizePath, q, "user=alice"); p.status != http.StatusOK || json.Unmarshal([]byte(p.body), &d) != nil || d.Redirect == "" {
+		t.Errorf("allow = %d %s, want a redirect", p.status, p.body)
+	}
+}
+
 var (
 	buttonPattern = regexp.MustCompile(`<button type="button" class="allow" id="(allow-[^"]+)" data-user="([^"]+)">Allow as ([^<]+)`)
 	noncePattern  = regexp.MustCompile(`<script nonce="([^"]+)">`)
@@ -360,7 +375,8 @@ func TestConsentPage(t *testing.T) {
 
 // The consent page's buttons: Allow mints a code now and answers
 // redirect_uri?code=…&state=…; Deny answers redirect_uri?state=… without
-// code (reference §5.2; docs/sandbox.md).
+// code on the Official Account page (reference §5.2; docs/sandbox.md) and
+// no redirect at all on the website QR page (reference §6).
 func TestConsentDecision(t *testing.T) {
 	e := newOAuthEnv(t)
 	const state = "Xy9"
@@ -400,7 +416,14 @@ func TestConsentDecision(t *testing.T) {
 			if p.status != http.StatusOK || json.Unmarshal([]byte(p.body), &d) != nil {
 				t.Fatalf("deny: status %d body %s", p.status, p.body)
 			}
-			if want := withQuery(tt.redirect, "state="+state); d.Redirect != want || strings.Contains(d.Redirect, "code=") {
+			if tt.path == qrconnectPath {
+				// Reference §6: a refused website login does not redirect.
+				if d.Redirect != "" || !d.Denied {
+					t.Errorf("deny on the QR page = %+v, want no redirect, denied", d)
+				}
+				return
+			}
+			if want := withQuery(tt.redirect, "state="+state); d.Redirect != want || strings.Contains(d.Redirect, "code=") || d.Denied {
 				t.Errorf("deny redirect = %q, want %q", d.Redirect, want)
 			}
 		})

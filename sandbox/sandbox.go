@@ -114,6 +114,13 @@ type Config struct {
 	// Rand is the source of codes, session keys and rids. Nil means
 	// crypto/rand. It is only read under the sandbox's lock.
 	Rand io.Reader
+	// OfficialAccountDenyStays makes Deny on the Official Account page keep
+	// the user there, as Deny on the website QR page always does (reference
+	// §6) and as WeChat staff describe the Official Account page today ("a
+	// cancel cannot be observed"). False, the default, sends the browser to
+	// redirect_uri?state=… without code, as older documents say
+	// (reference §5.2, unverified either way, hence the switch).
+	OfficialAccountDenyStays bool
 	// DevOrigins are origins such as "http://127.0.0.1:8080" whose pages
 	// every Official Account and website app may return to, port included:
 	// an allowance WeChat has no equivalent of (it allows registered
@@ -131,6 +138,7 @@ type Config struct {
 type Sandbox struct {
 	mux          *http.ServeMux
 	devOrigins   []string // Config.DevOrigins, lower case
+	oaDenyStays  bool     // Config.OfficialAccountDenyStays
 	rotate       bool
 	codeTTL      time.Duration
 	tokenTTL     time.Duration
@@ -205,6 +213,7 @@ func New(cfg Config) (*Sandbox, error) {
 		oauth:        newOAuthState(),
 		sms:          newSMSInbox(),
 	}
+	s.oaDenyStays = cfg.OfficialAccountDenyStays
 	for _, o := range cfg.DevOrigins {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {

@@ -337,8 +337,35 @@ func TestDesktop(t *testing.T) {
 	}
 }
 
-// TestDenied: Deny on the consent page comes back with a state and no code;
-// the page says so and exchanges nothing.
+// TestDesktopDenied: Deny on the website QR page keeps the user there, as
+// WeChat does (reference §6: "若用户禁止授权，则不会发生重定向"): no
+// return to the site, no code, no exchange; Back returns to the demo page,
+// still logged out.
+func TestDesktopDenied(t *testing.T) {
+	ctx := newBrowser(t, chromedp.UserAgent(desktopUA))
+	s := servertest.New(t)
+
+	do(t, ctx, "deny on the QR page",
+		chromedp.Navigate(s.URL+"/demo/"),
+		chromedp.WaitVisible(chromedp.ID("login")),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("deny")),
+		chromedp.Click(chromedp.ID("deny")),
+		until(`document.getElementById('status').textContent.includes('declined')`),
+	)
+	if loc := eval[string](t, ctx, `location.pathname`); loc != "/sandbox/open/connect/qrconnect" {
+		t.Errorf("after Deny the browser is on %s, want still the QR page", loc)
+	}
+	if n := s.Sandbox.Stats()[codeExchanges]; n != 0 {
+		t.Errorf("code exchanges after Deny = %d, want 0", n)
+	}
+	back(t, ctx)
+	do(t, ctx, "after Back", until(`location.pathname === '/demo/' && !document.getElementById('login-view').hidden`))
+}
+
+// TestDenied: Deny on the Official Account page comes back with a state and
+// no code (the sandbox's default, reference §5.2); the page says so and
+// exchanges nothing.
 func TestDenied(t *testing.T) {
 	ctx := newBrowser(t)
 	s := servertest.New(t)
