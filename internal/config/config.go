@@ -199,13 +199,13 @@ func (c *Config) CheckWeChatDomains() error {
 	}
 	var browser []App
 	for i, a := range c.Apps {
-		if a.Kind != string(login.KindOfficialAccount) && a.Kind != string(login.KindWebsite) {
+		if a.Kind != KindOfficialAccount && a.Kind != KindWebsite {
 			continue
 		}
 		browser = append(browser, a)
 		if len(a.Domains) == 0 {
 			bad(fmt.Sprintf("apps[%d].domains", i), "app %q (%s) needs the domains registered for it on WeChat (%s), else WeChat refuses every redirect_uri (error 10003)",
-				a.Name, a.Kind, map[string]string{string(login.KindOfficialAccount): "the Official Account's web authorization domain", string(login.KindWebsite): "the website app's callback domain"}[a.Kind])
+				a.Name, a.Kind, map[string]string{KindOfficialAccount: "the Official Account's web authorization domain", KindWebsite: "the website app's callback domain"}[a.Kind])
 		}
 	}
 	if len(browser) == 0 {
@@ -307,7 +307,7 @@ func (c *Config) Validate(needSecret bool) error {
 				bad(fmt.Sprintf("%s.domains[%d]", key, j), "%q is not a host name such as h5.example.com (lower case; no scheme, port or path)", d)
 			}
 		}
-		if len(a.Domains) > 0 && a.Kind != string(login.KindOfficialAccount) && a.Kind != string(login.KindWebsite) {
+		if len(a.Domains) > 0 && a.Kind != KindOfficialAccount && a.Kind != KindWebsite {
 			bad(key+".domains", "only official_account and website apps have domains")
 		}
 	}
