@@ -24,6 +24,9 @@ const (
 	CodeInvalidTicket      = "invalid_ticket"
 	CodeInvalidSMSCode     = "invalid_sms_code"
 	CodePhoneTaken         = "phone_taken"
+	// CodeWeChatClientRequired: an Official Account login asked from a
+	// browser other than WeChat's, and no website app to log in instead.
+	CodeWeChatClientRequired = "wechat_client_required"
 	// CodeNotFound is not in the contract's table; it answers 404 for routes
 	// and resources that do not exist (DELETE /v1/sessions/{id}).
 	CodeNotFound = "not_found"
@@ -35,28 +38,29 @@ const (
 )
 
 var statuses = map[string]int{
-	CodeInvalidRequest:     400,
-	CodeUnknownApp:         400,
-	CodeInvalidCode:        400,
-	CodeWeChatUnavailable:  502,
-	CodeRateLimited:        429,
-	CodeInvalidToken:       401,
-	CodeTokenExpired:       401,
-	CodeSessionRevoked:     401,
-	CodeInvalidGrant:       401,
-	CodeRefreshTokenReused: 401,
-	CodeSessionKeyExpired:  409,
-	CodeInvalidState:       400,
-	CodeForbiddenRedirect:  400,
-	CodeSnapshotUser:       403,
-	CodeUnavailable:        503,
-	CodeInvalidSignature:   400,
-	CodeInvalidTicket:      400,
-	CodeInvalidSMSCode:     400,
-	CodePhoneTaken:         409,
-	CodeNotFound:           404,
-	CodeMethodNotAllowed:   405,
-	CodeServerError:        500,
+	CodeInvalidRequest:       400,
+	CodeUnknownApp:           400,
+	CodeInvalidCode:          400,
+	CodeWeChatUnavailable:    502,
+	CodeRateLimited:          429,
+	CodeInvalidToken:         401,
+	CodeTokenExpired:         401,
+	CodeSessionRevoked:       401,
+	CodeInvalidGrant:         401,
+	CodeRefreshTokenReused:   401,
+	CodeSessionKeyExpired:    409,
+	CodeInvalidState:         400,
+	CodeForbiddenRedirect:    400,
+	CodeSnapshotUser:         403,
+	CodeUnavailable:          503,
+	CodeInvalidSignature:     400,
+	CodeInvalidTicket:        400,
+	CodeInvalidSMSCode:       400,
+	CodePhoneTaken:           409,
+	CodeWeChatClientRequired: 400,
+	CodeNotFound:             404,
+	CodeMethodNotAllowed:     405,
+	CodeServerError:          500,
 }
 
 // Status is the HTTP status the contract gives an error code; 500 for a code

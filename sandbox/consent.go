@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -52,7 +53,26 @@ type pageError struct {
 	Detail string
 }
 
+// errWeChatOnly is the page an Official Account's authorize link shows in
+// a browser other than WeChat's (reference §5.1: "请在微信客户端打开链接",
+// binarywang/WxJava#35): no code, no redirect, whatever the link holds.
+var errWeChatOnly = &pageError{Detail: "Open this link in WeChat: an Official Account's authorization page works only " +
+	"in WeChat's built-in browser (its User-Agent holds MicroMessenger). A desktop browser logs in through a website app's QR code (" +
+	OpenPrefix + pathQRConnect + ")."}
+
+// wechatOnlyMsg is the heading of WeChat's page for errWeChatOnly.
+const wechatOnlyMsg = "请在微信客户端打开链接"
+
+// inWeChat reports whether a request comes from WeChat's built-in browser,
+// which names itself "MicroMessenger" in its User-Agent.
+func inWeChat(r *http.Request) bool {
+	return strings.Contains(r.UserAgent(), "MicroMessenger")
+}
+
 func (e *pageError) Error() string {
+	if e == errWeChatOnly {
+		return wechatOnlyMsg + ": " + e.Detail
+	}
 	if e.Code == 0 {
 		return e.Detail
 	}
@@ -71,10 +91,10 @@ type authorizeRequest struct {
 // kind (reference §5.1 for Official Accounts, §6 for websites), in this
 // order: appid (10012 empty; 40013 unknown or of another kind, but 10016
 // for a website appid on the Official Account page), redirect_uri (10011
-// empty; 10003 unless an absolute http or https URL, since sandbox apps
-// have no configured domain), response_type (must be code), scope (10010
+// empty; 10003 unless an absolute http or https URL on one of the app's
+// Domains and the default port, see checkDomain), response_type (must be code), scope (10010
 // empty; 10005 unless snsapi_base or snsapi_userinfo for an Official
-// Account, snsapi_login for a website), state (optional; a-zA-Z0-9, at
+// Account, snsapi_login for a website), state (10013 empty; a-zA-Z0-9, at
 // most 128 bytes). WeChat's strict parameter order and the
 // #wechat_redirect fragment cannot be checked (a browser never sends the
 // fragment) and are not.
@@ -103,8 +123,12 @@ func (s *Sandbox) parseAuthorize(q url.Values, kind string) (authorizeRequest, *
 	if req.redirectURI == "" {
 		return req, &pageError{10011, "the redirect_uri parameter is missing"}
 	}
-	if u, err := url.Parse(req.redirectURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, err := url.Parse(req.redirectURI)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return req, &pageError{10003, "redirect_uri must be an absolute http or https URL"}
+	}
+	if perr := s.checkDomain(req.app, u); perr != nil {
+		return req, perr
 	}
 	if rt := q.Get("response_type"); rt != "code" {
 		return req, &pageError{0, fmt.Sprintf("response_type is %q; it must be code", rt)}
@@ -121,6 +145,11 @@ func (s *Sandbox) parseAuthorize(q url.Values, kind string) (authorizeRequest, *
 		return req, &pageError{10005, fmt.Sprintf("scope is %q; a %s may ask for %s", req.scope, kind, want)}
 	}
 	req.state = q.Get("state")
+	if req.state == "" {
+		// Listed as 10013 in the error table although the parameter
+		// table marks state optional (reference §5.1): the strict reading.
+		return req, &pageError{10013, "the state parameter is missing or empty"}
+	}
 	if len(req.state) > maxStateLen || strings.IndexFunc(req.state, func(r rune) bool {
 		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
 	}) >= 0 {
@@ -129,15 +158,38 @@ func (s *Sandbox) parseAuthorize(q url.Values, kind string) (authorizeRequest, *
 	return req, nil
 }
 
+// checkDomain holds redirect_uri to the app's registered domains
+// (reference §5.1, §6; WeChat staff in the WeChat developer community):
+// its host equals one of [App.Domains] exactly (a subdomain or the parent
+// domain is another host) and its port is the scheme's default, else error
+// 10003. The one exception is [Config.DevOrigins], port included.
+func (s *Sandbox) checkDomain(app App, u *url.URL) *pageError {
+	if slices.Contains(s.devOrigins, strings.ToLower(u.Scheme+"://"+u.Host)) {
+		return nil
+	}
+	host := strings.ToLower(u.Hostname())
+	if !slices.Contains(app.Domains, host) {
+		if len(app.Domains) == 0 {
+			return &pageError{10003, fmt.Sprintf("app %q has no registered domain; register %q for it (domains)", app.AppID, host)}
+		}
+		return &pageError{10003, fmt.Sprintf("redirect_uri's host %q is not a domain registered for app %q (%s); each is matched exactly", host, app.AppID, strings.Join(app.Domains, ", "))}
+	}
+	if p := u.Port(); p != "" && !(p == "80" && u.Scheme == "http" || p == "443" && u.Scheme == "https") {
+		return &pageError{10003, fmt.Sprintf("redirect_uri's port %s is not allowed: WeChat returns only to the default port (80, 443)", p)}
+	}
+	return nil
+}
+
 // allowURL is where Allow sends the browser: redirect_uri with code and
 // state (reference §5.2).
 func (req authorizeRequest) allowURL(code string) string {
 	return withQuery(req.redirectURI, "code="+url.QueryEscape(code)+"&state="+url.QueryEscape(req.state))
 }
 
-// denyURL is where Deny sends the browser: redirect_uri with state and no
-// code, the legacy refusal the wxauth spec asks for (reference §5.2,
-// docs/sandbox.md).
+// denyURL is where Deny on the Official Account page sends the browser:
+// redirect_uri with state and no code, the legacy refusal the wxauth spec
+// asks for (reference §5.2, docs/sandbox.md), unless
+// Config.OfficialAccountDenyStays.
 func (req authorizeRequest) denyURL() string {
 	return withQuery(req.redirectURI, "state="+url.QueryEscape(req.state))
 }
@@ -180,7 +232,8 @@ func (s *Sandbox) handlePage(path, kind string) {
 
 // authorizePage serves GET /connect/oauth2/authorize and
 // /connect/qrconnect (reference §5.1, §6; docs/sandbox.md). A bad request
-// gets an error page (HTTP 400), never a redirect. With sandbox_user=NAME
+// gets an error page (HTTP 400), never a redirect; so does an Official
+// Account's page outside WeChat (no MicroMessenger in the User-Agent). With sandbox_user=NAME
 // the page approves at once as that test user: 302 to
 // redirect_uri?code=…&state=…. Otherwise it renders the consent page: one
 // Allow button per test user (id "allow-NAME") and a Deny button (id
@@ -188,6 +241,10 @@ func (s *Sandbox) handlePage(path, kind string) {
 // only then and answers where to go; the page goes there with
 // location.replace, so it leaves no History entry of its own.
 func (s *Sandbox) authorizePage(w http.ResponseWriter, r *http.Request, kind string) {
+	if kind == KindOfficialAccount && !inWeChat(r) {
+		s.writePageError(w, errWeChatOnly)
+		return
+	}
 	q := r.URL.Query()
 	req, perr := s.parseAuthorize(q, kind)
 	if perr != nil {
@@ -245,19 +302,29 @@ func (s *Sandbox) authorizePage(w http.ResponseWriter, r *http.Request, kind str
 
 // decision is the answer to a consent page's button.
 type decision struct {
-	// Redirect is where the page goes, with location.replace.
-	Redirect string `json:"redirect"`
+	// Redirect is where the page goes, with location.replace; empty when
+	// the page stays.
+	Redirect string `json:"redirect,omitempty"`
+	// Denied is set when Deny keeps the user on the page: always on the
+	// website QR page, and on the Official Account page with
+	// Config.OfficialAccountDenyStays.
+	Denied bool `json:"denied,omitempty"`
 }
 
 // authorizeDecision serves POST /connect/oauth2/authorize and
 // /connect/qrconnect, the sandbox's stand-in for tapping a button on
 // WeChat's page: the query is the page's own, checked again; the form
 // body is user=NAME (Allow: a code is minted now) or deny=1 (Deny). It
-// answers {"redirect": URL} or a control API error.
+// answers {"redirect": URL}, {"denied": true} when Deny keeps the user on
+// the page (website login always, reference §6), or a control API error.
 func (s *Sandbox) authorizeDecision(w http.ResponseWriter, r *http.Request, kind string) {
 	fail := func(err error) {
 		status, code := errorStatus(err)
 		writeJSON(w, status, controlError{Error: code, Description: err.Error()})
+	}
+	if kind == KindOfficialAccount && !inWeChat(r) {
+		fail(errWeChatOnly)
+		return
 	}
 	req, perr := s.parseAuthorize(r.URL.Query(), kind)
 	if perr != nil {
@@ -271,6 +338,10 @@ func (s *Sandbox) authorizeDecision(w http.ResponseWriter, r *http.Request, kind
 	}
 	var d decision
 	switch user := r.PostForm.Get("user"); {
+	case r.PostForm.Get("deny") != "" && (kind == KindWebsite || s.oaDenyStays):
+		// Website login: "若用户禁止授权，则不会发生重定向" (reference §6;
+		// WeChat's website-login doc): the user stays on the page.
+		d.Denied = true
 	case r.PostForm.Get("deny") != "":
 		d.Redirect = req.denyURL()
 	case user != "":
@@ -325,6 +396,9 @@ func (s *Sandbox) writePageError(w http.ResponseWriter, e *pageError) {
 	msg, ok := pageErrmsgs[e.Code]
 	if !ok && e.Code != 0 {
 		msg = errmsgs[e.Code]
+	}
+	if e == errWeChatOnly {
+		msg = wechatOnlyMsg
 	}
 	var buf bytes.Buffer
 	if err := errorTemplate.Execute(&buf, errorPage{Nonce: nonce, Code: e.Code, Errmsg: msg, Detail: e.Detail}); err != nil {
@@ -420,6 +494,12 @@ var consentTemplate = template.Must(template.New("consent").Parse(pageStyle + `<
       cache: "no-store"
     }).then(function (resp) {
       return resp.json().then(function (body) {
+        if (resp.ok && body.denied) {
+          // As WeChat: a refusal sends nobody anywhere; the page stays.
+          buttons.forEach(function (b) { b.disabled = false; });
+          status.textContent = "You declined. WeChat does not return to the site: this page stays.";
+          return;
+        }
         if (!resp.ok || !body.redirect) {
           throw new Error(body.error_description || "HTTP " + resp.status);
         }

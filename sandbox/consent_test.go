@@ -49,7 +49,19 @@ func (e *env) decide(t *testing.T, path, query, form string) page {
 	return e.pageRequest(t, http.MethodPost, path, query, form)
 }
 
+// WeChat's built-in browser and a desktop browser, as they name themselves.
+const (
+	wechatUA  = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x18003237) NetType/WIFI Language/zh_CN"
+	desktopUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+)
+
+// pageRequest asks as WeChat's built-in browser.
 func (e *env) pageRequest(t *testing.T, method, path, query, form string) page {
+	t.Helper()
+	return e.pageRequestAs(t, wechatUA, method, path, query, form)
+}
+
+func (e *env) pageRequestAs(t *testing.T, ua, method, path, query, form string) page {
 	t.Helper()
 	var body io.Reader
 	if method == http.MethodPost {
@@ -62,6 +74,7 @@ func (e *env) pageRequest(t *testing.T, method, path, query, form string) page {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	req.Header.Set("User-Agent", ua)
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -149,6 +162,9 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"userinfo scope on qrconnect", qrconnectPath, authorizeQuery(appWeb, cb, ScopeUserInfo, "s"), "10005", "snsapi_userinfo"},
 		{"state too long", authorizePath, authorizeQuery(appOA, cb, ScopeBase, strings.Repeat("a", 129)), "", "state"},
 		{"state with dash", authorizePath, authorizeQuery(appOA, cb, ScopeBase, "a-b"), "", "state"},
+		{"empty state", authorizePath, authorizeQuery(appOA, cb, ScopeBase, ""), "10013", "state"},
+		{"no state", authorizePath, strings.Replace(authorizeQuery(appOA, cb, ScopeBase, "s"), "&state=s", "", 1), "10013", "state"},
+		{"empty state on qrconnect", qrconnectPath, authorizeQuery(appWeb, cb, ScopeLogin, ""), "10013", "state"},
 		{"unknown sandbox_user", authorizePath, authorizeQuery(appOA, cb, ScopeBase, "s") + "&sandbox_user=zed", "", "zed"},
 	}
 	for _, tt := range tests {
@@ -182,6 +198,113 @@ func TestAuthorizeErrors(t *testing.T) {
 	}
 	if n := len(e.sb.oauth.codes); n != 0 {
 		t.Errorf("%d codes minted by refused requests, want 0", n)
+	}
+}
+
+// Reference §5.1: an Official Account's page opens only inside WeChat;
+// any other browser gets "请在微信客户端打开链接", no redirect, no code, even
+// with sandbox_user or a broken link. The website QR page opens anywhere.
+func TestAuthorizeOutsideWeChat(t *testing.T) {
+	e := newOAuthEnv(t)
+	const cb = "https://app.example/cb"
+	for _, ua := range []string{desktopUA, "", "Mozilla/5.0 (iPhone) Mobile Safari"} {
+		for _, q := range []string{
+			authorizeQuery(appOA, cb, ScopeUserInfo, "s"),
+			authorizeQuery(appOA, cb, ScopeBase, "s") + "&sandbox_user=alice",
+			authorizeQuery(appOA, "", ScopeBase, "s"),
+		} {
+			p := e.pageRequestAs(t, ua, http.MethodGet, authorizePath, q, "")
+			if p.status != http.StatusBadRequest || p.location != "" || !strings.Contains(p.body, "请在微信客户端打开链接") {
+				t.Errorf("UA %q, %s: status %d Location %q, want 400 and WeChat's open-in-WeChat page; body %s", ua, q, p.status, p.location, p.body)
+			}
+			if strings.Contains(p.body, `id="errcode"`) {
+				t.Errorf("UA %q: the page shows an errcode; WeChat's shows none", ua)
+			}
+			if d := e.pageRequestAs(t, ua, http.MethodPost, authorizePath, q, "user=alice"); d.status/100 != 4 || strings.Contains(d.body, `"redirect":`) {
+				t.Errorf("UA %q: POST status %d body %s, want a 4xx error", ua, d.status, d.body)
+			}
+		}
+	}
+	if n := len(e.sb.oauth.codes); n != 0 {
+		t.Errorf("%d codes minted outside WeChat, want 0", n)
+	}
+	p := e.pageRequestAs(t, desktopUA, http.MethodGet, qrconnectPath, authorizeQuery(appWeb, cb, ScopeLogin, "s")+"&sandbox_user=alice", "")
+	if p.status != http.StatusFound {
+		t.Errorf("qrconnect from a desktop browser: status %d, want 302; body %s", p.status, p.body)
+	}
+	p = e.pageRequestAs(t, wechatUA, http.MethodGet, authorizePath, authorizeQuery(appOA, cb, ScopeBase, "s")+"&sandbox_user=alice", "")
+	if p.status != http.StatusFound {
+		t.Errorf("authorize inside WeChat: status %d, want 302; body %s", p.status, p.body)
+	}
+}
+
+// Reference §5.1, §6: redirect_uri's host must equal a registered domain
+// exactly, on the default port, else error page 10003 and no redirect;
+// Config.DevOrigins is the one exception, port included.
+func TestAuthorizeDomains(t *testing.T) {
+	e := newOAuthEnv(t)
+	for _, tt := range []struct {
+		name     string
+		path     string
+		app      App
+		redirect string
+		ok       bool
+	}{
+		{"registered", authorizePath, appOA, "https://app.example/a/b?c=d", true},
+		{"registered, http", authorizePath, appOA, "http://app.example/cb", true},
+		{"registered, upper case", authorizePath, appOA, "https://APP.example/cb", true},
+		{"default port written out", authorizePath, appOA, "https://app.example:443/cb", true},
+		{"http default port written out", authorizePath, appOA, "http://app.example:80/cb", true},
+		{"other port", authorizePath, appOA, "https://app.example:8443/cb", false},
+		{"https on port 80", authorizePath, appOA, "https://app.example:80/cb", false},
+		{"subdomain", authorizePath, appOA, "https://www.app.example/cb", false},
+		{"parent domain", authorizePath, appOA, "https://example/cb", false},
+		{"suffix trick", authorizePath, appOA, "https://app.example.evil.test/cb", false},
+		{"other host", authorizePath, appOA, "https://evil.test/cb", false},
+		{"dev origin on an app with domains", authorizePath, appOA, "http://localhost:8080/cb", true},
+		{"dev host, other port", authorizePath, appOA, "http://localhost:8081/cb", false},
+		{"dev host, other scheme", authorizePath, appOA, "https://localhost:8080/cb", false},
+		{"no domain, dev origin", authorizePath, appOAU, "http://localhost:8080/cb", true},
+		{"no domain", authorizePath, appOAU, "https://app.example/cb", false},
+		{"website, second domain", qrconnectPath, appWeb, "https://app.example/login", true},
+		{"website, other port", qrconnectPath, appWeb, "https://www.app.example:8443/login", false},
+		{"website, subdomain", qrconnectPath, appWeb, "https://m.app.example/login", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			scope := ScopeBase
+			if tt.path == qrconnectPath {
+				scope = ScopeLogin
+			}
+			q := authorizeQuery(tt.app, tt.redirect, scope, "s")
+			p := e.page(t, tt.path, q+"&sandbox_user=alice")
+			if tt.ok {
+				if p.status != http.StatusFound || allowPattern(tt.redirect, "s").FindString(p.location) == "" {
+					t.Errorf("status %d Location %q, want 302 back to %s", p.status, p.location, tt.redirect)
+				}
+				return
+			}
+			if p.status != http.StatusBadRequest || p.location != "" || !strings.Contains(p.body, `id="errcode">10003<`) {
+				t.Errorf("status %d Location %q, want error page 10003 and no redirect; body %s", p.status, p.location, p.body)
+			}
+			if d := e.decide(t, tt.path, q, "user=alice"); d.status/100 != 4 || strings.Contains(d.body, `"redirect":`) {
+				t.Errorf("POST: status %d body %s, want a 4xx error", d.status, d.body)
+			}
+		})
+	}
+}
+
+// Config.OfficialAccountDenyStays: Deny on the Official Account page too
+// keeps the user there; Allow still redirects.
+func TestOfficialAccountDenyStays(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.OfficialAccountDenyStays = true })
+	q := authorizeQuery(appOA, "https://app.example/cb", ScopeBase, "s")
+	var d decision
+	if p := e.decide(t, authorizePath, q, "deny=1"); p.status != http.StatusOK || json.Unmarshal([]byte(p.body), &d) != nil || d.Redirect != "" || !d.Denied {
+		t.Errorf("deny = %d %s, want no redirect, denied", p.status, p.body)
+	}
+	d = decision{}
+	if p := e.decide(t, authorizePath, q, "user=alice"); p.status != http.StatusOK || json.Unmarshal([]byte(p.body), &d) != nil || d.Redirect == "" {
+		t.Errorf("allow = %d %s, want a redirect", p.status, p.body)
 	}
 }
 
@@ -256,7 +379,8 @@ func TestConsentPage(t *testing.T) {
 
 // The consent page's buttons: Allow mints a code now and answers
 // redirect_uri?code=…&state=…; Deny answers redirect_uri?state=… without
-// code (reference §5.2; docs/sandbox.md).
+// code on the Official Account page (reference §5.2; docs/sandbox.md) and
+// no redirect at all on the website QR page (reference §6).
 func TestConsentDecision(t *testing.T) {
 	e := newOAuthEnv(t)
 	const state = "Xy9"
@@ -296,7 +420,14 @@ func TestConsentDecision(t *testing.T) {
 			if p.status != http.StatusOK || json.Unmarshal([]byte(p.body), &d) != nil {
 				t.Fatalf("deny: status %d body %s", p.status, p.body)
 			}
-			if want := withQuery(tt.redirect, "state="+state); d.Redirect != want || strings.Contains(d.Redirect, "code=") {
+			if tt.path == qrconnectPath {
+				// Reference §6: a refused website login does not redirect.
+				if d.Redirect != "" || !d.Denied {
+					t.Errorf("deny on the QR page = %+v, want no redirect, denied", d)
+				}
+				return
+			}
+			if want := withQuery(tt.redirect, "state="+state); d.Redirect != want || strings.Contains(d.Redirect, "code=") || d.Denied {
 				t.Errorf("deny redirect = %q, want %q", d.Redirect, want)
 			}
 		})
@@ -389,7 +520,8 @@ globalThis.location = {
 const realFetch = globalThis.fetch;
 globalThis.fetch = (p, init) => {
   out.fetch = {url: p, method: init.method, body: String(init.body)};
-  return realFetch(new URL(p, base), init);
+  // In WeChat's built-in browser, whose fetch names it in User-Agent.
+  return realFetch(new URL(p, base), {...init, headers: {...init.headers, "User-Agent": "Mozilla/5.0 MicroMessenger/8.0.50"}});
 };
 function finish() { out.status = status.textContent; console.log(JSON.stringify(out)); process.exit(0); }
 vm.runInThisContext(script);

@@ -97,12 +97,14 @@ type appJSON struct {
 	Unbound bool   `json:"unbound,omitempty"`
 	// IPWhitelist is the app's API IP whitelist, if it has one.
 	IPWhitelist []string `json:"ip_whitelist,omitempty"`
+	// Domains are the app's registered web domains (App.Domains).
+	Domains []string `json:"domains,omitempty"`
 	// SessionKey is shown for apps with a policy of their own.
 	SessionKey *sessionKeyJSON `json:"session_key,omitempty"`
 }
 
 func toAppJSON(a App) appJSON {
-	out := appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound, IPWhitelist: a.IPWhitelist}
+	out := appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound, IPWhitelist: a.IPWhitelist, Domains: a.Domains}
 	if a.SessionKey != nil {
 		p := a.SessionKey.withDefaults()
 		out.SessionKey = &sessionKeyJSON{RotateOnCode: p.RotateOnCode, MinRotation: p.MinRotation.String(), TTL: p.TTL.String()}
@@ -151,8 +153,9 @@ func (s *Sandbox) listApps(w http.ResponseWriter, r *http.Request) error {
 }
 
 // createApp serves POST /sandbox/v1/apps {"name", "kind", "appid",
-// "secret", "unbound"?, "ip_whitelist"?, "session_key"?: {"rotate_on_code",
-// "min_rotation", "ttl"}} (docs/sandbox.md): 201 with the app, secret left out.
+// "secret", "unbound"?, "domains"?, "ip_whitelist"?, "session_key"?:
+// {"rotate_on_code", "min_rotation", "ttl"}} (docs/sandbox.md): 201 with the
+// app, secret left out.
 func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		appJSON
@@ -161,7 +164,7 @@ func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound, IPWhitelist: req.IPWhitelist}
+	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound, IPWhitelist: req.IPWhitelist, Domains: req.Domains}
 	if req.SessionKey != nil {
 		p, err := req.SessionKey.policy()
 		if err != nil {

@@ -33,15 +33,15 @@ func TestControlApps(t *testing.T) {
 		t.Errorf("GET /apps (-want +got):\n%s", diff)
 	}
 
-	body := map[string]any{"name": "web", "kind": "website", "appid": "wx00000000000000e5", "secret": "secret-e"}
+	body := map[string]any{"name": "web", "kind": "website", "appid": "wx00000000000000e5", "secret": "secret-e", "domains": []string{"www.example.com"}}
 	var created map[string]any
 	if status := e.control(t, http.MethodPost, "/apps", body, &created); status != http.StatusCreated {
 		t.Fatalf("POST /apps: status %d, want 201", status)
 	}
-	if diff := cmp.Diff(map[string]any{"name": "web", "kind": "website", "appid": "wx00000000000000e5"}, created); diff != "" {
+	if diff := cmp.Diff(map[string]any{"name": "web", "kind": "website", "appid": "wx00000000000000e5", "domains": []any{"www.example.com"}}, created); diff != "" {
 		t.Errorf("POST /apps answer (-want +got):\n%s", diff)
 	}
-	if got := e.sb.Apps(); len(got) != 3 || got[2].Secret != "secret-e" {
+	if got := e.sb.Apps(); len(got) != 3 || got[2].Secret != "secret-e" || len(got[2].Domains) != 1 {
 		t.Errorf("Apps() after POST = %+v, want the website app with its secret last", got)
 	}
 
@@ -161,6 +161,8 @@ func TestControlErrors(t *testing.T) {
 		{"empty user name", "POST", "/users", map[string]string{}, 400, "invalid_request"},
 		{"app without secret", "POST", "/apps", map[string]string{"kind": "website", "appid": "wx9"}, 400, "invalid_request"},
 		{"app of unknown kind", "POST", "/apps", map[string]string{"kind": "game", "appid": "wx9", "secret": "s"}, 400, "invalid_request"},
+		{"app domain with a port", "POST", "/apps", map[string]any{"kind": "website", "appid": "wx9", "secret": "s", "domains": []string{"www.example.com:8080"}}, 400, "invalid_request"},
+		{"app domain with a scheme", "POST", "/apps", map[string]any{"kind": "website", "appid": "wx9", "secret": "s", "domains": []string{"https://www.example.com"}}, 400, "invalid_request"},
 		{"duplicate app", "POST", "/apps", map[string]string{"kind": "website", "appid": appA.AppID, "secret": "s"}, 409, "conflict"},
 		{"code, unknown user", "POST", "/miniprogram/code", map[string]string{"appid": appA.AppID, "user": "mallory"}, 404, "not_found"},
 		{"code, unknown app", "POST", "/miniprogram/code", map[string]string{"appid": "wxunknown", "user": "alice"}, 404, "not_found"},

@@ -66,12 +66,19 @@
 //
 // A bad link (appid, redirect_uri, response_type, scope, state) gets an
 // HTML error page with WeChat's 100xx code where one fits, HTTP 400, never
-// a redirect. A good one gets a self-contained page (inline CSS and
+// a redirect: 10003 for a redirect_uri off the app's registered
+// [App.Domains] or on a non-default port (except [Config.DevOrigins]),
+// 10013 for an empty state. The Official Account page opens only for a
+// User-Agent holding MicroMessenger ("请在微信客户端打开链接" elsewhere).
+// A good one gets a self-contained page (inline CSS and
 // script, nothing loaded from elsewhere) with one "Allow as NAME" button
 // per test user, id "allow-NAME", and a "Deny" button, id "deny". A click
 // POSTs user=NAME or deny=1 to the page's own URL; only then is a code
 // minted, and the answer {"redirect": URL} names redirect_uri?code=…&state=…
-// or, for Deny, redirect_uri?state=…; the page goes there with
+// or, for Deny on the Official Account page, redirect_uri?state=… (Deny on
+// the website QR page answers {"denied": true} and the page stays, as
+// WeChat's does; [Config.OfficialAccountDenyStays] makes the Official
+// Account page stay too); the page goes there with
 // location.replace, so it leaves no History entry. Adding
 // &sandbox_user=NAME to the link skips the page: 302 straight to
 // redirect_uri?code=…&state=…. Page views count in Stats and take faults

@@ -102,12 +102,13 @@ func ExampleSandbox_IssuePhoneCode() {
 	// 7200
 }
 
-// Official Account web OAuth against the sandbox: a script approves the
-// authorize link as alice with sandbox_user, follows the 302 back to the
+// Official Account web OAuth against the sandbox: a script, naming itself
+// WeChat's built-in browser, approves the authorize link as alice with sandbox_user, follows the 302 back to the
 // app's redirect_uri, and the backend exchanges the code.
 func ExampleSandbox_IssueOAuthCode() {
 	sb, err := sandbox.New(sandbox.Config{Apps: []sandbox.App{
-		{Name: "news", Kind: sandbox.KindOfficialAccount, AppID: "wx00000000000000d4", Secret: "s3cret"},
+		// app.example is its web authorization domain, as registered on WeChat.
+		{Name: "news", Kind: sandbox.KindOfficialAccount, AppID: "wx00000000000000d4", Secret: "s3cret", Domains: []string{"app.example"}},
 	}})
 	if err != nil {
 		panic(err)
@@ -119,7 +120,10 @@ func ExampleSandbox_IssueOAuthCode() {
 		"&redirect_uri=" + url.QueryEscape("https://app.example/cb") +
 		"&response_type=code&scope=snsapi_userinfo&state=abc123&sandbox_user=alice#wechat_redirect"
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(link)
+	req, _ := http.NewRequest(http.MethodGet, link, nil)
+	// The page opens only in WeChat's built-in browser.
+	req.Header.Set("User-Agent", "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 MicroMessenger/8.0.50 NetType/WIFI")
+	resp, err := noFollow.Do(req)
 	if err != nil {
 		panic(err)
 	}

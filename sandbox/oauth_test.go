@@ -13,7 +13,7 @@ import (
 // Web OAuth test apps: a website app (bound) and an unbound Official
 // Account, next to the bound Official Account appOA.
 var (
-	appWeb = App{Name: "portal", Kind: KindWebsite, AppID: "wx00000000000000e7", Secret: "secret-e"}
+	appWeb = App{Name: "portal", Kind: KindWebsite, AppID: "wx00000000000000e7", Secret: "secret-e", Domains: []string{"www.app.example", "app.example"}}
 	appOAU = App{Name: "local", Kind: KindOfficialAccount, AppID: "wx00000000000000f8", Secret: "secret-f", Unbound: true}
 )
 
@@ -26,7 +26,10 @@ const (
 // appOAU.
 func newOAuthEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnv(t, func(c *Config) { c.Apps = append(c.Apps, appWeb, appOAU) })
+	return newEnv(t, func(c *Config) {
+		c.Apps = append(c.Apps, appWeb, appOAU) // appOAU has no domain: it returns to DevOrigins only
+		c.DevOrigins = []string{"http://localhost:8080"}
+	})
 }
 
 func (e *env) oauthCode(t *testing.T, app App, user, scope string) string {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -79,6 +80,14 @@ type App struct {
 	// app's kind then answer 40164 to any other caller (reference §1.1;
 	// docs/sandbox.md). Nil means no whitelist. Website apps take none.
 	IPWhitelist []string
+	// Domains are the hosts registered on WeChat's side for the app's
+	// pages: an Official Account's web authorization domain, a website
+	// app's callback domain (reference §5.1, §6). Each is a host name
+	// matched exactly (no subdomain, no parent domain); a redirect_uri
+	// must be on one of them, on the default port, or the authorize page
+	// shows error 10003. Empty means none is registered: every
+	// redirect_uri is refused (but see [Config.DevOrigins]).
+	Domains []string
 }
 
 // Config configures a [Sandbox]. The zero value is a sandbox with no apps.
@@ -113,6 +122,20 @@ type Config struct {
 	// Rand is the source of codes, session keys and rids. Nil means
 	// crypto/rand. It is only read under the sandbox's lock.
 	Rand io.Reader
+	// OfficialAccountDenyStays makes Deny on the Official Account page keep
+	// the user there, as Deny on the website QR page always does (reference
+	// §6) and as WeChat staff describe the Official Account page today ("a
+	// cancel cannot be observed"). False, the default, sends the browser to
+	// redirect_uri?state=… without code, as older documents say
+	// (reference §5.2, unverified either way, hence the switch).
+	OfficialAccountDenyStays bool
+	// DevOrigins are origins such as "http://127.0.0.1:8080" whose pages
+	// every Official Account and website app may return to, port included:
+	// an allowance WeChat has no equivalent of (it allows registered
+	// domains on the default port only), for `wxauth dev` and tests that
+	// serve the pages from a loopback port. Scheme, host and port must
+	// match exactly. Nil means none: only [App.Domains].
+	DevOrigins []string
 	// Logger receives one debug line per WeChat call and notes on faults.
 	// It never sees secrets, codes or session keys. Nil discards.
 	Logger *slog.Logger
@@ -123,6 +146,8 @@ type Config struct {
 type Sandbox struct {
 	mux          *http.ServeMux
 	keyPolicy    SessionKeyPolicy
+	devOrigins   []string // Config.DevOrigins, lower case
+	oaDenyStays  bool     // Config.OfficialAccountDenyStays
 	codeTTL      time.Duration
 	tokenTTL     time.Duration
 	tokenOverlap time.Duration
@@ -203,6 +228,14 @@ func New(cfg Config) (*Sandbox, error) {
 		oauth:        newOAuthState(),
 		sms:          newSMSInbox(),
 		follows:      make(map[appUser]follow),
+	}
+	s.oaDenyStays = cfg.OfficialAccountDenyStays
+	for _, o := range cfg.DevOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+			return nil, fmt.Errorf("sandbox: DevOrigins: %q is not an origin such as http://127.0.0.1:8080", o)
+		}
+		s.devOrigins = append(s.devOrigins, strings.ToLower(u.Scheme+"://"+u.Host))
 	}
 	if s.tokenOverlap >= s.tokenTTL {
 		return nil, fmt.Errorf("sandbox: AppTokenOverlap (%v) is not shorter than AppTokenTTL (%v)", s.tokenOverlap, s.tokenTTL)
@@ -291,6 +324,7 @@ func (s *Sandbox) AddApp(a App) error {
 		a.SessionKey = &p
 	}
 	a.IPWhitelist = slices.Clone(a.IPWhitelist)
+	a.Domains = slices.Clone(a.Domains)
 	s.apps[a.AppID] = &a
 	s.appOrder = append(s.appOrder, a.AppID)
 	s.log.Info("sandbox app added", "app", a.Name, "appid", a.AppID, "kind", a.Kind)
@@ -342,6 +376,11 @@ func validateApp(a App) error {
 		}
 		if err := a.SessionKey.validate(); err != nil {
 			return fmt.Errorf("SessionKey: %w", err)
+		}
+	}
+	for _, d := range a.Domains {
+		if d == "" || len(d) > 253 || d != strings.ToLower(d) || strings.ContainsAny(d, ":/@?#%[]\\") || strings.IndexFunc(d, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+			return fmt.Errorf("Domains: %q is not a lower-case host name (no scheme, port or path)", d)
 		}
 	}
 	return nil

@@ -21,7 +21,7 @@ var (
 	appA  = App{Name: "shop", Kind: KindMiniProgram, AppID: "wx00000000000000a1", Secret: "secret-a"}
 	appB  = App{Name: "club", Kind: KindMiniProgram, AppID: "wx00000000000000b2", Secret: "secret-b"}
 	appU  = App{Name: "solo", Kind: KindMiniProgram, AppID: "wx00000000000000c3", Secret: "secret-c", Unbound: true}
-	appOA = App{Name: "news", Kind: KindOfficialAccount, AppID: "wx00000000000000d4", Secret: "secret-d"}
+	appOA = App{Name: "news", Kind: KindOfficialAccount, AppID: "wx00000000000000d4", Secret: "secret-d", Domains: []string{"app.example"}}
 )
 
 // clock is a settable clock for code expiry and rate limits.
@@ -245,6 +245,10 @@ func TestNewValidates(t *testing.T) {
 		{"no secret", Config{Apps: []App{{Kind: KindWebsite, AppID: "wx1"}}}, []string{"Apps[0]", "Secret"}},
 		{"space in appid", Config{Apps: []App{{Kind: KindWebsite, AppID: "wx 1", Secret: "s"}}}, []string{"Apps[0]", "AppID"}},
 		{"duplicate appid", Config{Apps: []App{appA, appA}}, []string{"Apps[1]", "AppID", "already"}},
+		{"domain with a port", Config{Apps: []App{{Kind: KindWebsite, AppID: "wx1", Secret: "s", Domains: []string{"a.example:8080"}}}}, []string{"Apps[0]", "Domains"}},
+		{"domain in upper case", Config{Apps: []App{{Kind: KindWebsite, AppID: "wx1", Secret: "s", Domains: []string{"A.example"}}}}, []string{"Apps[0]", "Domains"}},
+		{"dev origin with a path", Config{DevOrigins: []string{"http://127.0.0.1:8080/app"}}, []string{"DevOrigins"}},
+		{"dev origin without scheme", Config{DevOrigins: []string{"127.0.0.1:8080"}}, []string{"DevOrigins"}},
 		{"negative CodeTTL", Config{CodeTTL: neg}, []string{"CodeTTL"}},
 		{"negative AppTokenTTL", Config{AppTokenTTL: neg}, []string{"AppTokenTTL"}},
 		{"negative AppTokenOverlap", Config{AppTokenOverlap: neg}, []string{"AppTokenOverlap"}},

@@ -28,9 +28,9 @@ func TestOAuthAgainstSandbox(t *testing.T) {
 	clock := &settableClock{}
 	clock.Set(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	sb, err := sandbox.New(sandbox.Config{Now: clock.Now, Apps: []sandbox.App{
-		{Name: "oa", Kind: sandbox.KindOfficialAccount, AppID: "wxoa", Secret: "oa-secret"},
-		{Name: "oa-unbound", Kind: sandbox.KindOfficialAccount, AppID: "wxoa2", Secret: "oa2-secret", Unbound: true},
-		{Name: "web", Kind: sandbox.KindWebsite, AppID: "wxweb", Secret: "web-secret"},
+		{Name: "oa", Kind: sandbox.KindOfficialAccount, AppID: "wxoa", Secret: "oa-secret", Domains: []string{"login.example.com"}},
+		{Name: "oa-unbound", Kind: sandbox.KindOfficialAccount, AppID: "wxoa2", Secret: "oa2-secret", Unbound: true, Domains: []string{"login.example.com"}},
+		{Name: "web", Kind: sandbox.KindWebsite, AppID: "wxweb", Secret: "web-secret", Domains: []string{"login.example.com"}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,10 @@ func TestOAuthAgainstSandbox(t *testing.T) {
 		q.Set("sandbox_user", name)
 		u.RawQuery, u.Fragment = q.Encode(), ""
 		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := noRedirect.Get(u.String())
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, u.String(), nil)
+		// An Official Account's page opens only in WeChat's browser.
+		req.Header.Set("User-Agent", "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 MicroMessenger/8.0.50")
+		resp, err := noRedirect.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

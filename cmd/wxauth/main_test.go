@@ -7,6 +7,7 @@ import (
 	"github.com/wxauth/wxauth/internal/config"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,6 +131,38 @@ func TestDevWalkthroughAndRestart(t *testing.T) {
 	}
 }
 
+// `wxauth dev`'s H5 login works on its own loopback port and on the
+// origins of its redirects: the sandbox's dev allowance (WeChat itself
+// allows registered domains on the default port only, and so does the
+// sandbox elsewhere).
+func TestDevBrowserLogin(t *testing.T) {
+	origin, stop := startDev(t, t.TempDir(), map[string]string{"WXAUTH_REDIRECTS": "http://localhost:3000/demo/"})
+	defer stop()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hop := func(u string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("User-Agent", "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 MicroMessenger/8.0.50")
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, page := range []string{origin + "/demo/", "http://localhost:3000/demo/"} {
+		resp := hop(origin + "/v1/oauth/wechat/authorize?app=oa&redirect_uri=" + url.QueryEscape(page))
+		wx, _, _ := strings.Cut(resp.Header.Get("Location"), "#")
+		if resp.StatusCode != 302 || wx == "" {
+			t.Fatalf("authorize for %s = %d", page, resp.StatusCode)
+		}
+		resp = hop(wx + "&sandbox_user=alice")
+		if back := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.HasPrefix(back, page+"?code=") {
+			t.Errorf("the sandbox's page for %s = %d Location %q, want 302 back with a code", page, resp.StatusCode, back)
+		}
+	}
+}
+
 // WXAUTH_* variables apply to `wxauth dev` (docs/configuration.md "wxauth dev").
 func TestDevHonoursEnvironment(t *testing.T) {
 	origin, stop := startDev(t, t.TempDir(), map[string]string{"WXAUTH_ACCESS_TTL": "90s"})
@@ -151,6 +184,16 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 		"serve without secret": {[]string{"serve", "--config", emptyFile(t)}, map[string]string{"WXAUTH_ISSUER": "https://a.example.com",
 			"WXAUTH_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db")}, "secret"},
 		"unknown command": {[]string{"frobnicate"}, nil, "usage"},
+		// WeChat returns only to registered domains on the default port.
+		"serve with a redirect WeChat refuses": {[]string{"serve", "--config", writeFile(t, `apps:
+  - {name: oa, kind: official_account, appid: wx1, secret: s, domains: [h5.example.com]}
+redirects: ["https://h5.example.com:8443/login/"]
+`)}, map[string]string{"WXAUTH_ISSUER": "https://a.example.com", "WXAUTH_SECRET": strings.Repeat("s", 32),
+			"WXAUTH_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db")}, `redirects[0]: "https://h5.example.com:8443/login/": WeChat returns only to the default port (80, 443), never to port 8443, for any app (oa (domains: h5.example.com)) (line 3)`},
+		"serve with an official account without domains": {[]string{"serve", "--config", writeFile(t, `apps:
+  - {name: oa, kind: official_account, appid: wx1, secret: s}
+`)}, map[string]string{"WXAUTH_ISSUER": "https://a.example.com", "WXAUTH_SECRET": strings.Repeat("s", 32),
+			"WXAUTH_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db")}, `apps[0].domains: app "oa" (official_account) needs the domains registered for it on WeChat`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var stderr strings.Builder

@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/wxauth/wxauth/internal/config"
@@ -71,7 +74,16 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 		return err
 	}
 	log := newLogger(stderr, &cfg)
-	sb, err := sandbox.New(sandbox.Config{Apps: sandboxApps(cfg.Apps), Logger: log.With("component", "sandbox")})
+	// The sandbox is WeChat for this process: its apps have this host as a
+	// registered domain, and this origin and those of the redirects the
+	// developer allowed (ports WeChat would refuse) are its dev allowance
+	// (docs/sandbox.md).
+	var own []string
+	if h := ln.Addr().(*net.TCPAddr).IP.String(); !strings.Contains(h, ":") { // an IPv6 address is no domain
+		own = append(own, h)
+	}
+	sb, err := sandbox.New(sandbox.Config{Apps: sandboxApps(cfg.Apps, own...), DevOrigins: devOrigins(origin, cfg.Redirects),
+		Logger: log.With("component", "sandbox")})
 	if err != nil {
 		ln.Close()
 		return err
@@ -111,6 +123,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if err := cfg.Validate(true); err != nil {
 		return err
 	}
+	// Against WeChat itself: refuse redirects WeChat would never return to.
+	if err := cfg.CheckWeChatDomains(); err != nil {
+		return err
+	}
 	log := newLogger(stderr, &cfg)
 	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, Logger: log})
 	if err != nil {
@@ -132,6 +148,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	fs := newCommand("sandbox", "wxauth sandbox [--addr 127.0.0.1:9090] [--config wxauth.yaml]")
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address")
 	path := fs.String("config", "", "configuration file whose apps to register (default: the dev apps mp, oa, web)")
+	devOrigins := fs.String("dev-origins", "", "comma-separated origins (http://127.0.0.1:8080) every official_account and website app may return to, port included; WeChat has no such allowance")
 	if err := fs.parse(args, 0, stdout, stderr); err != nil {
 		return err
 	}
@@ -143,7 +160,13 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		cfg.Apps = config.DevApps()
 	}
 	log := newLogger(stderr, &cfg)
-	sb, err := sandbox.New(sandbox.Config{Apps: sandboxApps(cfg.Apps), Logger: log})
+	var origins []string
+	for _, o := range strings.Split(*devOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	sb, err := sandbox.New(sandbox.Config{Apps: sandboxApps(cfg.Apps), DevOrigins: origins, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -156,10 +179,30 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	return serveHTTP(ctx, ln, sb, log)
 }
 
-func sandboxApps(apps []config.App) []sandbox.App {
+// devOrigins are the origins `wxauth dev`'s sandbox lets every app return
+// to: the server's own and those of its redirects.
+func devOrigins(origin string, redirects []string) []string {
+	out := []string{origin}
+	for _, r := range redirects {
+		if u, err := url.Parse(r); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			if o := u.Scheme + "://" + u.Host; !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+// sandboxApps registers apps with the sandbox as on WeChat: an
+// official_account or website app with its domains, plus extra (the dev
+// server's own host).
+func sandboxApps(apps []config.App, extra ...string) []sandbox.App {
 	out := make([]sandbox.App, len(apps))
 	for i, a := range apps {
 		out[i] = sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret}
+		if a.Kind == sandbox.KindOfficialAccount || a.Kind == sandbox.KindWebsite {
+			out[i].Domains = append(slices.Clone(a.Domains), extra...)
+		}
 	}
 	return out
 }

@@ -77,6 +77,9 @@ type RateLimits struct {
 	SMSPerPhoneMinute string
 	SMSPerPhoneDay    string
 	SMSPerIPHour      string
+	// AuthorizePerIP counts GET /v1/oauth/wechat/authorize per client
+	// address: unauthenticated, and each one stores a state.
+	AuthorizePerIP string
 }
 
 // Rules are the parsed rate limits (Validate reports bad ones), for
@@ -94,6 +97,7 @@ func (r RateLimits) Rules() ratelimit.Rules {
 		SMSPerPhoneMinute: parse("sms_phone_minute", r.SMSPerPhoneMinute),
 		SMSPerPhoneDay:    parse("sms_phone_day", r.SMSPerPhoneDay),
 		SMSPerIP:          parse("sms_ip_hour", r.SMSPerIPHour),
+		AuthorizePerIP:    parse("authorize_ip", r.AuthorizePerIP),
 	}
 }
 
@@ -125,6 +129,10 @@ type App struct {
 	Kind   string
 	AppID  string
 	Secret string
+	// Domains are the hosts registered on WeChat's side for an
+	// official_account (its web authorization domain) or website app (its
+	// callback domain): exact host names, no port (docs/h5.md).
+	Domains []string
 }
 
 // LogValue keeps the app secret out of logs.
@@ -176,11 +184,82 @@ func Defaults() Config {
 			SMSPerPhoneMinute: "1/1m",
 			SMSPerPhoneDay:    "10/24h",
 			SMSPerIPHour:      "30/1h",
+			// As generous as logins: a state per page load behind one NAT.
+			AuthorizePerIP: "300/1m",
 		},
 	}
 }
 
 var appName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+// domainName is a lower-case host name or IPv4 address, as registered on
+// WeChat's side.
+var domainName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+
+func isDomain(d string) bool { return len(d) <= 253 && domainName.MatchString(d) }
+
+// CheckWeChatDomains reports the browser-login redirects WeChat would
+// refuse (reference §5.1, §6: error page 10003, no redirect): WeChat sends
+// the browser back only to a host registered for the app, matched exactly,
+// on the default port. So under `serve`, against WeChat itself, every
+// official_account and website app needs its domains, and every
+// redirects entry must be on the default port and on a domain of one of
+// those apps. `wxauth dev` and the tests skip this: the sandbox allows its
+// own origin (sandbox.Config.DevOrigins).
+func (c *Config) CheckWeChatDomains() error {
+	var ps Problems
+	bad := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Msg: fmt.Sprintf(format, args...), Line: c.lineOf(key)})
+	}
+	var browser []App
+	for i, a := range c.Apps {
+		if a.Kind != KindOfficialAccount && a.Kind != KindWebsite {
+			continue
+		}
+		browser = append(browser, a)
+		if len(a.Domains) == 0 {
+			bad(fmt.Sprintf("apps[%d].domains", i), "app %q (%s) needs the domains registered for it on WeChat (%s), else WeChat refuses every redirect_uri (error 10003)",
+				a.Name, a.Kind, map[string]string{KindOfficialAccount: "the Official Account's web authorization domain", KindWebsite: "the website app's callback domain"}[a.Kind])
+		}
+	}
+	if len(browser) == 0 {
+		return nil
+	}
+	for i, r := range c.Redirects {
+		u, err := url.Parse(r)
+		if err != nil || u.Host == "" {
+			continue // Validate reports it
+		}
+		key := fmt.Sprintf("redirects[%d]", i)
+		if p := u.Port(); p != "" && !(p == "80" && u.Scheme == "http" || p == "443" && u.Scheme == "https") {
+			bad(key, "%q: WeChat returns only to the default port (80, 443), never to port %s, for any app (%s)", r, p, appNames(browser))
+			continue
+		}
+		host := strings.ToLower(u.Hostname())
+		var on []string
+		for _, a := range browser {
+			if slices.Contains(a.Domains, host) {
+				on = append(on, a.Name)
+			}
+		}
+		if len(on) == 0 {
+			bad(key, "%q: host %s is a domain of none of the apps %s; WeChat would refuse it (10003). Add it to an app's domains (registered on WeChat) or remove it", r, host, appNames(browser))
+		}
+	}
+	return ps.err()
+}
+
+func appNames(apps []App) string {
+	names := make([]string, len(apps))
+	for i, a := range apps {
+		d := strings.Join(a.Domains, ", ")
+		if d == "" {
+			d = "none"
+		}
+		names[i] = fmt.Sprintf("%s (domains: %s)", a.Name, d)
+	}
+	return strings.Join(names, ", ")
+}
 
 // Validate checks c as a whole. needSecret is true in production, where the
 // secret cannot be generated. Every problem names its key (and its line,
@@ -242,6 +321,14 @@ func (c *Config) Validate(needSecret bool) error {
 		seenID[a.AppID] = true
 		if a.Secret == "" {
 			bad(key+".secret", "required (or WXAUTH_APP_%s_SECRET)", strings.ToUpper(a.Name))
+		}
+		for j, d := range a.Domains {
+			if !isDomain(d) {
+				bad(fmt.Sprintf("%s.domains[%d]", key, j), "%q is not a host name such as h5.example.com (lower case; no scheme, port or path)", d)
+			}
+		}
+		if len(a.Domains) > 0 && a.Kind != KindOfficialAccount && a.Kind != KindWebsite {
+			bad(key+".domains", "only official_account and website apps have domains")
 		}
 	}
 	for _, k := range []struct {

@@ -66,6 +66,7 @@ var keys = []Key{
 	{Path: "rate_limits.sms_per_phone_minute", Env: "WXAUTH_RATE_SMS_PER_PHONE_MINUTE", Doc: "SMS codes per phone, spaced by window/N after the last ([bind.md](bind.md))", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerPhoneMinute })},
 	{Path: "rate_limits.sms_per_phone_day", Env: "WXAUTH_RATE_SMS_PER_PHONE_DAY", Doc: "SMS codes per phone (the day turns at 00:00 UTC)", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerPhoneDay })},
 	{Path: "rate_limits.sms_per_ip_hour", Env: "WXAUTH_RATE_SMS_PER_IP_HOUR", Doc: "SMS codes per client address", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerIPHour })},
+	{Path: "rate_limits.authorize_per_ip", Env: "WXAUTH_RATE_AUTHORIZE_PER_IP", Doc: "browser logins started (`GET /v1/oauth/wechat/authorize`, each keeps a state) per client address", ref: str(func(c *Config) *string { return &c.RateLimits.AuthorizePerIP })},
 	{Path: "key_reload", Env: "WXAUTH_KEY_RELOAD", Doc: "how often instances reload the shared signing keys; a new key signs after two reloads", kind: duration, ref: dur(func(c *Config) *Duration { return &c.KeyReload })},
 }
 
@@ -75,6 +76,15 @@ var appKeys = []Key{
 	{Path: "kind", Doc: "`miniprogram`, `official_account` or `website`"},
 	{Path: "appid", Doc: "WeChat's appid"},
 	{Path: "secret", Env: "WXAUTH_APP_<NAME>_SECRET", Doc: "WeChat's app secret; better from the environment"},
+	{Path: "domains", Doc: "`official_account`, `website`: the hosts registered on WeChat (web authorization domain, callback domain), a list; required by `serve` ([h5.md](h5.md#what-to-register-on-wechat))"},
+}
+
+// appList is where an app's list key goes in App; nil for the others.
+func appList(a *App, name string) *[]string {
+	if name == "domains" {
+		return &a.Domains
+	}
+	return nil
 }
 
 // appField is where an app key goes in App.

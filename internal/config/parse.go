@@ -225,10 +225,28 @@ func (c *Config) parseApps(v *yaml.Node, ps *Problems) {
 		for j := 0; j+1 < len(item.Content); j += 2 {
 			k, val := item.Content[j], item.Content[j+1]
 			path := prefix + "." + k.Value
-			field := appField(&a, k.Value)
+			field, list := appField(&a, k.Value), appList(&a, k.Value)
 			switch {
 			case seen[k.Value]:
 				*ps = append(*ps, Problem{Key: path, Msg: "given twice", Line: k.Line})
+			case list != nil:
+				c.lines[path] = k.Line
+				if val.Kind == yaml.ScalarNode {
+					*list = splitList(val.Value)
+					break
+				}
+				if val.Kind != yaml.SequenceNode {
+					*ps = append(*ps, Problem{Key: path, Msg: "must be a list", Line: val.Line})
+					break
+				}
+				for n, e := range val.Content {
+					if e.Kind != yaml.ScalarNode {
+						*ps = append(*ps, Problem{Key: fmt.Sprintf("%s[%d]", path, n), Msg: "must be a single value", Line: e.Line})
+						continue
+					}
+					c.lines[fmt.Sprintf("%s[%d]", path, n)] = e.Line
+					*list = append(*list, e.Value)
+				}
 			case field == nil:
 				msg := "unknown key"
 				if s := suggest(k.Value, names); s != "" {

@@ -403,6 +403,9 @@ function route() {
 
 function main() {
   $('api-base').textContent = API
+  // An Official Account's page opens only inside WeChat; elsewhere the
+  // website app's QR login is the one that works (docs/h5.md).
+  if (!/MicroMessenger/.test(navigator.userAgent)) $('app').value = 'web'
   fillScopes()
   $('app').addEventListener('change', fillScopes)
   $('login').addEventListener('click', () => startLogin().catch((e) => showError(e.code, errorText(e))))

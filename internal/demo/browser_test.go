@@ -34,6 +34,12 @@ const chromium = "/usr/bin/chromium"
 // wait is for a condition in the page.
 const stepTimeout = 30 * time.Second
 
+// wechatUA is the User-Agent of WeChat's built-in browser on Android.
+const wechatUA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36 MicroMessenger/8.0.50.2701(0x28003253) NetType/WIFI Language/zh_CN"
+
+// desktopUA is a desktop Chromium's.
+const desktopUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
 // codeExchanges is the sandbox path that counts OAuth code exchanges.
 const codeExchanges = "/sns/oauth2/access_token"
 
@@ -55,6 +61,10 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Con
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
+		// WeChat's built-in browser, where an Official Account's page opens
+		// (the sandbox refuses it to others, as WeChat does); a test passes
+		// chromedp.UserAgent to be another browser.
+		chromedp.UserAgent(wechatUA),
 	}
 	actx, cancel := chromedp.NewExecAllocator(t.Context(), append(opts, extra...)...)
 	t.Cleanup(cancel)
@@ -128,15 +138,22 @@ func until(cond string) chromedp.Action[chromedp.Void] {
 }
 
 // loginAs clicks the demo page's login button, then user's Allow button on
-// the sandbox's consent page, which sends the browser back to the demo page.
+// the sandbox's Official Account consent page, which sends the browser back
+// to the demo page.
 func loginAs(t *testing.T, ctx context.Context, user string) {
+	t.Helper()
+	loginOn(t, ctx, "/sandbox/open/connect/oauth2/authorize", user)
+}
+
+// loginOn is loginAs through the consent page at path.
+func loginOn(t *testing.T, ctx context.Context, path, user string) {
 	t.Helper()
 	do(t, ctx, "open the consent page",
 		chromedp.WaitVisible(chromedp.ID("login")),
 		chromedp.Click(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("allow-"+user)),
 	)
-	if loc := eval[string](t, ctx, `location.pathname`); loc != "/sandbox/open/connect/oauth2/authorize" {
+	if loc := eval[string](t, ctx, `location.pathname`); loc != path {
 		t.Fatalf("after login the browser is on %s, want the sandbox consent page", loc)
 	}
 	do(t, ctx, "allow as "+user, chromedp.Click(chromedp.ID("allow-"+user)))
@@ -290,8 +307,66 @@ func loginAndBack(t *testing.T, bfcache bool) {
 	}
 }
 
-// TestDenied: Deny on the consent page comes back with a state and no code;
-// the page says so and exchanges nothing.
+// TestDesktop: outside WeChat the demo logs in through the website app's
+// QR login (an Official Account's page opens only in WeChat); asked for the
+// Official Account anyway, wxauth sends the browser to the website app too.
+func TestDesktop(t *testing.T) {
+	ctx := newBrowser(t, chromedp.UserAgent(desktopUA))
+	s := servertest.New(t)
+
+	do(t, ctx, "open the demo page", chromedp.Navigate(s.URL+"/demo/"), chromedp.WaitVisible(chromedp.ID("login")))
+	if app := eval[string](t, ctx, `document.getElementById('app').value`); app != "web" {
+		t.Errorf("outside WeChat the demo picks app %q, want web", app)
+	}
+	loginOn(t, ctx, "/sandbox/open/connect/qrconnect", "alice")
+	do(t, ctx, "wait for the profile", chromedp.WaitVisible(chromedp.ID("profile-nickname")), textIs("profile-nickname", "Alice"))
+	if ids := eval[string](t, ctx, `document.getElementById('profile-identities').textContent`); !strings.Contains(ids, "web: openid ") {
+		t.Errorf("identities shown = %q, want the web identity", ids)
+	}
+	do(t, ctx, "log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login")))
+
+	// The Official Account chosen by hand: wxauth sends this browser to the
+	// website app's QR login, never to a page WeChat would refuse it.
+	eval[bool](t, ctx, `(() => { const a = document.getElementById('app'); a.value = 'oa'; a.dispatchEvent(new Event('change')); return true })()`)
+	if scope := eval[string](t, ctx, `document.getElementById('scope').value`); scope != "snsapi_userinfo" {
+		t.Errorf("with oa chosen the scope is %q", scope)
+	}
+	loginOn(t, ctx, "/sandbox/open/connect/qrconnect", "bob")
+	do(t, ctx, "wait for the profile", chromedp.WaitVisible(chromedp.ID("profile-nickname")), textIs("profile-nickname", "Bob"))
+	if n := s.Sandbox.Stats()["/connect/oauth2/authorize"]; n != 0 {
+		t.Errorf("the Official Account's page was opened %d times by a desktop browser, want 0", n)
+	}
+}
+
+// TestDesktopDenied: Deny on the website QR page keeps the user there, as
+// WeChat does (reference §6: "若用户禁止授权，则不会发生重定向"): no
+// return to the site, no code, no exchange; Back returns to the demo page,
+// still logged out.
+func TestDesktopDenied(t *testing.T) {
+	ctx := newBrowser(t, chromedp.UserAgent(desktopUA))
+	s := servertest.New(t)
+
+	do(t, ctx, "deny on the QR page",
+		chromedp.Navigate(s.URL+"/demo/"),
+		chromedp.WaitVisible(chromedp.ID("login")),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("deny")),
+		chromedp.Click(chromedp.ID("deny")),
+		until(`document.getElementById('status').textContent.includes('declined')`),
+	)
+	if loc := eval[string](t, ctx, `location.pathname`); loc != "/sandbox/open/connect/qrconnect" {
+		t.Errorf("after Deny the browser is on %s, want still the QR page", loc)
+	}
+	if n := s.Sandbox.Stats()[codeExchanges]; n != 0 {
+		t.Errorf("code exchanges after Deny = %d, want 0", n)
+	}
+	back(t, ctx)
+	do(t, ctx, "after Back", until(`location.pathname === '/demo/' && !document.getElementById('login-view').hidden`))
+}
+
+// TestDenied: Deny on the Official Account page comes back with a state and
+// no code (the sandbox's default, reference §5.2); the page says so and
+// exchanges nothing.
 func TestDenied(t *testing.T) {
 	ctx := newBrowser(t)
 	s := servertest.New(t)
@@ -377,7 +452,7 @@ func TestOtherOrigin(t *testing.T) {
 	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
 		c.CORSOrigins = append(c.CORSOrigins, origin)
 		c.Redirects = append(c.Redirects, origin+"/demo/")
-	}))
+	}), servertest.DevOrigin(origin)) // a loopback port: the sandbox's dev allowance, as WeChat allows no port
 
 	do(t, ctx, "open the demo page on the other origin", chromedp.Navigate(origin+"/demo/?api="+url.QueryEscape(s.URL)))
 	if api := eval[string](t, ctx, `document.getElementById('api-base').textContent`); api != s.URL {

@@ -200,7 +200,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	limits := ratelimit.NewPolicy(cfg.RateLimits.Rules(), inst.Sessions, inst.Sessions, opt.Now)
 	apps := make([]login.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
-		apps[i] = login.App{Name: a.Name, Kind: login.Kind(a.Kind), AppID: a.AppID, Secret: a.Secret}
+		apps[i] = login.App{Name: a.Name, Kind: login.Kind(a.Kind), AppID: a.AppID, Secret: a.Secret, Domains: a.Domains}
 	}
 	sender := opt.SMS
 	if sender == nil {

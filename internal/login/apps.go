@@ -42,6 +42,11 @@ type App struct {
 	Kind   Kind
 	AppID  string
 	Secret string
+	// Domains are the hosts registered on WeChat for an Official Account
+	// or website app's pages (reference §5.1, §6): WeChat returns the
+	// browser only to these, exactly. Empty: not known, not checked
+	// (`serve` requires them; development relies on the sandbox).
+	Domains []string
 }
 
 // Apps is the registry of configured apps.

@@ -15,10 +15,12 @@ var (
 	ErrUnknownApp     = clienterr.New(api.CodeUnknownApp, "no configured app of the right kind has this name")
 
 	// Browser logins.
-	ErrInvalidState      = clienterr.New(api.CodeInvalidState, "the login state is unknown, used, expired, or belongs to another browser; start the login again")
-	ErrForbiddenRedirect = clienterr.New(api.CodeForbiddenRedirect, "the redirect is not on the allow-list")
-	ErrSnapshotUser      = clienterr.New(api.CodeSnapshotUser, "this is WeChat's snapshot page; open the page fully to log in")
-	ErrDenied            = clienterr.New(api.CodeInvalidRequest, "the user denied the authorization (WeChat returned no code)")
+	ErrInvalidState         = clienterr.New(api.CodeInvalidState, "the login state is unknown, used, expired, or belongs to another browser; start the login again")
+	ErrForbiddenRedirect    = clienterr.New(api.CodeForbiddenRedirect, "the redirect is not on the allow-list")
+	ErrSnapshotUser         = clienterr.New(api.CodeSnapshotUser, "this is WeChat's snapshot page; open the page fully to log in")
+	ErrDenied               = clienterr.New(api.CodeInvalidRequest, "the user denied the authorization (WeChat returned no code)")
+	ErrWeChatClientRequired = clienterr.New(api.CodeWeChatClientRequired,
+		"an Official Account login opens only inside WeChat; open this page in WeChat (no website app is configured for a QR login)")
 
 	// Binding a phone.
 	ErrInvalidTicket  = clienterr.New(api.CodeInvalidTicket, "the bind ticket is unknown, used or expired; log in again")

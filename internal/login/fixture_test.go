@@ -180,12 +180,16 @@ func newFixture(t *testing.T, edit ...func(*Config)) *fixture {
 	return f
 }
 
+// wechatUA is the User-Agent of WeChat's built-in browser, where an
+// Official Account's page opens.
+const wechatUA = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 MicroMessenger/8.0.50 NetType/WIFI"
+
 // authorize starts an Official Account login bound by PKCE and returns
 // the state and the verifier.
 func (f *fixture) authorize(t *testing.T) (state, verifier string) {
 	t.Helper()
 	verifier = randomAlnum(43)
-	res, err := f.svc.Authorize(t.Context(), AuthorizeRequest{App: "oa", RedirectURI: "https://app.example.com/cb",
+	res, err := f.svc.Authorize(t.Context(), AuthorizeRequest{App: "oa", UserAgent: wechatUA, RedirectURI: "https://app.example.com/cb",
 		ReturnTo: "/next", CodeChallenge: hashString(verifier)})
 	if err != nil {
 		t.Fatalf("Authorize = %v", err)

@@ -8,9 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/wechat"
 )
 
@@ -36,6 +39,10 @@ type AuthorizeRequest struct {
 // AuthorizeResult says where to send the browser.
 type AuthorizeResult struct {
 	URL string
+	// App is the name of the app the login is for: the one asked for, or
+	// the website app when an Official Account's login was asked from a
+	// browser other than WeChat's.
+	App string
 	// Cookie, when not empty, is the value of the binding cookie to set
 	// (no code challenge was given).
 	Cookie string
@@ -47,8 +54,20 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Authoriz
 	if err != nil {
 		return AuthorizeResult{}, err
 	}
+	if req.App != "" && app.Name != req.App {
+		req.Scope = "" // the website app stands in for an Official Account: snsapi_login
+	}
+	if len(req.RedirectURI) > redirect.MaxLen || len(req.ReturnTo) > redirect.MaxLen {
+		return AuthorizeResult{}, ErrInvalidRequest.Say("redirect_uri and return_to are at most 2048 bytes")
+	}
+	if strings.Contains(req.RedirectURI, "#") {
+		return AuthorizeResult{}, ErrInvalidRequest.Say("redirect_uri must not carry a fragment (#): WeChat appends code and state to its query")
+	}
 	if !s.cfg.Redirects.AllowedURL(req.RedirectURI) {
 		return AuthorizeResult{}, ErrForbiddenRedirect.Say("redirect_uri is not on the allow-list")
+	}
+	if !onDomain(app, req.RedirectURI) {
+		return AuthorizeResult{}, ErrForbiddenRedirect.Sayf("redirect_uri's host is not a domain registered on WeChat for app %q: WeChat would refuse it (10003)", app.Name)
 	}
 	if req.ReturnTo == "" {
 		req.ReturnTo = "/"
@@ -78,7 +97,7 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Authoriz
 	}
 	f := flow{Step: stepCreated, App: app.Name, Scope: scope, RedirectURI: req.RedirectURI, ReturnTo: req.ReturnTo,
 		Inviter: req.Inviter, Challenge: req.CodeChallenge, ExpiresAt: s.cfg.Now().UTC().Add(stateTTL)}
-	var res AuthorizeResult
+	res := AuthorizeResult{App: app.Name}
 	if f.Challenge == "" {
 		res.Cookie = randomAlnum(43)
 		f.CookieHash = hashString(res.Cookie)
@@ -97,14 +116,37 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Authoriz
 
 // browserApp picks the app of a browser login: by name, or by User-Agent
 // (the official account inside WeChat, the website QR login elsewhere).
+// An Official Account's page opens only inside WeChat (reference §5.1:
+// other browsers get "请在微信客户端打开链接"), so one asked from another
+// browser becomes the website app's QR login when exactly one website app
+// is configured, else ErrWeChatClientRequired: no browser is sent to a
+// page that cannot work.
 func (s *Service) browserApp(name, userAgent string) (App, error) {
-	if name != "" {
-		return s.apps.pick(name, KindOfficialAccount, KindWebsite)
+	inWeChat := strings.Contains(userAgent, "MicroMessenger")
+	if name == "" && !inWeChat {
+		return s.apps.pick("", KindWebsite)
 	}
-	if strings.Contains(userAgent, "MicroMessenger") {
-		return s.apps.pick("", KindOfficialAccount)
+	app, err := s.apps.pick(name, KindOfficialAccount, KindWebsite)
+	if err != nil || app.Kind != KindOfficialAccount || inWeChat {
+		return app, err
 	}
-	return s.apps.pick("", KindWebsite)
+	if web := s.apps.OfKind(KindWebsite); len(web) == 1 {
+		return web[0], nil
+	}
+	return App{}, ErrWeChatClientRequired
+}
+
+// onDomain reports whether WeChat would send the browser back to
+// redirectURI for app: its host is one of the app's registered domains,
+// exactly (reference §5.1, §6). An app without domains is not checked
+// here; ports are checked at start-up (config.CheckWeChatDomains), since
+// development serves pages on the sandbox's allowed origin.
+func onDomain(app App, redirectURI string) bool {
+	if len(app.Domains) == 0 {
+		return true
+	}
+	u, err := url.Parse(redirectURI)
+	return err == nil && slices.Contains(app.Domains, strings.ToLower(u.Hostname()))
 }
 
 // OAuthLoginRequest finishes a browser login.

@@ -15,7 +15,7 @@ import (
 func (f *fixture) authorizeScope(t *testing.T, scope string) (state, verifier string) {
 	t.Helper()
 	verifier = randomAlnum(43)
-	res, err := f.svc.Authorize(t.Context(), AuthorizeRequest{App: "oa", Scope: scope, RedirectURI: "https://app.example.com/cb",
+	res, err := f.svc.Authorize(t.Context(), AuthorizeRequest{App: "oa", UserAgent: wechatUA, Scope: scope, RedirectURI: "https://app.example.com/cb",
 		CodeChallenge: hashString(verifier)})
 	if err != nil {
 		t.Fatalf("Authorize = %v", err)

@@ -271,7 +271,7 @@ func TestFlowStorageErrors(t *testing.T) {
 			f.svc.cfg.OneTime = failingOneTime{OneTime: f.store, op: op}
 			var err error
 			if op == "put" {
-				_, err = f.svc.Authorize(t.Context(), AuthorizeRequest{App: "oa", RedirectURI: "https://app.example.com/cb", CodeChallenge: hashString("v")})
+				_, err = f.svc.Authorize(t.Context(), AuthorizeRequest{App: "oa", UserAgent: wechatUA, RedirectURI: "https://app.example.com/cb", CodeChallenge: hashString("v")})
 			} else {
 				_, err = f.svc.OAuthLogin(t.Context(), OAuthLoginRequest{Code: "c-alice", State: state, CodeVerifier: verifier})
 			}

@@ -146,7 +146,11 @@ func newDeployment(t *testing.T, databaseURL, redisURL string, extra ...string) 
 	fmt.Fprintf(&y, "wechat: {api_base: %q, open_base: %q, timeout: 2s}\n", sbURL+"/sandbox/api", sbURL+"/sandbox/open")
 	y.WriteString("apps:\n")
 	for _, a := range apps {
-		fmt.Fprintf(&y, "  - {name: %s, kind: %s, appid: %s}\n", a.Name, a.Kind, a.AppID)
+		domains := "" // serve requires the registered domains of browser apps
+		if a.Kind == config.KindOfficialAccount || a.Kind == config.KindWebsite {
+			domains = ", domains: [h5.prodtest.example]"
+		}
+		fmt.Fprintf(&y, "  - {name: %s, kind: %s, appid: %s%s}\n", a.Name, a.Kind, a.AppID, domains)
 	}
 	y.WriteString("rate_limits: {login_per_ip: \"off\", login_per_user: \"off\", refresh_per_ip: \"off\", refresh_per_session: \"off\"}\n")
 	y.WriteString("service_keys: [\"prodtest-service-key-0123\"]\n")

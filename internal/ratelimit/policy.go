@@ -24,6 +24,10 @@ type Rules struct {
 	// (Window/Limit after the last send, not per clock minute);
 	// SMSPerPhoneDay and SMSPerIP count sends.
 	SMSPerPhoneMinute, SMSPerPhoneDay, SMSPerIP Rule
+	// AuthorizePerIP counts browser logins started per client address:
+	// the authorize endpoint is unauthenticated and stores a state each
+	// time.
+	AuthorizePerIP Rule
 }
 
 // Policy is the one place that says which limits apply to which request.
@@ -65,6 +69,15 @@ func (p *Policy) LoginAttempt(ctx context.Context, clientIP string) error {
 		return nil
 	}
 	return p.limiter.Check(ctx, p.rules.LoginPerIP, clientIP)
+}
+
+// Authorize counts a browser login started from clientIP (GET
+// /v1/oauth/wechat/authorize): a *storage.LimitError when over the limit.
+func (p *Policy) Authorize(ctx context.Context, clientIP string) error {
+	if p == nil || clientIP == "" {
+		return nil
+	}
+	return p.limiter.Check(ctx, p.rules.AuthorizePerIP, clientIP)
 }
 
 // NewSession is what opening a session for userID charges.

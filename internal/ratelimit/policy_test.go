@@ -29,6 +29,9 @@ func TestNilPolicy(t *testing.T) {
 	if err := p.SMSSend(t.Context(), "1.2.3.4", "k"); err != nil {
 		t.Error(err)
 	}
+	if err := p.Authorize(t.Context(), "1.2.3.4"); err != nil {
+		t.Error(err)
+	}
 	if q := p.Refresh("1.2.3.4", "sid"); q != nil {
 		t.Errorf("Refresh = %v", q)
 	}

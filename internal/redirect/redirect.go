@@ -35,10 +35,17 @@ func New(prefixes []string) List {
 	return l
 }
 
+// MaxLen is the longest redirect_uri or return_to accepted (2 KiB): each
+// is kept with the login state, and WeChat's own links are far shorter.
+const MaxLen = 2048
+
 // AllowedURL reports whether raw is an absolute http(s) URL under one of
 // the prefixes, with no userinfo, no backslash and no control characters.
+// The path is judged as a browser will request it: dot segments, plain or
+// percent-encoded ("/app/../admin", "/app/%2e%2e/admin"), are resolved
+// first (RFC 3986 §5.2.4, and the WHATWG URL standard's "%2e" rule).
 func (l List) AllowedURL(raw string) bool {
-	if !clean(raw) || strings.ContainsRune(raw, '\\') {
+	if len(raw) > MaxLen || !clean(raw) || strings.ContainsRune(raw, '\\') {
 		return false
 	}
 	u, err := url.Parse(raw)
@@ -48,10 +55,7 @@ func (l List) AllowedURL(raw string) bool {
 	if strings.ContainsAny(u.Host, "%@") {
 		return false
 	}
-	path := u.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
+	path := resolveDots(u.EscapedPath())
 	for _, p := range l.prefixes {
 		if !strings.EqualFold(u.Scheme, p.Scheme) || !strings.EqualFold(u.Host, p.Host) {
 			continue
@@ -64,10 +68,40 @@ func (l List) AllowedURL(raw string) bool {
 	return false
 }
 
+// resolveDots removes the dot segments of an escaped absolute path as a
+// browser does before it sends the request: "." and ".." also when written
+// "%2e" (any case), so "/h5/%2E%2e/admin" is "/admin". An empty path is "/".
+func resolveDots(p string) string {
+	if p == "" {
+		return "/"
+	}
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	out := make([]string, 0, len(segs))
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		switch strings.ReplaceAll(strings.ToLower(seg), "%2e", ".") {
+		case ".":
+			if last {
+				out = append(out, "")
+			}
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, seg)
+		}
+	}
+	return "/" + strings.Join(out, "/")
+}
+
 // ReturnTo reports whether raw may be a return_to: a same-site path, or an
 // allowed URL.
 func (l List) ReturnTo(raw string) bool {
-	if raw == "" {
+	if raw == "" || len(raw) > MaxLen {
 		return false
 	}
 	if strings.HasPrefix(raw, "/") {

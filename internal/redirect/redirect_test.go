@@ -1,6 +1,9 @@
 package redirect
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // Open-redirect tricks, all refused as return_to and as redirect_uri.
 var tricks = []string{
@@ -64,5 +67,59 @@ func TestAllowed(t *testing.T) {
 		if got := l.ReturnTo(s); got != want {
 			t.Errorf("ReturnTo(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+// Dot segments are resolved as a browser resolves them before the prefix
+// is compared, so "/h5/../admin" is judged as "/admin".
+func TestDotSegments(t *testing.T) {
+	l := New([]string{"https://m.example.com/h5/"})
+	for s, want := range map[string]bool{
+		"https://m.example.com/h5/../admin":         false,
+		"https://m.example.com/h5/%2e%2e/admin":     false,
+		"https://m.example.com/h5/%2E%2e/admin":     false,
+		"https://m.example.com/h5/.%2e/admin":       false,
+		"https://m.example.com/h5/%2e./admin":       false,
+		"https://m.example.com/h5/a/../../admin":    false,
+		"https://m.example.com/h5/..":               false,
+		"https://m.example.com/h5/../h5/page":       true,
+		"https://m.example.com/h5/a/../page":        true,
+		"https://m.example.com/h5/./page":           true,
+		"https://m.example.com/h5/%2e/page":         true,
+		"https://m.example.com/h5/a/..":             true,
+		"https://m.example.com/h5/..a/page":         true, // "..a" is a name
+		"https://m.example.com/other/../h5/page":    true,
+		"https://m.example.com/../../h5/page?x=/..": true,
+	} {
+		if got := l.AllowedURL(s); got != want {
+			t.Errorf("AllowedURL(%q) = %v, want %v", s, got, want)
+		}
+		if got := l.ReturnTo(s); got != want {
+			t.Errorf("ReturnTo(%q) = %v, want %v", s, got, want)
+		}
+	}
+	for p, want := range map[string]string{
+		"": "/", "/": "/", "/a/./b": "/a/b", "/a/../b": "/b", "/..": "/", "/a/..": "/",
+		"/a/.": "/a/", "/a/%2E%2E/b": "/b", "/a//b": "/a//b", "/a/b/": "/a/b/",
+	} {
+		if got := resolveDots(p); got != want {
+			t.Errorf("resolveDots(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+// Over 2 KiB is refused, whatever the prefix.
+func TestMaxLen(t *testing.T) {
+	l := New([]string{"https://app.example.com/"})
+	base := "https://app.example.com/"
+	ok := base + strings.Repeat("a", MaxLen-len(base))
+	if !l.AllowedURL(ok) || !l.ReturnTo(ok) {
+		t.Errorf("a URL of %d bytes is refused", len(ok))
+	}
+	if l.AllowedURL(ok+"a") || l.ReturnTo(ok+"a") {
+		t.Errorf("a URL of %d bytes is allowed", len(ok)+1)
+	}
+	if p := "/" + strings.Repeat("a", MaxLen); l.ReturnTo(p) {
+		t.Errorf("a path of %d bytes is allowed", len(p))
 	}
 }

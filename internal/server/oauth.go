@@ -19,6 +19,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 	if m := q.Get("code_challenge_method"); m != "" && m != "S256" {
 		return errInvalidRequest(`code_challenge_method must be S256`)
 	}
+	if err := s.cfg.Limits.Authorize(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
+		return err
+	}
 	res, err := s.cfg.Login.Authorize(r.Context(), login.AuthorizeRequest{
 		App: q.Get("app"), UserAgent: r.UserAgent(), RedirectURI: q.Get("redirect_uri"), ReturnTo: q.Get("return_to"),
 		Scope: q.Get("scope"), Inviter: q.Get("inviter"), CodeChallenge: q.Get("code_challenge"),
@@ -31,6 +34,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 			MaxAge: int((10 * time.Minute).Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.cfg.SecureCookies})
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	// The app the login is for: the website app's QR login when an
+	// Official Account was asked from a browser other than WeChat's.
+	w.Header().Set("WXAuth-App", res.App)
 	http.Redirect(w, r, res.URL, http.StatusFound)
 	return nil
 }

@@ -77,6 +77,8 @@ type options struct {
 	ips        map[string][]string
 	quiet      bool
 	sessionKey sandbox.SessionKeyPolicy
+	// devOrigins are more origins the sandbox's apps may return to.
+	devOrigins []string
 }
 
 // Quiet keeps only warnings and errors in Logs, for benchmarks.
@@ -93,6 +95,13 @@ func SandboxSecret(name, secret string) Option {
 // strictest: on every code issued, and after 72 hours unused.
 func SandboxSessionKey(p sandbox.SessionKeyPolicy) Option {
 	return func(o *options) { o.sessionKey = p }
+}
+
+// DevOrigin lets the sandbox's apps return to origin, port included, as
+// they return to the server's own (sandbox.Config.DevOrigins): for pages
+// served by another test server.
+func DevOrigin(origin string) Option {
+	return func(o *options) { o.devOrigins = append(o.devOrigins, origin) }
 }
 
 // Configure edits the configuration before the stack is built.
@@ -158,12 +167,16 @@ func New(t testing.TB, opts ...Option) *Server {
 	apps := make([]sandbox.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
 		apps[i] = sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret, Unbound: o.unbound[a.Name],
-			IPWhitelist: o.ips[a.Name]}
+			IPWhitelist: o.ips[a.Name], Domains: a.Domains}
 		if secret, ok := o.secrets[a.Name]; ok {
 			apps[i].Secret = secret
 		}
 	}
-	sb, err := sandbox.New(sandbox.Config{Apps: apps, SessionKey: o.sessionKey, Now: s.Clock.Now, Logger: log})
+	// The pages on this server's origin (a loopback port WeChat would
+	// refuse) are the sandbox's dev allowance, as in `wxauth dev`; other
+	// origins only through DevOrigin.
+	sb, err := sandbox.New(sandbox.Config{Apps: apps, SessionKey: o.sessionKey, DevOrigins: append([]string{hs.URL}, o.devOrigins...),
+		Now: s.Clock.Now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
