@@ -2,7 +2,6 @@ package wechat
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"time"
 )
@@ -75,12 +74,4 @@ type followerResponse struct {
 	want string // the openid asked for
 }
 
-func (r *followerResponse) validate() error {
-	switch {
-	case r.OpenID == "":
-		return errMissingField("openid")
-	case r.OpenID != r.want:
-		return errors.New("success for another openid")
-	}
-	return nil
-}
+func (r *followerResponse) validate() error { return checkOpenID(r.OpenID, r.want) }

@@ -278,11 +278,15 @@ type userInfoResponse struct {
 	want string // the openid asked for
 }
 
-func (r *userInfoResponse) validate() error {
+func (r *userInfoResponse) validate() error { return checkOpenID(r.OpenID, r.want) }
+
+// checkOpenID is the check of an answer about one user: it names the
+// openid asked for.
+func checkOpenID(got, want string) error {
 	switch {
-	case r.OpenID == "":
+	case got == "":
 		return errMissingField("openid")
-	case r.OpenID != r.want:
+	case got != want:
 		return errors.New("success for another openid")
 	}
 	return nil
