@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/bearer"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/servertest"
@@ -24,7 +25,7 @@ const e2eServiceKey = "e2e-service-key-0123456789"
 
 func e2eServer(t *testing.T) *servertest.Server {
 	return servertest.New(t, servertest.Quiet(), servertest.Configure(func(c *config.Config) {
-		c.ServiceKeys = []string{e2eServiceKey}
+		c.ServiceKeys = []config.ServiceKey{{Name: "test", Scopes: api.ServiceKeyScopes, Secret: e2eServiceKey}}
 		c.RateLimits = config.RateLimits{LoginPerIP: "off", LoginPerUser: "off", RefreshPerIP: "off", RefreshPerSession: "off"}
 	}))
 }
