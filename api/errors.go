@@ -27,6 +27,9 @@ const (
 	// CodeWeChatClientRequired: an Official Account login asked from a
 	// browser other than WeChat's, and no website app to log in instead.
 	CodeWeChatClientRequired = "wechat_client_required"
+	// CodeInsufficientScope: a valid service key used outside its scopes
+	// (see [ServiceKeyScopes]).
+	CodeInsufficientScope = "insufficient_scope"
 	// CodeNotFound is not in the contract's table; it answers 404 for routes
 	// and resources that do not exist (DELETE /v1/sessions/{id}).
 	CodeNotFound = "not_found"
@@ -58,6 +61,7 @@ var statuses = map[string]int{
 	CodeInvalidSMSCode:       400,
 	CodePhoneTaken:           409,
 	CodeWeChatClientRequired: 400,
+	CodeInsufficientScope:    403,
 	CodeNotFound:             404,
 	CodeMethodNotAllowed:     405,
 	CodeServerError:          500,

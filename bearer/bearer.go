@@ -91,7 +91,9 @@ type Config struct {
 	// negative: no cache, every check verifies the signature.
 	CacheSize int
 
-	// ServiceKey is one of wxauth's configured service keys. With it the
+	// ServiceKey is one of wxauth's configured service keys, with the
+	// scope revocations (and introspect for the [Introspect] fallback;
+	// docs/api.md "Service keys"). With it the
 	// Verifier subscribes to the revocation push and refuses the tokens of
 	// revoked sessions at once. Without it, revocations are not seen: a
 	// logged-out session's access tokens work until they expire (2 h by

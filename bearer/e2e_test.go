@@ -4,12 +4,15 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/bearer"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/servertest"
@@ -24,7 +27,7 @@ const e2eServiceKey = "e2e-service-key-0123456789"
 
 func e2eServer(t *testing.T) *servertest.Server {
 	return servertest.New(t, servertest.Quiet(), servertest.Configure(func(c *config.Config) {
-		c.ServiceKeys = []string{e2eServiceKey}
+		c.ServiceKeys = []config.ServiceKey{{Name: "test", Scopes: api.ServiceKeyScopes, Secret: e2eServiceKey}}
 		c.RateLimits = config.RateLimits{LoginPerIP: "off", LoginPerUser: "off", RefreshPerIP: "off", RefreshPerSession: "off"}
 	}))
 }
@@ -61,6 +64,35 @@ func TestAgainstWxauthTokens(t *testing.T) {
 	s.Clock.Advance(time.Second)
 	if _, err := v.Verify(t.Context(), tr.AccessToken); !errors.Is(err, bearer.ErrTokenExpired) {
 		t.Errorf("at expires_in: Verify = %v, want ErrTokenExpired", err)
+	}
+}
+
+// A service key without the revocations scope is refused (403
+// insufficient_scope): the Verifier never goes live and says why.
+func TestAgainstWxauthKeyWithoutRevocationsScope(t *testing.T) {
+	const key = "introspect-only-key-0123456789"
+	s := servertest.New(t, servertest.Quiet(), servertest.Configure(func(c *config.Config) {
+		c.ServiceKeys = []config.ServiceKey{{Name: "introonly", Scopes: []string{api.ScopeIntrospect}, Secret: key}}
+	}))
+	var logs servertest.SyncBuffer
+	cfg := e2eConfig(s)
+	cfg.ServiceKey = key
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	v, err := bearer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if err := v.Start(ctx); err == nil {
+		t.Fatal("Start with a key lacking the revocations scope = nil")
+	}
+	if v.Live() {
+		t.Error("live without the revocations scope")
+	}
+	if !strings.Contains(logs.String(), "lacks the revocations scope") {
+		t.Errorf("logs do not say the scope is missing:\n%s", logs.String())
 	}
 }
 

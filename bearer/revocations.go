@@ -238,8 +238,11 @@ func (s *subscriber) connect(ctx context.Context) (wasLive bool, err error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		if resp.StatusCode == http.StatusUnauthorized {
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
 			s.log.ErrorContext(ctx, "bearer: wxauth refused the service key for the revocation push", "url", s.url)
+		case http.StatusForbidden:
+			s.log.ErrorContext(ctx, "bearer: the service key lacks the revocations scope (wxauth's service_keys)", "url", s.url)
 		}
 		return false, fmt.Errorf("GET %s: status %d", s.url, resp.StatusCode)
 	}

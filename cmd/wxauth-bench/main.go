@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/instance"
 	"github.com/wxauth/wxauth/internal/token"
@@ -256,7 +257,7 @@ func start(ctx context.Context, o options) (*stack, error) {
 
 	cfg := config.Defaults()
 	cfg.Secret = "wxauth-bench-secret-0123456789abcdef"
-	cfg.ServiceKeys = []string{serviceKey}
+	cfg.ServiceKeys = []config.ServiceKey{{Name: "bench", Scopes: api.ServiceKeyScopes, Secret: serviceKey}}
 	if o.limits {
 		// Per-address limits would refuse one machine's load at once; keep
 		// the per-user and per-session ones, which cost the same round trips.

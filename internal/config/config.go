@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 )
@@ -45,7 +46,10 @@ type Config struct {
 	Registration string
 	Redirects    []string
 	CORSOrigins  []string
-	ServiceKeys  []string
+	// ServiceKeys are the keys other services present as bearer tokens,
+	// each named and limited to its scopes; secrets come from
+	// WXAUTH_SERVICE_KEY_<NAME>.
+	ServiceKeys []ServiceKey
 	// Secret (≥ 32 bytes) keys refresh tokens and encrypts secrets at rest.
 	Secret   string
 	LogLevel string // debug, info, warn, error
@@ -138,6 +142,20 @@ type App struct {
 // LogValue keeps the app secret out of logs.
 func (a App) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("name", a.Name), slog.String("kind", a.Kind), slog.String("appid", a.AppID))
+}
+
+// ServiceKey is one entry of service_keys: a named key for another
+// service, allowed only its scopes. The file names it; its secret comes
+// from WXAUTH_SERVICE_KEY_<NAME>, never from the file.
+type ServiceKey struct {
+	Name   string
+	Scopes []string
+	Secret string
+}
+
+// LogValue keeps the key's secret out of logs.
+func (k ServiceKey) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("name", k.Name), slog.Any("scopes", k.Scopes))
 }
 
 // Tokens are the lifetimes of docs/api.md "Token response".
@@ -366,10 +384,32 @@ func (c *Config) Validate(needSecret bool) error {
 			bad(fmt.Sprintf("cors_origins[%d]", i), "%q is not an origin like https://app.example.com", o)
 		}
 	}
+	seenKey, seenSecret := map[string]bool{}, map[string]bool{}
 	for i, k := range c.ServiceKeys {
-		if len(k) < 16 {
-			bad(fmt.Sprintf("service_keys[%d]", i), "shorter than 16 characters")
+		key := fmt.Sprintf("service_keys[%d]", i)
+		if !appName.MatchString(k.Name) {
+			bad(key+".name", "%q must be lower-case letters, digits and _ (at most 32)", k.Name)
+		} else if seenKey[k.Name] {
+			bad(key+".name", "%q is used twice", k.Name)
 		}
+		seenKey[k.Name] = true
+		if len(k.Scopes) == 0 {
+			bad(key+".scopes", "required: one or more of %s", strings.Join(api.ServiceKeyScopes, ", "))
+		}
+		for j, s := range k.Scopes {
+			if !slices.Contains(api.ServiceKeyScopes, s) {
+				bad(fmt.Sprintf("%s.scopes[%d]", key, j), "%q is not one of %s", s, strings.Join(api.ServiceKeyScopes, ", "))
+			}
+		}
+		switch {
+		case k.Secret == "":
+			bad(key+".secret", "required: set WXAUTH_SERVICE_KEY_%s", strings.ToUpper(k.Name))
+		case len(k.Secret) < 16:
+			bad(key+".secret", "WXAUTH_SERVICE_KEY_%s is shorter than 16 characters", strings.ToUpper(k.Name))
+		case seenSecret[k.Secret]:
+			bad(key+".secret", "WXAUTH_SERVICE_KEY_%s is another key's secret too; give each service its own", strings.ToUpper(k.Name))
+		}
+		seenSecret[k.Secret] = true
 	}
 	if needSecret && len(c.Secret) < 32 {
 		bad("secret", "required, at least 32 bytes (WXAUTH_SECRET)")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 )
 
@@ -23,7 +24,8 @@ tokens:
   access_ttl: 15m
   reuse_grace: 10s
 redirects: ["https://app.example.com/"]
-service_keys: ["0123456789abcdef"]
+service_keys:
+  - {name: billing, scopes: [introspect, revocations]}
 `
 
 func TestParseAndEnv(t *testing.T) {
@@ -32,10 +34,11 @@ func TestParseAndEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := Env{
-		"WXAUTH_SECRET":        strings.Repeat("s", 32),
-		"WXAUTH_APP_OA_SECRET": "from-env",
-		"WXAUTH_REFRESH_TTL":   "24h",
-		"WXAUTH_CORS_ORIGINS":  "https://a.example.com, https://b.example.com",
+		"WXAUTH_SECRET":              strings.Repeat("s", 32),
+		"WXAUTH_APP_OA_SECRET":       "from-env",
+		"WXAUTH_REFRESH_TTL":         "24h",
+		"WXAUTH_CORS_ORIGINS":        "https://a.example.com, https://b.example.com",
+		"WXAUTH_SERVICE_KEY_BILLING": "0123456789abcdef",
 	}
 	if err := c.ApplyEnv(env); err != nil {
 		t.Fatal(err)
@@ -48,6 +51,10 @@ func TestParseAndEnv(t *testing.T) {
 		c.Apps[1].Secret != "from-env" || len(c.CORSOrigins) != 2 || c.CORSOrigins[1] != "https://b.example.com" ||
 		c.WeChat.OpenBase != "https://open.weixin.qq.com" {
 		t.Errorf("config = %+v", c)
+	}
+	wantKeys := []ServiceKey{{Name: "billing", Scopes: []string{"introspect", "revocations"}, Secret: "0123456789abcdef"}}
+	if diff := cmp.Diff(wantKeys, c.ServiceKeys); diff != "" {
+		t.Errorf("ServiceKeys (-want +got):\n%s", diff)
 	}
 	logged := c.LogValue().String()
 	for _, secret := range []string{"s1", "from-env", strings.Repeat("s", 32), "0123456789abcdef"} {
@@ -74,6 +81,37 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+// The old form of service_keys, bare keys in the file or in
+// WXAUTH_SERVICE_KEYS, stops start-up with the new form named; so does a
+// secret in the file or for a key the file does not name.
+func TestServiceKeysOldFormRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		env        Env
+		want       string
+	}{
+		{"bare key in the file", `service_keys: ["0123456789abcdef"]`, nil, "service_keys[0]: bare keys are no longer accepted"},
+		{"bare keys in the environment", "", Env{"WXAUTH_SERVICE_KEYS": "0123456789abcdef"}, "WXAUTH_SERVICE_KEYS: bare keys are no longer accepted"},
+		{"secret in the file", `service_keys: [{name: gw, scopes: [introspect], secret: "0123456789abcdef"}]`, nil, "service_keys[0].secret: not read from the file; set WXAUTH_SERVICE_KEY_GW"},
+		{"secret of no key", `service_keys: [{name: gw, scopes: [introspect]}]`, Env{"WXAUTH_SERVICE_KEY_BILLING": "0123456789abcdef"}, `WXAUTH_SERVICE_KEY_BILLING: no service key "billing"`},
+		{"typo", `service_keys: [{name: gw, scope: [introspect]}]`, nil, "service_keys[0].scope: unknown key; did you mean scopes?"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Defaults()
+			err := c.Parse([]byte(tc.yaml))
+			if err == nil {
+				err = c.ApplyEnv(tc.env)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Parse, ApplyEnv = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(tc.want, "bare") && !strings.Contains(err.Error(), "WXAUTH_SERVICE_KEY_BILLING") {
+				t.Errorf("error %q does not name the new form", err)
+			}
+		})
+	}
+}
+
 // Every problem names its key, so an operator knows what to fix.
 func TestValidateNamesTheKey(t *testing.T) {
 	good := func() Config {
@@ -82,6 +120,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Apps[1].Secret = "s2"
+		c.ServiceKeys[0].Secret = "0123456789abcdef"
 		c.Secret = strings.Repeat("s", 32)
 		return c
 	}
@@ -111,7 +150,17 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"registration", func(c *Config) { c.Registration = "open" }},
 		{"redirects[0]", func(c *Config) { c.Redirects = []string{"/relative"} }},
 		{"cors_origins[0]", func(c *Config) { c.CORSOrigins = []string{"https://a.example.com/path"} }},
-		{"service_keys[0]", func(c *Config) { c.ServiceKeys = []string{"short"} }},
+		{"service_keys[0].secret", func(c *Config) { c.ServiceKeys[0].Secret = "short" }},
+		{"service_keys[0].secret", func(c *Config) { c.ServiceKeys[0].Secret = "" }},
+		{"service_keys[0].name", func(c *Config) { c.ServiceKeys[0].Name = "Billing" }},
+		{"service_keys[0].scopes", func(c *Config) { c.ServiceKeys[0].Scopes = nil }},
+		{"service_keys[0].scopes[1]", func(c *Config) { c.ServiceKeys[0].Scopes[1] = "admin_everything" }},
+		{"service_keys[1].name", func(c *Config) {
+			c.ServiceKeys = append(c.ServiceKeys, ServiceKey{Name: "billing", Scopes: []string{"introspect"}, Secret: "fedcba9876543210"})
+		}},
+		{"service_keys[1].secret", func(c *Config) {
+			c.ServiceKeys = append(c.ServiceKeys, ServiceKey{Name: "gw", Scopes: []string{"introspect"}, Secret: "0123456789abcdef"})
+		}},
 		{"secret", func(c *Config) { c.Secret = "" }},
 		{"log_level", func(c *Config) { c.LogLevel = "loud" }},
 		{"rate_limits.sms_per_phone_minute", func(c *Config) { c.RateLimits.SMSPerPhoneMinute = "1 per minute" }},

@@ -30,6 +30,14 @@ func docsTable() string {
 		}
 		b.WriteString("| `apps[]." + k.Path + "` | " + v + " | | " + k.Doc + " |\n")
 	}
+	b.WriteString("| `service_keys` | | none | keys of other services, each with the keys below ([api.md](api.md#service-keys)) |\n")
+	for _, k := range serviceKeyKeys {
+		v := ""
+		if k.Env != "" {
+			v = "`" + k.Env + "`"
+		}
+		b.WriteString("| `service_keys[]." + k.Path + "` | " + v + " | | " + k.Doc + " |\n")
+	}
 	return b.String()
 }
 

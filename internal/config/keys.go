@@ -54,7 +54,6 @@ var keys = []Key{
 	{Path: "registration", Env: "WXAUTH_REGISTRATION", Doc: "`auto` or `bind_phone`", ref: str(func(c *Config) *string { return &c.Registration })},
 	{Path: "redirects", Env: "WXAUTH_REDIRECTS", Default: "(dev: the server's origin)", Doc: "allowed redirect prefixes", kind: list, ref: strs(func(c *Config) *[]string { return &c.Redirects })},
 	{Path: "cors_origins", Env: "WXAUTH_CORS_ORIGINS", Default: "none", Doc: "origins allowed to call the API from a browser", kind: list, ref: strs(func(c *Config) *[]string { return &c.CORSOrigins })},
-	{Path: "service_keys", Env: "WXAUTH_SERVICE_KEYS", Default: "none", Doc: "bearer keys of other services (≥ 16 characters)", kind: list, ref: strs(func(c *Config) *[]string { return &c.ServiceKeys })},
 	{Path: "secret", Env: "WXAUTH_SECRET", Default: "(dev: generated into `<data>/secret`)", Doc: "≥ 32 bytes; keys refresh tokens and encrypts secrets at rest; required by `serve` and `keys rotate`", ref: str(func(c *Config) *string { return &c.Secret })},
 	{Path: "log_level", Env: "WXAUTH_LOG_LEVEL", Doc: "`debug`, `info`, `warn`, `error`", ref: str(func(c *Config) *string { return &c.LogLevel })},
 	{Path: "log_format", Env: "WXAUTH_LOG_FORMAT", Doc: "`auto` (text for a human on a terminal, JSON otherwise), `text` or `json`", ref: str(func(c *Config) *string { return &c.LogFormat })},
@@ -77,6 +76,13 @@ var appKeys = []Key{
 	{Path: "appid", Doc: "WeChat's appid"},
 	{Path: "secret", Env: "WXAUTH_APP_<NAME>_SECRET", Doc: "WeChat's app secret; better from the environment"},
 	{Path: "domains", Doc: "`official_account`, `website`: the hosts registered on WeChat (web authorization domain, callback domain), a list; required by `serve` ([h5.md](h5.md#what-to-register-on-wechat))"},
+}
+
+// serviceKeyKeys are the keys of one entry of service_keys.
+var serviceKeyKeys = []Key{
+	{Path: "name", Doc: "the key's name: lower-case letters, digits and `_`"},
+	{Path: "scopes", Doc: "what the key may call, a list: `introspect`, `revocations`, `wechat_access_token` ([api.md](api.md#service-keys))"},
+	{Path: "(secret)", Env: "WXAUTH_SERVICE_KEY_<NAME>", Doc: "the key itself, ≥ 16 characters; only from the environment, never the file"},
 }
 
 // appList is where an app's list key goes in App; nil for the others.

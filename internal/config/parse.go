@@ -113,7 +113,7 @@ func children(prefix string) []string {
 		}
 	}
 	if prefix == "" {
-		out = append(out, "apps")
+		out = append(out, "apps", "service_keys")
 	}
 	return out
 }
@@ -132,6 +132,8 @@ func (c *Config) parseMapping(m *yaml.Node, prefix string, ps *Problems) {
 		switch {
 		case path == "apps":
 			c.parseApps(v, ps)
+		case path == "service_keys":
+			c.parseServiceKeys(v, ps)
 		case slices.Contains(groups(), path):
 			if v.Kind != yaml.MappingNode {
 				*ps = append(*ps, Problem{Key: path, Msg: "must be a mapping of keys", Line: v.Line})
@@ -265,6 +267,64 @@ func (c *Config) parseApps(v *yaml.Node, ps *Problems) {
 	}
 }
 
+// serviceKeysForm is the form of service_keys, for the problems that
+// name it.
+const serviceKeysForm = `service_keys: [{name: billing, scopes: [introspect, revocations]}] with the key in WXAUTH_SERVICE_KEY_BILLING`
+
+// parseServiceKeys reads service_keys: a list of {name, scopes}. The old
+// form, a list of bare keys, is refused with the new form named: a key
+// in the file would keep a secret there and give it every scope.
+func (c *Config) parseServiceKeys(v *yaml.Node, ps *Problems) {
+	if v.Kind != yaml.SequenceNode {
+		*ps = append(*ps, Problem{Key: "service_keys", Msg: "must be a list: " + serviceKeysForm, Line: v.Line})
+		return
+	}
+	c.ServiceKeys = nil
+	for i, item := range v.Content {
+		prefix := fmt.Sprintf("service_keys[%d]", i)
+		c.lines[prefix] = item.Line
+		if item.Kind != yaml.MappingNode {
+			*ps = append(*ps, Problem{Key: prefix, Msg: "bare keys are no longer accepted; name the key and its scopes, " + serviceKeysForm, Line: item.Line})
+			continue
+		}
+		var k ServiceKey
+		seen := map[string]bool{}
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			name, val := item.Content[j], item.Content[j+1]
+			path := prefix + "." + name.Value
+			switch {
+			case seen[name.Value]:
+				*ps = append(*ps, Problem{Key: path, Msg: "given twice", Line: name.Line})
+			case name.Value == "name" && val.Kind == yaml.ScalarNode:
+				k.Name = val.Value
+			case name.Value == "scopes" && val.Kind == yaml.SequenceNode:
+				for n, e := range val.Content {
+					if e.Kind != yaml.ScalarNode {
+						*ps = append(*ps, Problem{Key: fmt.Sprintf("%s[%d]", path, n), Msg: "must be a single value", Line: e.Line})
+						continue
+					}
+					k.Scopes = append(k.Scopes, e.Value)
+				}
+			case name.Value == "name":
+				*ps = append(*ps, Problem{Key: path, Msg: "must be a single value", Line: val.Line})
+			case name.Value == "scopes":
+				*ps = append(*ps, Problem{Key: path, Msg: "must be a list, e.g. [introspect, revocations]", Line: val.Line})
+			case name.Value == "secret":
+				*ps = append(*ps, Problem{Key: path, Msg: fmt.Sprintf("not read from the file; set WXAUTH_SERVICE_KEY_%s", strings.ToUpper(k.Name)), Line: name.Line})
+			default:
+				msg := "unknown key"
+				if s := suggest(name.Value, []string{"name", "scopes"}); s != "" {
+					msg += "; did you mean " + s + "?"
+				}
+				*ps = append(*ps, Problem{Key: path, Msg: msg, Line: name.Line})
+			}
+			c.lines[path] = name.Line
+			seen[name.Value] = true
+		}
+		c.ServiceKeys = append(c.ServiceKeys, k)
+	}
+}
+
 // Env is the process environment, by name (os.Environ as a map).
 type Env map[string]string
 
@@ -316,6 +376,16 @@ func (c *Config) ApplyEnv(env Env) error {
 			}
 			continue
 		}
+		if name == "WXAUTH_SERVICE_KEYS" {
+			ps = append(ps, Problem{Key: name, Msg: "bare keys are no longer accepted; name each key and its scopes in the file, " + serviceKeysForm})
+			continue
+		}
+		if key, ok := serviceKeyVar(name); ok {
+			if !c.setServiceKeySecret(key, v) {
+				ps = append(ps, Problem{Key: name, Msg: fmt.Sprintf("no service key %q is configured in service_keys", key)})
+			}
+			continue
+		}
 		if slices.ContainsFunc(exemptEnv, func(p string) bool { return strings.HasPrefix(name, p) }) {
 			continue
 		}
@@ -342,6 +412,22 @@ func (c *Config) setAppSecret(app, secret string) bool {
 	for i := range c.Apps {
 		if c.Apps[i].Name == app {
 			c.Apps[i].Secret = secret
+			return true
+		}
+	}
+	return false
+}
+
+// serviceKeyVar reads WXAUTH_SERVICE_KEY_<NAME>.
+func serviceKeyVar(name string) (key string, ok bool) {
+	rest, ok := strings.CutPrefix(name, "WXAUTH_SERVICE_KEY_")
+	return strings.ToLower(rest), ok && rest != ""
+}
+
+func (c *Config) setServiceKeySecret(name, secret string) bool {
+	for i := range c.ServiceKeys {
+		if c.ServiceKeys[i].Name == name {
+			c.ServiceKeys[i].Secret = secret
 			return true
 		}
 	}

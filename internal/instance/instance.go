@@ -228,7 +228,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		Login:         inst.Login, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
-		ServiceKeys: cfg.ServiceKeys, Limits: limits, TrustedProxyHeader: cfg.TrustedProxyHeader,
+		ServiceKeys: serviceKeys(cfg.ServiceKeys), Limits: limits, TrustedProxyHeader: cfg.TrustedProxyHeader,
 		WeChatProblems: wstatus.Problems,
 	})
 	if err != nil {
@@ -264,4 +264,13 @@ func (i *Instance) Close() error {
 	}
 	i.closers = nil
 	return errors.Join(errs...)
+}
+
+// serviceKeys are the configured service keys for the server.
+func serviceKeys(keys []config.ServiceKey) []server.ServiceKey {
+	out := make([]server.ServiceKey, len(keys))
+	for i, k := range keys {
+		out[i] = server.ServiceKey{Name: k.Name, Secret: k.Secret, Scopes: k.Scopes}
+	}
+	return out
 }

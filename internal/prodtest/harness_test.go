@@ -153,7 +153,7 @@ func newDeployment(t *testing.T, databaseURL, redisURL string, extra ...string) 
 		fmt.Fprintf(&y, "  - {name: %s, kind: %s, appid: %s%s}\n", a.Name, a.Kind, a.AppID, domains)
 	}
 	y.WriteString("rate_limits: {login_per_ip: \"off\", login_per_user: \"off\", refresh_per_ip: \"off\", refresh_per_session: \"off\"}\n")
-	y.WriteString("service_keys: [\"prodtest-service-key-0123\"]\n")
+	y.WriteString("service_keys: [{name: prodtest, scopes: [introspect, revocations, wechat_access_token]}]\n")
 	for _, e := range extra {
 		y.WriteString(e + "\n")
 	}
@@ -161,7 +161,7 @@ func newDeployment(t *testing.T, databaseURL, redisURL string, extra ...string) 
 	if err := os.WriteFile(path, []byte(y.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "WXAUTH_SECRET=prodtest-secret-0123456789abcdef0123")
+	env := append(os.Environ(), "WXAUTH_SECRET=prodtest-secret-0123456789abcdef0123", "WXAUTH_SERVICE_KEY_PRODTEST=prodtest-service-key-0123")
 	for _, a := range apps {
 		env = append(env, "WXAUTH_APP_"+strings.ToUpper(a.Name)+"_SECRET="+a.Secret)
 	}

@@ -136,3 +136,10 @@ func (h *Hub) Subscribe() (snapshot []api.Revocation, ch <-chan api.Revocation, 
 		h.mu.Unlock()
 	}
 }
+
+// Subscribers is the number of subscriptions open now.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}

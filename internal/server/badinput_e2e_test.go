@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/servertest"
 )
@@ -12,7 +13,7 @@ import (
 func TestBadInputNever5xx(t *testing.T) {
 	const key = "service-key-0123456789"
 	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
-		c.ServiceKeys = []string{key}
+		c.ServiceKeys = []config.ServiceKey{{Name: "test", Scopes: api.ServiceKeyScopes, Secret: key}}
 		c.Registration = config.RegistrationBindPhone
 	}))
 	bodies := []string{``, `{`, `[]`, `null`, `"x"`, `42`, `{"x":1}`, `{"code":{}}`, `{"code":[1]}`, `{"app":7}`,

@@ -508,7 +508,9 @@ func TestNoSecretsInLogs(t *testing.T) {
 
 func TestIntrospect(t *testing.T) {
 	const key = "service-key-0123456789"
-	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.ServiceKeys = []string{key} }))
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
+		c.ServiceKeys = []config.ServiceKey{{Name: "test", Scopes: api.ServiceKeyScopes, Secret: key}}
+	}))
 	l := s.Login(t, "mp", "alice")
 	introspect := func(body any, contentType, bearer string) servertest.Response {
 		t.Helper()
@@ -636,7 +638,9 @@ func TestRateLimits(t *testing.T) {
 // new revocation (logout, DELETE /v1/sessions/{id}, reuse) as it happens.
 func TestRevocationPush(t *testing.T) {
 	const key = "service-key-0123456789"
-	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.ServiceKeys = []string{key} }))
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
+		c.ServiceKeys = []config.ServiceKey{{Name: "test", Scopes: api.ServiceKeyScopes, Secret: key}}
+	}))
 	early := s.Login(t, "mp", "alice")
 	s.Do(t, "POST", "/v1/logout", nil, early.AccessToken)
 

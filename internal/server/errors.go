@@ -24,6 +24,8 @@ var (
 	errMethodNotAllowed   = clienterr.New(api.CodeMethodNotAllowed, "this method is not allowed on this endpoint")
 	errUnknownApp         = clienterr.New(api.CodeUnknownApp, "no configured app has this name")
 	errServiceKey         = clienterr.New(api.CodeInvalidToken, "a configured service key is required as the bearer token")
+	errTooManyStreams     = clienterr.New(api.CodeRateLimited, "this service key has too many revocation streams open")
+	errInsufficientScope  = clienterr.New(api.CodeInsufficientScope, "this service key's scopes do not include this endpoint")
 	errNotReady           = clienterr.New(api.CodeUnavailable, "not ready")
 	errFeedNotLive        = clienterr.New(api.CodeUnavailable, "the revocation feed is not live yet; retry shortly")
 )

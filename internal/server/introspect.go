@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -9,41 +10,73 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/wxauth/wxauth/internal/token"
 )
 
+// ServiceKey is a key other services present as their bearer token,
+// allowed only the endpoints of its scopes (api.ServiceKeyScopes).
+type ServiceKey struct {
+	// Name identifies the key in logs and in its stream cap; never secret.
+	Name   string
+	Secret string
+	Scopes []string
+}
+
 // serviceKeys checks the bearer keys of other services in constant time:
 // both sides are hashed first, so neither a key's content nor its length
-// leaks through timing.
-type serviceKeys [][32]byte
+// leaks through timing, and every key is compared whichever matches.
+type serviceKeys []hashedServiceKey
 
-func newServiceKeys(keys []string) serviceKeys {
+type hashedServiceKey struct {
+	hash   [32]byte
+	name   string
+	scopes []string
+}
+
+func newServiceKeys(keys []ServiceKey) serviceKeys {
 	out := make(serviceKeys, len(keys))
 	for i, k := range keys {
-		out[i] = sha256.Sum256([]byte(k))
+		out[i] = hashedServiceKey{hash: sha256.Sum256([]byte(k.Secret)), name: k.Name, scopes: k.Scopes}
 	}
 	return out
 }
 
-func (ks serviceKeys) valid(key string) bool {
+// find is the configured key whose secret is key.
+func (ks serviceKeys) find(key string) (hashedServiceKey, bool) {
 	h := sha256.Sum256([]byte(key))
-	ok := 0
+	found := -1
 	for i := range ks {
-		ok |= subtle.ConstantTimeCompare(h[:], ks[i][:])
+		if subtle.ConstantTimeCompare(h[:], ks[i].hash[:]) == 1 {
+			found = i
+		}
 	}
-	return ok == 1 && key != ""
+	if found < 0 || key == "" {
+		return hashedServiceKey{}, false
+	}
+	return ks[found], true
 }
 
+// serviceKeyNameKey carries the name of the service key a request came
+// with, for the handlers that count per key.
+type serviceKeyNameKey struct{}
+
 // serviceOnly runs h only for callers presenting a configured service key
-// as their bearer token.
-func (s *Server) serviceOnly(h handlerFunc) handlerFunc {
+// whose scopes include scope: no key or an unknown one is 401
+// invalid_token, a known key without the scope 403 insufficient_scope.
+func (s *Server) serviceOnly(scope string, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key, _ := bearerToken(r)
-		if !s.serviceKeys.valid(key) {
+		k, ok := s.serviceKeys.find(key)
+		if !ok {
 			return errServiceKey
 		}
-		return h(w, r)
+		if !slices.Contains(k.scopes, scope) {
+			s.log.InfoContext(r.Context(), "service key used outside its scopes", "service_key", k.name, "scope", scope, "route", r.Pattern)
+			return errInsufficientScope.Sayf("the service key %q does not have the scope %q", k.name, scope)
+		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), serviceKeyNameKey{}, k.name)))
 	}
 }
 

@@ -15,7 +15,9 @@ import (
 // RFC 7662 §2.1; both pass the same checks and get the same answers.
 func TestIntrospectRequestStyles(t *testing.T) {
 	const key = "service-key-0123456789"
-	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.ServiceKeys = []string{key} }))
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
+		c.ServiceKeys = []config.ServiceKey{{Name: "test", Scopes: api.ServiceKeyScopes, Secret: key}}
+	}))
 	l := s.Login(t, "mp", "alice")
 	post := func(t *testing.T, body, contentType string) servertest.Response {
 		t.Helper()

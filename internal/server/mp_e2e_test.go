@@ -197,7 +197,9 @@ func TestAppTokenRetryOn40001(t *testing.T) {
 // is still the current one.
 func TestAppTokenEndpoint(t *testing.T) {
 	const key = "service-key-0123456789"
-	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.ServiceKeys = []string{key} }))
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
+		c.ServiceKeys = []config.ServiceKey{{Name: "test", Scopes: api.ServiceKeyScopes, Secret: key}}
+	}))
 	get := func() (int, string) {
 		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL+"/v1/wechat/access_token?app=mp", nil)
 		req.Header.Set("Authorization", "Bearer "+key)

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/wxauth/wxauth/api"
+
 // routes lists every endpoint this server answers; docs/api.md describes
 // them and api/openapi.yaml holds their contract (TestIndexMatchesOpenAPI
 // keeps the two lists equal).
@@ -20,10 +22,10 @@ func (s *Server) routes() {
 	s.handle("DELETE /v1/sessions/{id}", s.authed(s.deleteSession))
 
 	s.handle("GET /.well-known/jwks.json", s.jwks)
-	s.handle("POST /v1/introspect", s.serviceOnly(s.introspect))
-	s.handle("GET /v1/revocations", s.serviceOnly(s.revocations))
-	s.handle("GET /v1/wechat/access_token", s.serviceOnly(s.appToken))
-	s.handle("POST /v1/wechat/access_token", s.serviceOnly(s.reportAppToken))
+	s.handle("POST /v1/introspect", s.serviceOnly(api.ScopeIntrospect, s.introspect))
+	s.handle("GET /v1/revocations", s.serviceOnly(api.ScopeRevocations, s.revocations))
+	s.handle("GET /v1/wechat/access_token", s.serviceOnly(api.ScopeWeChatAccessToken, s.appToken))
+	s.handle("POST /v1/wechat/access_token", s.serviceOnly(api.ScopeWeChatAccessToken, s.reportAppToken))
 
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/wxauth/wxauth/api"
@@ -32,9 +33,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// ServiceKeys are the bearer keys of other services, for
-	// /v1/introspect. None: introspection answers 401 to everyone.
-	ServiceKeys []string
+	// ServiceKeys are the bearer keys of other services, each allowed the
+	// endpoints of its scopes (introspection, the revocation stream, the
+	// app access token). None: those endpoints answer 401 to everyone.
+	ServiceKeys []ServiceKey
+	// StreamWriteTimeout bounds each write of the revocation stream: a
+	// subscriber that does not read for this long is dropped. Zero: 10s.
+	StreamWriteTimeout time.Duration
 	// Limits says which limits apply to which request; nil: none.
 	Limits *ratelimit.Policy
 	// TrustedProxyHeader names the header that carries the client address
@@ -62,6 +67,9 @@ type Server struct {
 	m       *metrics.Metrics
 
 	serviceKeys serviceKeys
+	// streams counts the open revocation streams per service key.
+	streamsMu   sync.Mutex
+	streams     map[string]int
 	routeTable  routeTable
 	openAPIJSON []byte
 }
@@ -92,7 +100,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, m: cfg.Metrics,
-		serviceKeys: newServiceKeys(cfg.ServiceKeys)}
+		serviceKeys: newServiceKeys(cfg.ServiceKeys), streams: map[string]int{}}
+	if s.cfg.StreamWriteTimeout == 0 {
+		s.cfg.StreamWriteTimeout = 10 * time.Second
+	}
 	var err error
 	if s.openAPIJSON, err = openAPIJSON(api.OpenAPI); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
