@@ -4,6 +4,7 @@ package sms
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 )
@@ -15,26 +16,33 @@ type Sender interface {
 	Send(ctx context.Context, phone, code, purpose string) error
 }
 
-// DevSender is the development Sender: it writes the code to the log, with
-// the phone masked but for its last four digits (the log is where a
-// developer reads it), and hands it to Deliver, the sandbox's SMS inbox
-// under `wxauth dev`. It sends nothing: production needs a real Sender.
+// DevSender is the development Sender of `wxauth dev`: it hands every code
+// to Deliver, the sandbox's SMS inbox, and sends nothing. It never logs a
+// code (docs/security.md): a code in a log is a code whoever reads the log
+// can use. With no inbox it refuses, so that no code is lost silently.
 type DevSender struct {
-	// Logger; nil discards.
+	// Logger; nil discards. It gets one Info line per code delivered, with
+	// the phone masked but for its last four digits, and never the code.
 	Logger *slog.Logger
-	// Deliver, if not nil, receives every code (sandbox.Sandbox.DeliverSMS).
+	// Deliver receives every code (sandbox.Sandbox.DeliverSMS). Nil: Send
+	// fails with [ErrNoInbox].
 	Deliver func(phone, code, purpose string)
 }
 
 var _ Sender = DevSender{}
 
+// ErrNoInbox is the development sender's answer when there is no sandbox
+// inbox to deliver to (`wxauth serve` has none).
+var ErrNoInbox = errors.New("sms: the development sender has no sandbox inbox to deliver to; configure sms.provider")
+
 // Send implements [Sender].
 func (d DevSender) Send(ctx context.Context, phone, code, purpose string) error {
-	if d.Logger != nil {
-		d.Logger.InfoContext(ctx, "sms code (development sender)", "phone", Mask(phone), "code", code, "purpose", purpose)
+	if d.Deliver == nil {
+		return ErrNoInbox
 	}
-	if d.Deliver != nil {
-		d.Deliver(phone, code, purpose)
+	d.Deliver(phone, code, purpose)
+	if d.Logger != nil {
+		d.Logger.InfoContext(ctx, "sms code delivered to the sandbox inbox", "phone", Mask(phone), "purpose", purpose)
 	}
 	return nil
 }
