@@ -267,7 +267,16 @@ func (i *Instance) Close() error {
 // newSender is the SMS sender sms.provider names (docs/bind.md "SMS
 // providers"); Validate has checked its keys.
 func newSender(cfg *config.Config, opt Options) sms.Sender {
-	switch cfg.SMS.Provider {
+	s := cfg.SMS
+	switch s.Provider {
+	case config.SMSTencent:
+		return &sms.Tencent{SecretID: s.SecretID, SecretKey: s.SecretKey, AppID: s.AppID, TemplateID: s.Template,
+			SignName: s.SignName, Region: s.Region, Now: opt.Now}
+	case config.SMSAliyun:
+		return &sms.Aliyun{AccessKeyID: s.AccessKeyID, AccessKeySecret: s.AccessKeySecret, TemplateCode: s.Template,
+			SignName: s.SignName, Region: s.Region, Now: opt.Now}
+	case config.SMSWebhook:
+		return &sms.Webhook{URL: s.WebhookURL, Secret: s.WebhookSecret, Template: s.Template, Now: opt.Now}
 	default: // "" and dev
 		return sms.DevSender{Logger: opt.Logger, Deliver: opt.DeliverSMS}
 	}

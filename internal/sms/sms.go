@@ -5,8 +5,11 @@ package sms
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
 	"strings"
+	"time"
 )
 
 // Sender delivers an SMS code to a phone (E.164). purpose says what the
@@ -14,6 +17,21 @@ import (
 // return an error when the message was not accepted for delivery.
 type Sender interface {
 	Send(ctx context.Context, phone, code, purpose string) error
+}
+
+// ErrPhoneRejected is a provider's refusal of the number itself (malformed,
+// a region it does not serve, blocked): the user's problem, not an outage.
+// Any other error of a Sender means the message was not sent for reasons
+// of the provider or of our credentials.
+var ErrPhoneRejected = errors.New("sms: the provider refused the phone number")
+
+// defaultHTTPClient is the providers' client when none is given: no
+// request waits on a provider for more than 10 s.
+var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
+
+// readBody reads at most 64 KiB of a provider's answer.
+func readBody(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, 64<<10))
 }
 
 // DevSender is the development Sender of `wxauth dev`: it hands every code
