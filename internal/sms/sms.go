@@ -1,5 +1,10 @@
 // Package sms delivers verification codes by text message. A [Sender] is
-// the one thing the login flows need of a provider.
+// the one thing the login flows need of a provider; this package has one
+// per provider, a file each: [Tencent] (Tencent Cloud SMS), [Aliyun]
+// (Alibaba Cloud SMS), [Webhook] (a signed POST to a service of yours) and
+// [DevSender] (the sandbox inbox of `wxauth dev`). None of them logs a
+// code. A refusal of the number itself is [ErrPhoneRejected]; any other
+// error is the provider's or the credentials' (an outage to the client).
 package sms
 
 import (
