@@ -31,8 +31,13 @@ type Sender interface {
 var ErrPhoneRejected = errors.New("sms: the provider refused the phone number")
 
 // defaultHTTPClient is the providers' client when none is given: no
-// request waits on a provider for more than 10 s.
-var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
+// request waits on a provider for more than 10 s, and none follows a
+// redirect (it would carry the code to wherever the answer points; a 3xx
+// counts as a failure).
+var defaultHTTPClient = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
 
 // readBody reads at most 64 KiB of a provider's answer.
 func readBody(r io.Reader) ([]byte, error) {

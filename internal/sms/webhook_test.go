@@ -72,3 +72,20 @@ func TestWebhookSend(t *testing.T) {
 		})
 	}
 }
+
+// A webhook answering a redirect does not get the code sent on to where it
+// points: the redirect is a failure.
+func TestWebhookFollowsNoRedirect(t *testing.T) {
+	var elsewhere []map[string]string
+	other := httptest.NewServer(webhookReceiver(t, "0123456789abcdef0123456789abcdef", time.Now(), 204, &elsewhere))
+	defer other.Close()
+	hook := httptest.NewServer(http.RedirectHandler(other.URL, http.StatusTemporaryRedirect))
+	defer hook.Close()
+	w := &Webhook{URL: hook.URL, Secret: "0123456789abcdef0123456789abcdef"}
+	if err := w.Send(t.Context(), "+8613700000001", "123456", "bind"); err == nil || errors.Is(err, ErrPhoneRejected) {
+		t.Errorf("Send to a redirecting hook = %v, want a failure", err)
+	}
+	if len(elsewhere) != 0 {
+		t.Errorf("the code was sent on to the redirect's target: %v", elsewhere)
+	}
+}
