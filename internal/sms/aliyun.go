@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -117,7 +116,7 @@ func (a *Aliyun) Send(ctx context.Context, phone, code, purpose string) error {
 	}
 	err = fmt.Errorf("aliyun sms: HTTP %d %s: %s (request %s)", resp.StatusCode, out.Code, out.Message, out.RequestId)
 	if aliyunPhoneErrors[out.Code] {
-		return errors.Join(ErrPhoneRejected, err)
+		return fmt.Errorf("%w: %w", err, ErrPhoneRejected)
 	}
 	return err
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -121,7 +120,7 @@ func (t *Tencent) Send(ctx context.Context, phone, code, purpose string) error {
 	}
 	err = fmt.Errorf("tencent sms: %s: %s (request %s)", code2, msg, r.RequestId)
 	if tencentPhoneErrors[code2] {
-		return errors.Join(ErrPhoneRejected, err)
+		return fmt.Errorf("%w: %w", err, ErrPhoneRejected)
 	}
 	return err
 }

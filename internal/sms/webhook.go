@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -93,7 +92,7 @@ func (w *Webhook) Send(ctx context.Context, phone, code, purpose string) error {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
 	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity:
-		return errors.Join(ErrPhoneRejected, fmt.Errorf("sms webhook: HTTP %d", resp.StatusCode))
+		return fmt.Errorf("sms webhook: HTTP %d: %w", resp.StatusCode, ErrPhoneRejected)
 	default:
 		return fmt.Errorf("sms webhook: HTTP %d", resp.StatusCode)
 	}
