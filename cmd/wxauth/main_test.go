@@ -190,6 +190,17 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 redirects: ["https://h5.example.com:8443/login/"]
 `)}, map[string]string{"WXAUTH_ISSUER": "https://a.example.com", "WXAUTH_SECRET": strings.Repeat("s", 32),
 			"WXAUTH_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db")}, `redirects[0]: "https://h5.example.com:8443/login/": WeChat returns only to the default port (80, 443), never to port 8443, for any app (oa (domains: h5.example.com)) (line 3)`},
+		// No sandbox inbox in serve: codes would reach no phone.
+		"serve bind_phone without an SMS provider": {[]string{"serve", "--config", writeFile(t, `apps:
+  - {name: mp, kind: miniprogram, appid: wx1, secret: s}
+registration: bind_phone
+`)}, map[string]string{"WXAUTH_ISSUER": "https://a.example.com", "WXAUTH_SECRET": strings.Repeat("s", 32),
+			"WXAUTH_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db")}, "sms.provider: required with registration bind_phone"},
+		"serve with the development sender": {[]string{"serve", "--config", writeFile(t, `apps:
+  - {name: mp, kind: miniprogram, appid: wx1, secret: s}
+sms: {provider: dev}
+`)}, map[string]string{"WXAUTH_ISSUER": "https://a.example.com", "WXAUTH_SECRET": strings.Repeat("s", 32),
+			"WXAUTH_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db")}, "sms.provider: dev delivers only to the sandbox inbox"},
 		"serve with an official account without domains": {[]string{"serve", "--config", writeFile(t, `apps:
   - {name: oa, kind: official_account, appid: wx1, secret: s}
 `)}, map[string]string{"WXAUTH_ISSUER": "https://a.example.com", "WXAUTH_SECRET": strings.Repeat("s", 32),

@@ -60,6 +60,8 @@ type Config struct {
 	// Empty: the connection's address.
 	TrustedProxyHeader string
 	RateLimits         RateLimits
+	// SMS is the text-message provider of the bind flow.
+	SMS SMS
 	// KeyReload is how often instances reload the shared signing keys; a
 	// new key signs after two reloads.
 	KeyReload Duration
@@ -67,6 +69,41 @@ type Config struct {
 	// lines are the file's line of each key path Parse read, for the
 	// problems Validate finds.
 	lines map[string]int
+}
+
+// SMS providers (sms.provider).
+const (
+	SMSDev     = "dev"
+	SMSTencent = "tencent"
+	SMSAliyun  = "aliyun"
+	SMSWebhook = "webhook"
+)
+
+// SMS configures the sender of the bind flow's codes (docs/bind.md "SMS
+// providers"). The credentials come from WXAUTH_SMS_* variables only,
+// never from the file.
+type SMS struct {
+	// Provider is dev, tencent, aliyun or webhook. Empty: none (`wxauth
+	// dev` uses the development sender; `serve` under bind_phone refuses).
+	Provider string
+	// Template is the provider's template id (webhook: passed on).
+	Template string
+	// SignName is the approved signature (签名) shown in the message.
+	SignName string
+	// Region is the provider's region; empty: ap-guangzhou (tencent),
+	// cn-hangzhou (aliyun).
+	Region string
+	// AppID is Tencent Cloud's SmsSdkAppId.
+	AppID string
+	// WebhookURL receives the webhook's POSTs.
+	WebhookURL string
+
+	// From the environment only.
+	SecretID        string // WXAUTH_SMS_SECRET_ID (tencent)
+	SecretKey       string // WXAUTH_SMS_SECRET_KEY (tencent)
+	AccessKeyID     string // WXAUTH_SMS_ACCESS_KEY_ID (aliyun)
+	AccessKeySecret string // WXAUTH_SMS_ACCESS_KEY_SECRET (aliyun)
+	WebhookSecret   string // WXAUTH_SMS_WEBHOOK_SECRET (webhook)
 }
 
 // RateLimits are attempt limits shared by all instances, each "N/window"
@@ -434,10 +471,59 @@ func (c *Config) Validate(needSecret bool) error {
 			bad(k.Path, "%v", err)
 		}
 	}
+	c.validateSMS(needSecret, bad)
 	if h := c.TrustedProxyHeader; h != "" && http.CanonicalHeaderKey(h) != http.CanonicalHeaderKey(strings.TrimSpace(h)) {
 		bad("trusted_proxy_header", "%q is not a header name", h)
 	}
 	return ps.err()
+}
+
+// validateSMS checks the sms.* keys. In production (serve) the development
+// sender is refused: it delivers to the sandbox inbox of `wxauth dev` only,
+// so under bind_phone a provider is required.
+func (c *Config) validateSMS(production bool, bad func(key, format string, args ...any)) {
+	s := c.SMS
+	need := func(v, key string) {
+		if v == "" {
+			bad(key, "required with sms.provider %s", s.Provider)
+		}
+	}
+	switch s.Provider {
+	case "":
+		if production && c.Registration == RegistrationBindPhone {
+			bad("sms.provider", "required with registration bind_phone: tencent, aliyun or webhook (codes must reach phones)")
+		}
+	case SMSDev:
+		if production {
+			bad("sms.provider", "dev delivers only to the sandbox inbox of `wxauth dev`; serve needs tencent, aliyun or webhook")
+		}
+	case SMSTencent:
+		need(s.AppID, "sms.app_id")
+		need(s.Template, "sms.template")
+		need(s.SignName, "sms.sign_name")
+		need(s.SecretID, "WXAUTH_SMS_SECRET_ID")
+		need(s.SecretKey, "WXAUTH_SMS_SECRET_KEY")
+	case SMSAliyun:
+		need(s.Template, "sms.template")
+		need(s.SignName, "sms.sign_name")
+		need(s.AccessKeyID, "WXAUTH_SMS_ACCESS_KEY_ID")
+		need(s.AccessKeySecret, "WXAUTH_SMS_ACCESS_KEY_SECRET")
+	case SMSWebhook:
+		u, err := url.Parse(s.WebhookURL)
+		switch {
+		case s.WebhookURL == "":
+			need("", "sms.webhook_url")
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("sms.webhook_url", "%q is not an http(s) URL", s.WebhookURL)
+		case production && u.Scheme != "https":
+			bad("sms.webhook_url", "%q: serve sends codes over https only", s.WebhookURL)
+		}
+		if len(s.WebhookSecret) < 32 {
+			bad("WXAUTH_SMS_WEBHOOK_SECRET", "required with sms.provider webhook, at least 32 bytes")
+		}
+	default:
+		bad("sms.provider", "%q is not dev, tencent, aliyun or webhook", s.Provider)
+	}
 }
 
 // lineOf is the file's line of key, or of the nearest enclosing key the
@@ -490,6 +576,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("wechat_api", c.WeChat.APIBase),
 		slog.Any("apps", names),
 		slog.String("registration", c.Registration),
+		slog.String("sms_provider", c.SMS.Provider),
 	)
 }
 

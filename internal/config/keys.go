@@ -66,6 +66,12 @@ var keys = []Key{
 	{Path: "rate_limits.sms_per_phone_day", Env: "WXAUTH_RATE_SMS_PER_PHONE_DAY", Doc: "SMS codes per phone (the day turns at 00:00 UTC)", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerPhoneDay })},
 	{Path: "rate_limits.sms_per_ip_hour", Env: "WXAUTH_RATE_SMS_PER_IP_HOUR", Doc: "SMS codes per client address", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerIPHour })},
 	{Path: "rate_limits.authorize_per_ip", Env: "WXAUTH_RATE_AUTHORIZE_PER_IP", Doc: "browser logins started (`GET /v1/oauth/wechat/authorize`, each keeps a state) per client address", ref: str(func(c *Config) *string { return &c.RateLimits.AuthorizePerIP })},
+	{Path: "sms.provider", Env: "WXAUTH_SMS_PROVIDER", Default: "empty: none (dev: the sandbox inbox)", Doc: "`tencent`, `aliyun`, `webhook`, or `dev` (`wxauth dev` only); `serve` under `bind_phone` requires one ([bind.md](bind.md#sms-providers)); credentials only from `WXAUTH_SMS_*` variables", ref: str(func(c *Config) *string { return &c.SMS.Provider })},
+	{Path: "sms.template", Env: "WXAUTH_SMS_TEMPLATE", Doc: "the provider's template id for the code message", ref: str(func(c *Config) *string { return &c.SMS.Template })},
+	{Path: "sms.sign_name", Env: "WXAUTH_SMS_SIGN_NAME", Doc: "the approved signature (签名) the message carries (tencent, aliyun)", ref: str(func(c *Config) *string { return &c.SMS.SignName })},
+	{Path: "sms.region", Env: "WXAUTH_SMS_REGION", Default: "empty: `ap-guangzhou` (tencent), `cn-hangzhou` (aliyun)", Doc: "the provider's region", ref: str(func(c *Config) *string { return &c.SMS.Region })},
+	{Path: "sms.app_id", Env: "WXAUTH_SMS_APP_ID", Doc: "Tencent Cloud's SmsSdkAppId", ref: str(func(c *Config) *string { return &c.SMS.AppID })},
+	{Path: "sms.webhook_url", Env: "WXAUTH_SMS_WEBHOOK_URL", Doc: "where the webhook provider POSTs signed codes (https in `serve`)", ref: str(func(c *Config) *string { return &c.SMS.WebhookURL })},
 	{Path: "key_reload", Env: "WXAUTH_KEY_RELOAD", Doc: "how often instances reload the shared signing keys; a new key signs after two reloads", kind: duration, ref: dur(func(c *Config) *Duration { return &c.KeyReload })},
 }
 
@@ -106,6 +112,16 @@ func appField(a *App, name string) *string {
 		return &a.Secret
 	}
 	return nil
+}
+
+// smsCredentials are the SMS providers' credentials: WXAUTH_SMS_* variables
+// only, never keys of the file (a file is copied, committed, pasted).
+var smsCredentials = map[string]func(*SMS) *string{
+	"WXAUTH_SMS_SECRET_ID":         func(s *SMS) *string { return &s.SecretID },
+	"WXAUTH_SMS_SECRET_KEY":        func(s *SMS) *string { return &s.SecretKey },
+	"WXAUTH_SMS_ACCESS_KEY_ID":     func(s *SMS) *string { return &s.AccessKeyID },
+	"WXAUTH_SMS_ACCESS_KEY_SECRET": func(s *SMS) *string { return &s.AccessKeySecret },
+	"WXAUTH_SMS_WEBHOOK_SECRET":    func(s *SMS) *string { return &s.WebhookSecret },
 }
 
 // Keys lists the configuration keys, for documentation.

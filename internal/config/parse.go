@@ -370,6 +370,10 @@ func (c *Config) ApplyEnv(env Env) error {
 			}
 			continue
 		}
+		if f, ok := smsCredentials[name]; ok {
+			*f(&c.SMS) = v
+			continue
+		}
 		if app, ok := appSecretVar(name); ok {
 			if !c.setAppSecret(app, v) && len(c.Apps) > 0 {
 				ps = append(ps, Problem{Key: name, Msg: fmt.Sprintf("no app %q is configured", app)})

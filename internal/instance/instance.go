@@ -50,8 +50,9 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// SMS sends the codes of the bind flow; nil: the development sender,
-	// which writes them to the log and to DeliverSMS (the sandbox's inbox).
+	// SMS sends the codes of the bind flow; nil: the sender sms.provider
+	// names (none or dev: the development sender, which hands them to
+	// DeliverSMS, the sandbox's inbox, and never logs them).
 	SMS        sms.Sender
 	DeliverSMS func(phone, code, purpose string)
 }
@@ -204,10 +205,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	}
 	sender := opt.SMS
 	if sender == nil {
-		sender = sms.DevSender{Logger: opt.Logger, Deliver: opt.DeliverSMS}
-		if cfg.Registration == config.RegistrationBindPhone {
-			opt.Logger.Warn("SMS codes go to the log (development sender); plug in a real sender for production")
-		}
+		sender = newSender(cfg, opt)
 	}
 	inst.Login, err = login.New(login.Config{
 		Apps: apps, BindPhone: cfg.Registration == config.RegistrationBindPhone,
@@ -273,4 +271,22 @@ func serviceKeys(keys []config.ServiceKey) []server.ServiceKey {
 		out[i] = server.ServiceKey{Name: k.Name, Secret: k.Secret, Scopes: k.Scopes}
 	}
 	return out
+}
+
+// newSender is the SMS sender sms.provider names (docs/bind.md "SMS
+// providers"); Validate has checked its keys.
+func newSender(cfg *config.Config, opt Options) sms.Sender {
+	s := cfg.SMS
+	switch s.Provider {
+	case config.SMSTencent:
+		return &sms.Tencent{SecretID: s.SecretID, SecretKey: s.SecretKey, AppID: s.AppID, TemplateID: s.Template,
+			SignName: s.SignName, Region: s.Region, Now: opt.Now}
+	case config.SMSAliyun:
+		return &sms.Aliyun{AccessKeyID: s.AccessKeyID, AccessKeySecret: s.AccessKeySecret, TemplateCode: s.Template,
+			SignName: s.SignName, Region: s.Region, Now: opt.Now}
+	case config.SMSWebhook:
+		return &sms.Webhook{URL: s.WebhookURL, Secret: s.WebhookSecret, Template: s.Template, Now: opt.Now}
+	default: // "" and dev
+		return sms.DevSender{Logger: opt.Logger, Deliver: opt.DeliverSMS}
+	}
 }

@@ -26,6 +26,9 @@ var (
 	ErrInvalidTicket  = clienterr.New(api.CodeInvalidTicket, "the bind ticket is unknown, used or expired; log in again")
 	ErrInvalidSMSCode = clienterr.New(api.CodeInvalidSMSCode, "the SMS code is wrong, expired or used; request a new one")
 	ErrSMSUnavailable = clienterr.WithStatus(api.CodeUnavailable, http.StatusServiceUnavailable, "the SMS could not be sent; retry later")
+	// ErrSMSPhoneRejected: the SMS provider refused the number itself
+	// (sms.ErrPhoneRejected): the user's to fix, not an outage.
+	ErrSMSPhoneRejected = clienterr.New(api.CodeInvalidRequest, "the SMS provider refused this phone number; check it or use another")
 
 	// Mini program data.
 	ErrSessionKeyExpired = clienterr.New(api.CodeSessionKeyExpired, "the data cannot be decrypted with this session's session_key; call wx.login, log in again, then ask WeChat for the data again")

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/sms"
 	"github.com/wxauth/wxauth/internal/storage"
 )
 
@@ -77,6 +78,9 @@ func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 		if derr := s.cfg.OneTime.CompareAndSwap(context.WithoutCancel(ctx), key, b, []byte{}, time.Millisecond); derr != nil &&
 			!errors.Is(derr, storage.ErrNotFound) && !errors.Is(derr, storage.ErrConflict) {
 			s.cfg.Logger.ErrorContext(ctx, "could not forget an unsent sms code", "err", derr)
+		}
+		if errors.Is(err, sms.ErrPhoneRejected) {
+			return ErrSMSPhoneRejected.Because(err)
 		}
 		return ErrSMSUnavailable.Because(err)
 	}

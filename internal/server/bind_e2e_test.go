@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -55,27 +54,19 @@ func mustSendSMS(t *testing.T, s *servertest.Server, phone string) string {
 	return smsCode(t, s, phone)
 }
 
-// smsCode is the code the development sender last logged for phone (it
-// logs the phone masked but for its last four digits).
+// smsCode is the code last delivered to phone's sandbox inbox (the
+// development sender's only destination: codes are never logged).
 func smsCode(t *testing.T, s *servertest.Server, phone string) string {
 	t.Helper()
-	masked := strings.Repeat("*", len(phone)-4) + phone[len(phone)-4:]
-	code := ""
-	sc := bufio.NewScanner(strings.NewReader(s.Logs.String()))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var line struct{ Msg, Phone, Code, Purpose string }
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "sms code (development sender)" && line.Phone == masked {
-			if line.Purpose != "bind" {
-				t.Errorf("dev sender purpose = %q, want bind", line.Purpose)
-			}
-			code = line.Code
-		}
+	msgs := s.Sandbox.SMS(phone)
+	if len(msgs) == 0 {
+		t.Fatalf("no SMS in the sandbox inbox of %s", phone)
 	}
-	if len(code) != 6 {
-		t.Fatalf("no 6-digit code for %s in the dev sender's log (got %q)", masked, code)
+	m := msgs[len(msgs)-1]
+	if m.Purpose != "bind" || len(m.Code) != 6 {
+		t.Fatalf("last SMS to %s = %+v, want a 6-digit bind code", phone, m)
 	}
-	return code
+	return m.Code
 }
 
 func postBind(t *testing.T, s *servertest.Server, body map[string]string) servertest.Response {

@@ -42,7 +42,8 @@ type Server struct {
 	Sandbox *sandbox.Sandbox
 	Inst    *instance.Instance
 	Clock   *fakeclock.Clock
-	// Logs holds every log line the stack wrote (JSON, one per line).
+	// Logs holds every log line the stack wrote (JSON, one per line; text
+	// with TextLogs).
 	Logs *SyncBuffer
 	// HTTP is a client for the server.
 	HTTP *http.Client
@@ -76,6 +77,7 @@ type options struct {
 	secrets    map[string]string
 	ips        map[string][]string
 	quiet      bool
+	textLogs   bool
 	sessionKey sandbox.SessionKeyPolicy
 	// devOrigins are more origins the sandbox's apps may return to.
 	devOrigins []string
@@ -83,6 +85,10 @@ type options struct {
 
 // Quiet keeps only warnings and errors in Logs, for benchmarks.
 func Quiet() Option { return func(o *options) { o.quiet = true } }
+
+// TextLogs writes Logs in slog's text format instead of JSON, as `wxauth`
+// does with log_format text.
+func TextLogs() Option { return func(o *options) { o.textLogs = true } }
 
 // SandboxSecret gives app name another secret in the sandbox than in
 // wxauth's configuration, as when an operator pastes a wrong one.
@@ -155,7 +161,9 @@ func New(t testing.TB, opts ...Option) *Server {
 		e(&cfg)
 	}
 	cfg.FillDev(hs.URL, dir)
-	if err := cfg.Validate(true); err != nil {
+	// Validated as `wxauth dev` is (the stack is one, sandbox and all), with
+	// the secret set above.
+	if err := cfg.Validate(false); err != nil {
 		t.Fatal(err)
 	}
 	s.Config = cfg
@@ -163,7 +171,11 @@ func New(t testing.TB, opts ...Option) *Server {
 	if o.quiet {
 		level = slog.LevelWarn
 	}
-	log := slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: level}))
+	var lh slog.Handler = slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: level})
+	if o.textLogs {
+		lh = slog.NewTextHandler(s.Logs, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(lh)
 	apps := make([]sandbox.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
 		apps[i] = sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret, Unbound: o.unbound[a.Name],

@@ -1,11 +1,20 @@
 // Package sms delivers verification codes by text message. A [Sender] is
-// the one thing the login flows need of a provider.
+// the one thing the login flows need of a provider; this package has one
+// per provider, a file each: [Tencent] (Tencent Cloud SMS), [Aliyun]
+// (Alibaba Cloud SMS), [Webhook] (a signed POST to a service of yours) and
+// [DevSender] (the sandbox inbox of `wxauth dev`). None of them logs a
+// code. A refusal of the number itself is [ErrPhoneRejected]; any other
+// error is the provider's or the credentials' (an outage to the client).
 package sms
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
+	"net/http"
 	"strings"
+	"time"
 )
 
 // Sender delivers an SMS code to a phone (E.164). purpose says what the
@@ -15,26 +24,53 @@ type Sender interface {
 	Send(ctx context.Context, phone, code, purpose string) error
 }
 
-// DevSender is the development Sender: it writes the code to the log, with
-// the phone masked but for its last four digits (the log is where a
-// developer reads it), and hands it to Deliver, the sandbox's SMS inbox
-// under `wxauth dev`. It sends nothing: production needs a real Sender.
+// ErrPhoneRejected is a provider's refusal of the number itself (malformed,
+// a region it does not serve, blocked): the user's problem, not an outage.
+// Any other error of a Sender means the message was not sent for reasons
+// of the provider or of our credentials.
+var ErrPhoneRejected = errors.New("sms: the provider refused the phone number")
+
+// defaultHTTPClient is the providers' client when none is given: no
+// request waits on a provider for more than 10 s, and none follows a
+// redirect (it would carry the code to wherever the answer points; a 3xx
+// counts as a failure).
+var defaultHTTPClient = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// readBody reads at most 64 KiB of a provider's answer.
+func readBody(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, 64<<10))
+}
+
+// DevSender is the development Sender of `wxauth dev`: it hands every code
+// to Deliver, the sandbox's SMS inbox, and sends nothing. It never logs a
+// code (docs/security.md): a code in a log is a code whoever reads the log
+// can use. With no inbox it refuses, so that no code is lost silently.
 type DevSender struct {
-	// Logger; nil discards.
+	// Logger; nil discards. It gets one Info line per code delivered, with
+	// the phone masked but for its last four digits, and never the code.
 	Logger *slog.Logger
-	// Deliver, if not nil, receives every code (sandbox.Sandbox.DeliverSMS).
+	// Deliver receives every code (sandbox.Sandbox.DeliverSMS). Nil: Send
+	// fails with [ErrNoInbox].
 	Deliver func(phone, code, purpose string)
 }
 
 var _ Sender = DevSender{}
 
+// ErrNoInbox is the development sender's answer when there is no sandbox
+// inbox to deliver to (`wxauth serve` has none).
+var ErrNoInbox = errors.New("sms: the development sender has no sandbox inbox to deliver to; configure sms.provider")
+
 // Send implements [Sender].
 func (d DevSender) Send(ctx context.Context, phone, code, purpose string) error {
-	if d.Logger != nil {
-		d.Logger.InfoContext(ctx, "sms code (development sender)", "phone", Mask(phone), "code", code, "purpose", purpose)
+	if d.Deliver == nil {
+		return ErrNoInbox
 	}
-	if d.Deliver != nil {
-		d.Deliver(phone, code, purpose)
+	d.Deliver(phone, code, purpose)
+	if d.Logger != nil {
+		d.Logger.InfoContext(ctx, "sms code delivered to the sandbox inbox", "phone", Mask(phone), "purpose", purpose)
 	}
 	return nil
 }
