@@ -93,5 +93,8 @@ func explain(err error) error {
 	if errors.Is(err, sqlstore.ErrNotMigrated) {
 		return fmt.Errorf("%w: run `wxauth migrate` (or `serve --migrate`)", err)
 	}
+	if errors.Is(err, sqlstore.ErrProductionDatabase) {
+		return fmt.Errorf("%w: `wxauth dev` never opens it; unset WXAUTH_DATABASE_URL (dev keeps SQLite in its data folder) or point it at a development database", err)
+	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/demo"
 	"github.com/wxauth/wxauth/internal/instance"
+	"github.com/wxauth/wxauth/internal/storage/sqlstore"
 	"github.com/wxauth/wxauth/sandbox"
 )
 
@@ -55,6 +57,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 	if *addr != "" {
 		cfg.Addr = *addr
 	}
+	if err := checkLoopback(cfg.Addr); err != nil {
+		return err
+	}
 	if cfg.Secret == "" {
 		s, err := config.LoadOrCreateSecret(filepath.Join(*data, "secret"))
 		if err != nil {
@@ -89,11 +94,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 		return err
 	}
 	inst, err := instance.New(ctx, &cfg, instance.Options{
-		KeyFile:    filepath.Join(*data, "signing-key.json"),
-		Migrate:    true,
-		Mount:      map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
-		DeliverSMS: sb.DeliverSMS,
-		Logger:     log,
+		KeyFile:      filepath.Join(*data, "signing-key.json"),
+		Migrate:      true,
+		DatabaseMode: sqlstore.ModeDev,
+		Mount:        map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
+		DeliverSMS:   sb.DeliverSMS,
+		Logger:       log,
 	})
 	if err != nil {
 		ln.Close()
@@ -103,6 +109,23 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 	log.Info("wxauth dev started", "config", &cfg, "data", *data)
 	printDevBanner(stdout, origin, *data, cfg)
 	return serveHTTP(ctx, ln, inst.Handler, log)
+}
+
+// checkLoopback refuses a listen address other than a loopback one: `wxauth
+// dev` serves the sandbox (logins as anyone, the SMS inbox) and must not be
+// reachable from another machine.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("dev: listen address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("dev: refusing to listen on %q: `wxauth dev` serves the WeChat sandbox (anyone can log in as any user and read the SMS inbox), so it listens only on a loopback address (127.0.0.1, ::1, localhost); use `wxauth serve` to serve other machines", addr)
 }
 
 // runServe is `wxauth serve --config FILE` (docs/configuration.md).
@@ -128,7 +151,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return err
 	}
 	log := newLogger(stderr, &cfg)
-	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, Logger: log})
+	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, DatabaseMode: sqlstore.ModeProduction, Logger: log})
 	if err != nil {
 		return err
 	}

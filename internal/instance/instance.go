@@ -42,6 +42,9 @@ type Options struct {
 	KeyFile string
 	// Migrate runs the database migrations at start.
 	Migrate bool
+	// DatabaseMode marks the database as production's (`wxauth serve`) or
+	// refuses one so marked (`wxauth dev`); zero does neither.
+	DatabaseMode sqlstore.Mode
 	// Mount adds handlers beside the API (the sandbox under /sandbox/ in
 	// `wxauth dev`), by pattern.
 	Mount map[string]http.Handler
@@ -97,7 +100,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		}
 	}()
 
-	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: opt.Logger, Migrate: opt.Migrate})
+	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: opt.Logger, Migrate: opt.Migrate, Mode: opt.DatabaseMode})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

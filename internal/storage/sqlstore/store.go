@@ -37,12 +37,15 @@ type Config struct {
 	// Migrate runs the embedded migrations at Open. When false, Open fails if
 	// the database schema is behind this build's.
 	Migrate bool
+	// Mode marks the database as production's, or refuses one so marked;
+	// zero does neither (see [Mode]).
+	Mode Mode
 }
 
 // LogValue implements slog.LogValuer: a PostgreSQL URL may carry a
 // password.
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("url", redact(c.URL)), slog.Bool("migrate", c.Migrate))
+	return slog.GroupValue(slog.String("url", redact(c.URL)), slog.Bool("migrate", c.Migrate), slog.String("mode", string(c.Mode)))
 }
 
 // redact hides the credentials of a URL.
@@ -164,7 +167,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.wdb != s.db {
 		s.writes, s.wgate = &stmtCache{db: s.wdb}, newGate(s.wdb.Stats().MaxOpenConnections)
 	}
-	if err := s.setUp(ctx, cfg.Migrate); err != nil {
+	if err := s.setUp(ctx, cfg.Migrate, cfg.Mode); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", redact(cfg.URL), err)
 	}
@@ -186,14 +189,33 @@ func Migrate(ctx context.Context, cfg Config) error {
 	return s.Close()
 }
 
-// setUp checks that the database answers, checks the schema (and the file:
-// a corrupt one fails here) and brings it up to date when migrate is set.
-func (s *Store) setUp(ctx context.Context, migrate bool) error {
+// setUp checks that the database answers, refuses a production database
+// to a dev server, checks the schema (and the file: a corrupt one fails
+// here), brings it up to date when migrate is set, and marks a production
+// one.
+func (s *Store) setUp(ctx context.Context, migrate bool, mode Mode) error {
 	if s.d.pingAtOpen {
 		if err := s.db.PingContext(ctx); err != nil {
 			return fmt.Errorf("connect: %w", s.d.mapError(err))
 		}
 	}
+	if mode == ModeDev {
+		if err := s.checkNotProduction(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.schema(ctx, migrate); err != nil {
+		return err
+	}
+	if mode == ModeProduction {
+		return s.markProduction(ctx)
+	}
+	return nil
+}
+
+// schema checks the schema's version, or brings it up to date when migrate
+// is set.
+func (s *Store) schema(ctx context.Context, migrate bool) error {
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if s.d.locker != nil {
 		opt, err := s.d.locker()
