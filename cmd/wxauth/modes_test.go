@@ -17,12 +17,12 @@ import (
 )
 
 // startServe runs `wxauth serve` in process with the configuration file
-// path and environment env (WXAUTH_ADDR defaults to a free loopback port),
-// and returns its origin and a stop function that waits for a clean
-// shutdown.
-func startServe(t *testing.T, path string, env map[string]string, args ...string) (origin string, stop func()) {
+// path and environment env (WXAUTH_ADDR and WXAUTH_METRICS_ADDR default to
+// free loopback ports), and returns its origin, the URL of its metrics
+// ("" when off) and a stop function that waits for a clean shutdown.
+func startServe(t *testing.T, path string, env map[string]string, args ...string) (origin, metrics string, stop func()) {
 	t.Helper()
-	full := map[string]string{"WXAUTH_ADDR": "127.0.0.1:0"}
+	full := map[string]string{"WXAUTH_ADDR": "127.0.0.1:0", "WXAUTH_METRICS_ADDR": "127.0.0.1:0"}
 	for k, v := range env {
 		full[k] = v
 	}
@@ -37,6 +37,9 @@ func startServe(t *testing.T, path string, env map[string]string, args ...string
 	for sc.Scan() {
 		if rest, ok := strings.CutPrefix(sc.Text(), "wxauth serving on "); ok {
 			origin = strings.Fields(rest)[0]
+			if _, m, ok := strings.Cut(rest, "metrics on "); ok {
+				metrics = m
+			}
 			break
 		}
 	}
@@ -45,7 +48,7 @@ func startServe(t *testing.T, path string, env map[string]string, args ...string
 		t.Fatalf("wxauth serve did not start: %v", <-done)
 	}
 	go io.Copy(io.Discard, pr)
-	return origin, func() {
+	return origin, metrics, func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("wxauth serve stopped with %v", err)
@@ -128,7 +131,7 @@ func TestDevRefusesProductionDatabase(t *testing.T) {
 	})
 	t.Run("serve", func(t *testing.T) {
 		db := "sqlite:" + filepath.Join(t.TempDir(), "prod.db")
-		_, stop := startServe(t, serveConfig(t), serveEnv(db), "--migrate")
+		_, _, stop := startServe(t, serveConfig(t), serveEnv(db), "--migrate")
 		stop()
 		refused(t, db)
 	})
@@ -151,7 +154,7 @@ func TestDevRefusesProductionDatabase(t *testing.T) {
 // `wxauth serve` mounts neither the sandbox (its control API, SMS inbox,
 // WeChat's pages) nor the demo: every such path is a 404.
 func TestServeHasNoSandbox(t *testing.T) {
-	origin, stop := startServe(t, serveConfig(t), serveEnv("sqlite:"+filepath.Join(t.TempDir(), "db")), "--migrate")
+	origin, _, stop := startServe(t, serveConfig(t), serveEnv("sqlite:"+filepath.Join(t.TempDir(), "db")), "--migrate")
 	defer stop()
 	for _, p := range []string{
 		"/sandbox/", "/sandbox/v1/sms", "/sandbox/v1/sms?phone=%2B8613800000000", "/sandbox/v1/miniprogram/code",
@@ -188,4 +191,56 @@ func postgresSchema(t *testing.T) string {
 		sep = "&"
 	}
 	return base + sep + "search_path=" + schema
+}
+
+// `wxauth serve` answers /metrics on metrics_addr only, never on the public
+// port; metrics_addr off serves them nowhere. `wxauth dev` keeps them on
+// its one port.
+func TestServeMetricsOffThePublicPort(t *testing.T) {
+	origin, metrics, stop := startServe(t, serveConfig(t), serveEnv("sqlite:"+filepath.Join(t.TempDir(), "db")), "--migrate")
+	defer stop()
+	if metrics == "" || strings.HasPrefix(metrics, origin) {
+		t.Fatalf("metrics at %q, want a listener other than %s", metrics, origin)
+	}
+	if status, b := get(t, origin+"/healthz", ""); status != 200 {
+		t.Fatalf("GET /healthz = %d %s", status, b)
+	}
+	for _, method := range []string{"GET", "HEAD", "POST"} {
+		if status, b := call(t, method, origin+"/metrics", "", ""); status != 404 {
+			t.Errorf("%s /metrics on the API port = %d %.200s, want 404", method, status, b)
+		}
+	}
+	status, b := get(t, metrics, "")
+	if status != 200 || !strings.Contains(string(b), `wxauth_http_requests_total{route="GET /healthz",status="200"} 1`) {
+		t.Errorf("GET %s = %d, want the metrics counting the API's requests:\n%.2000s", metrics, status, b)
+	}
+	// The metrics listener serves nothing else.
+	base := strings.TrimSuffix(metrics, "/metrics")
+	for _, p := range []string{"/healthz", "/v1/", "/"} {
+		if status, _ := get(t, base+p, ""); status != 404 {
+			t.Errorf("GET %s on the metrics listener = %d, want 404", p, status)
+		}
+	}
+
+	t.Run("off", func(t *testing.T) {
+		for _, off := range []string{"off", ""} {
+			env := serveEnv("sqlite:" + filepath.Join(t.TempDir(), "db"))
+			env["WXAUTH_METRICS_ADDR"] = off
+			origin, metrics, stop := startServe(t, serveConfig(t), env, "--migrate")
+			if metrics != "" {
+				t.Errorf("metrics_addr %q: metrics on %q", off, metrics)
+			}
+			if status, _ := get(t, origin+"/metrics", ""); status != 404 {
+				t.Errorf("metrics_addr %q: GET /metrics on the API port = %d, want 404", off, status)
+			}
+			stop()
+		}
+	})
+	t.Run("dev", func(t *testing.T) {
+		origin, stop := startDev(t, t.TempDir(), nil)
+		defer stop()
+		if status, b := get(t, origin+"/metrics", ""); status != 200 || !strings.Contains(string(b), "wxauth_") {
+			t.Errorf("dev: GET /metrics = %d %.200s, want the metrics", status, b)
+		}
+	})
 }

@@ -97,6 +97,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 		KeyFile:      filepath.Join(*data, "signing-key.json"),
 		Migrate:      true,
 		DatabaseMode: sqlstore.ModeDev,
+		MetricsOnAPI: true,
 		Mount:        map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
 		DeliverSMS:   sb.DeliverSMS,
 		Logger:       log,
@@ -160,9 +161,32 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("wxauth serve started", "config", &cfg)
-	fmt.Fprintf(stdout, "wxauth serving on http://%s (issuer %s)\n", ln.Addr(), cfg.Issuer)
-	return serveHTTP(ctx, ln, inst.Handler, log)
+	if cfg.MetricsOff() {
+		log.Info("wxauth serve started", "config", &cfg)
+		fmt.Fprintf(stdout, "wxauth serving on http://%s (issuer %s), metrics off\n", ln.Addr(), cfg.Issuer)
+		return serveHTTP(ctx, ln, inst.Handler, log)
+	}
+	// The metrics on a listener of their own: never on the public port.
+	mln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on metrics_addr: %w", err)
+	}
+	metrics := http.NewServeMux()
+	metrics.Handle("GET /metrics", inst.Metrics.Handler())
+	log.Info("wxauth serve started", "config", &cfg, "metrics", "http://"+mln.Addr().String()+"/metrics")
+	fmt.Fprintf(stdout, "wxauth serving on http://%s (issuer %s), metrics on http://%s/metrics\n", ln.Addr(), cfg.Issuer, mln.Addr())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	merr := make(chan error, 1)
+	go func() {
+		err := serveHTTP(ctx, mln, metrics, log.With("listener", "metrics"))
+		cancel() // one listener failing stops the other
+		merr <- err
+	}()
+	err = serveHTTP(ctx, ln, inst.Handler, log)
+	cancel()
+	return errors.Join(err, <-merr)
 }
 
 // runSandbox is `wxauth sandbox`: the WeChat imitation alone, with the apps

@@ -48,6 +48,10 @@ type Options struct {
 	// Mount adds handlers beside the API (the sandbox under /sandbox/ in
 	// `wxauth dev`), by pattern.
 	Mount map[string]http.Handler
+	// MetricsOnAPI serves GET /metrics beside the API (`wxauth dev`, the
+	// e2e tests). Otherwise the caller serves Instance.Metrics.Handler()
+	// elsewhere, or not at all (`wxauth serve`: metrics_addr).
+	MetricsOnAPI bool
 	// HTTPClient for calls to WeChat; nil: the wechat package's default.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -237,11 +241,14 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
-	if len(opt.Mount) == 0 {
+	if len(opt.Mount) == 0 && !opt.MetricsOnAPI {
 		inst.Handler = api
 		return inst, nil
 	}
 	mux := http.NewServeMux()
+	if opt.MetricsOnAPI {
+		mux.Handle("GET /metrics", inst.Metrics.Handler())
+	}
 	for pattern, h := range opt.Mount {
 		mux.Handle(pattern, h)
 	}
