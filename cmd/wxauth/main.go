@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/redact"
 	"github.com/wxauth/wxauth/internal/storage/sqlstore"
 )
 
@@ -64,7 +65,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env confi
 	if errors.Is(err, errHelp) {
 		return nil
 	}
-	return explain(err)
+	// The last guard: whatever a driver put in an error, no password of a
+	// connection string reaches the terminal.
+	return redact.Error(explain(err))
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {

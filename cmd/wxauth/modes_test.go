@@ -26,11 +26,18 @@ func startServe(t *testing.T, path string, env map[string]string, args ...string
 	for k, v := range env {
 		full[k] = v
 	}
+	return startServeTo(t, path, full, io.Discard, args...)
+}
+
+// startServeTo is startServe with the environment as given and the log
+// written to stderr.
+func startServeTo(t *testing.T, path string, full map[string]string, stderr io.Writer, args ...string) (origin, metrics string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--config", path}, args...), pw, io.Discard, config.Env(full))
+		done <- run(ctx, append([]string{"serve", "--config", path}, args...), pw, stderr, config.Env(full))
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)

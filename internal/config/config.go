@@ -14,6 +14,7 @@ import (
 
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/ratelimit"
+	"github.com/wxauth/wxauth/internal/redact"
 )
 
 // App kinds: package login defines them (login.Kinds); these name them
@@ -462,23 +463,12 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("issuer", c.Issuer),
-		slog.String("database", redactURL(c.DatabaseURL)),
-		slog.String("redis", redactURL(c.RedisURL)),
+		slog.String("database", redact.URLs(c.DatabaseURL)),
+		slog.String("redis", redact.URLs(c.RedisURL)),
 		slog.String("wechat_api", c.WeChat.APIBase),
 		slog.Any("apps", names),
 		slog.String("registration", c.Registration),
 	)
-}
-
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // ValidateOnly is Validate for a command that uses only some keys (an

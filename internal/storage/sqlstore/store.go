@@ -11,6 +11,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/wxauth/wxauth/internal/redact"
 	"github.com/wxauth/wxauth/internal/storage"
 )
 
@@ -45,16 +46,7 @@ type Config struct {
 // LogValue implements slog.LogValuer: a PostgreSQL URL may carry a
 // password.
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("url", redact(c.URL)), slog.Bool("migrate", c.Migrate), slog.String("mode", string(c.Mode)))
-}
-
-// redact hides the credentials of a URL.
-func redact(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
-	if i := strings.LastIndex(rest, "@"); ok && i >= 0 {
-		return scheme + "://REDACTED" + rest[i:]
-	}
-	return url
+	return slog.GroupValue(slog.String("url", redact.URLs(c.URL)), slog.Bool("migrate", c.Migrate), slog.String("mode", string(c.Mode)))
 }
 
 // Store is a [storage.Users] and [storage.SigningKeys] on SQL. It is safe
@@ -135,8 +127,14 @@ var ErrNotMigrated = errors.New("the database schema is not up to date")
 
 // Open connects to the database of cfg.URL, checks that it answers, and
 // runs or checks the migrations. A database that cannot be reached is
-// reported as [storage.ErrUnavailable].
+// reported as [storage.ErrUnavailable]. Its errors never show a password
+// (internal/redact).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := open(ctx, cfg)
+	return s, redact.Error(err)
+}
+
+func open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -156,7 +154,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	case scheme == "postgres" || scheme == "postgresql":
 		db, err := openPostgres(cfg.URL)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: open %s: %w", redact(cfg.URL), err)
+			return nil, fmt.Errorf("sqlstore: open %s: %w", redact.URLs(cfg.URL), err)
 		}
 		s.d, s.db, s.wdb = postgresDialect, db, db
 	default:
@@ -169,7 +167,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if err := s.setUp(ctx, cfg.Migrate, cfg.Mode); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", redact(cfg.URL), err)
+		return nil, fmt.Errorf("sqlstore: open %s: %w", redact.URLs(cfg.URL), err)
 	}
 	return s, nil
 }
