@@ -26,7 +26,7 @@ func TestPerAddressLimitsCountIPv6By64(t *testing.T) {
 	}))
 	same := []string{"2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:2:abcd::3"}
 	other := "2001:db8:1:3::1"
-	from := func(ip, method, path, body string) servertest.Response {
+	from := func(t *testing.T, ip, method, path, body string) servertest.Response {
 		t.Helper()
 		var rd io.Reader
 		if body != "" {
@@ -49,35 +49,35 @@ func TestPerAddressLimitsCountIPv6By64(t *testing.T) {
 	endpoints := []struct {
 		name string
 		ok   int
-		call func(ip string) servertest.Response
+		call func(t *testing.T, ip string) servertest.Response
 	}{
-		{"login", http.StatusOK, func(ip string) servertest.Response {
-			return from(ip, "POST", "/v1/miniprogram/login", `{"app":"mp","code":"`+s.Code(t, "mp", "alice")+`"}`)
+		{"login", http.StatusOK, func(t *testing.T, ip string) servertest.Response {
+			return from(t, ip, "POST", "/v1/miniprogram/login", `{"app":"mp","code":"`+s.Code(t, "mp", "alice")+`"}`)
 		}},
-		{"refresh", http.StatusOK, func(ip string) servertest.Response {
+		{"refresh", http.StatusOK, func(t *testing.T, ip string) servertest.Response {
 			n++ // a login from an IPv4 address of its own, outside the limits counted here
 			var l api.TokenResponse
-			from(fmt.Sprintf("198.51.100.%d", n), "POST", "/v1/miniprogram/login", `{"app":"mp","code":"`+s.Code(t, "mp", "bob")+`"}`).JSON(t, &l)
-			return from(ip, "POST", "/v1/token/refresh", `{"refresh_token":"`+l.RefreshToken+`"}`)
+			from(t, fmt.Sprintf("198.51.100.%d", n), "POST", "/v1/miniprogram/login", `{"app":"mp","code":"`+s.Code(t, "mp", "bob")+`"}`).JSON(t, &l)
+			return from(t, ip, "POST", "/v1/token/refresh", `{"refresh_token":"`+l.RefreshToken+`"}`)
 		}},
-		{"sms", http.StatusNoContent, func(ip string) servertest.Response {
+		{"sms", http.StatusNoContent, func(t *testing.T, ip string) servertest.Response {
 			n++
-			return from(ip, "POST", "/v1/sms/send", fmt.Sprintf(`{"phone":"+86137000002%02d","purpose":"bind"}`, n))
+			return from(t, ip, "POST", "/v1/sms/send", fmt.Sprintf(`{"phone":"+86137000002%02d","purpose":"bind"}`, n))
 		}},
-		{"authorize", http.StatusFound, func(ip string) servertest.Response {
+		{"authorize", http.StatusFound, func(t *testing.T, ip string) servertest.Response {
 			_, challenge := pkce("verifier-0123456789-0123456789-0123456789-0123")
-			return from(ip, "GET", "/v1/oauth/wechat/authorize?"+oauthParams(s, challenge).Encode(), "")
+			return from(t, ip, "GET", "/v1/oauth/wechat/authorize?"+oauthParams(s, challenge).Encode(), "")
 		}},
 	}
 	for _, e := range endpoints {
 		t.Run(e.name, func(t *testing.T) {
 			for _, ip := range same[:2] {
-				if r := e.call(ip); r.Status != e.ok {
+				if r := e.call(t, ip); r.Status != e.ok {
 					t.Fatalf("%s from %s = %d %s, want %d", e.name, ip, r.Status, r.Body, e.ok)
 				}
 			}
-			wantError(t, e.call(same[2]), http.StatusTooManyRequests, api.CodeRateLimited)
-			if r := e.call(other); r.Status != e.ok {
+			wantError(t, e.call(t, same[2]), http.StatusTooManyRequests, api.CodeRateLimited)
+			if r := e.call(t, other); r.Status != e.ok {
 				t.Errorf("%s from another /64 %s = %d %s, want %d", e.name, other, r.Status, r.Body, e.ok)
 			}
 		})
