@@ -28,14 +28,15 @@ func adminConfig(fs command, args []string, stdout, stderr io.Writer, env config
 
 // runMigrate is `wxauth migrate`: the schema up to date, then exit. Safe to
 // run from several places at once (the migration takes a database lock).
-// It needs only database_url.
+// It needs only database_url, and marks the database as production's
+// (sqlstore.ModeProduction), which `wxauth dev` then refuses.
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
 	cfg, err := adminConfig(newCommand("migrate", "wxauth migrate --config wxauth.yaml"), args, stdout, stderr, env, "database_url")
 	if err != nil {
 		return err
 	}
 	log := newLogger(stderr, &cfg)
-	if err := sqlstore.Migrate(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: log}); err != nil {
+	if err := sqlstore.Migrate(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: log, Mode: sqlstore.ModeProduction}); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "database schema is up to date")

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/redact"
 	"github.com/wxauth/wxauth/internal/requestid"
 )
 
@@ -21,9 +22,10 @@ import (
 // package's lines — and go-redis's, through redisLogger — to it too, so
 // every line of the process has one shape. (pgx and goose write nothing of
 // their own here: no tracer is configured, and migrations are logged by
-// sqlstore.)
+// sqlstore.) No line shows the password of a connection string: every
+// attribute and message goes through redact.URLs.
 func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.Level()}
+	opts := &slog.HandlerOptions{Level: cfg.Level(), ReplaceAttr: redactAttr}
 	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if cfg.LogFormat == "text" || (cfg.LogFormat == "auto" && isTerminal(w)) {
 		h = slog.NewTextHandler(w, opts)
@@ -32,6 +34,32 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	slog.SetDefault(log)
 	redisLoggerOnce.Do(func() { redis.SetLogger(redisLogger{}) })
 	return log
+}
+
+// redactAttr hides connection-string passwords in a's value: a string (the
+// message too), an error or a fmt.Stringer, which it leaves as they are
+// unless there is something to hide.
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	var text string
+	switch a.Value.Kind() {
+	case slog.KindString:
+		text = a.Value.String()
+	case slog.KindAny:
+		switch v := a.Value.Any().(type) {
+		case error:
+			text = v.Error()
+		case fmt.Stringer:
+			text = v.String()
+		default:
+			return a
+		}
+	default:
+		return a
+	}
+	if r := redact.URLs(text); r != text {
+		a.Value = slog.StringValue(r)
+	}
+	return a
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/redact"
 	"github.com/wxauth/wxauth/internal/storage/sqlstore"
 )
 
@@ -64,7 +65,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env confi
 	if errors.Is(err, errHelp) {
 		return nil
 	}
-	return explain(err)
+	// The last guard: whatever a driver put in an error, no password of a
+	// connection string reaches the terminal.
+	return redact.Error(explain(err))
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
@@ -92,6 +95,9 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 func explain(err error) error {
 	if errors.Is(err, sqlstore.ErrNotMigrated) {
 		return fmt.Errorf("%w: run `wxauth migrate` (or `serve --migrate`)", err)
+	}
+	if errors.Is(err, sqlstore.ErrProductionDatabase) {
+		return fmt.Errorf("%w: `wxauth dev` never opens it; unset WXAUTH_DATABASE_URL (dev keeps SQLite in its data folder) or point it at a development database", err)
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/demo"
 	"github.com/wxauth/wxauth/internal/instance"
+	"github.com/wxauth/wxauth/internal/storage/sqlstore"
 	"github.com/wxauth/wxauth/sandbox"
 )
 
@@ -55,6 +57,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 	if *addr != "" {
 		cfg.Addr = *addr
 	}
+	if err := checkLoopback(cfg.Addr); err != nil {
+		return err
+	}
 	if cfg.Secret == "" {
 		s, err := config.LoadOrCreateSecret(filepath.Join(*data, "secret"))
 		if err != nil {
@@ -89,11 +94,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 		return err
 	}
 	inst, err := instance.New(ctx, &cfg, instance.Options{
-		KeyFile:    filepath.Join(*data, "signing-key.json"),
-		Migrate:    true,
-		Mount:      map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
-		DeliverSMS: sb.DeliverSMS,
-		Logger:     log,
+		KeyFile:      filepath.Join(*data, "signing-key.json"),
+		Migrate:      true,
+		DatabaseMode: sqlstore.ModeDev,
+		MetricsOnAPI: true,
+		Mount:        map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
+		DeliverSMS:   sb.DeliverSMS,
+		Logger:       log,
 	})
 	if err != nil {
 		ln.Close()
@@ -103,6 +110,23 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 	log.Info("wxauth dev started", "config", &cfg, "data", *data)
 	printDevBanner(stdout, origin, *data, cfg)
 	return serveHTTP(ctx, ln, inst.Handler, log)
+}
+
+// checkLoopback refuses a listen address other than a loopback one: `wxauth
+// dev` serves the sandbox (logins as anyone, the SMS inbox) and must not be
+// reachable from another machine.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("dev: listen address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("dev: refusing to listen on %q: `wxauth dev` serves the WeChat sandbox (anyone can log in as any user and read the SMS inbox), so it listens only on a loopback address (127.0.0.1, ::1, localhost); use `wxauth serve` to serve other machines", addr)
 }
 
 // runServe is `wxauth serve --config FILE` (docs/configuration.md).
@@ -128,7 +152,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return err
 	}
 	log := newLogger(stderr, &cfg)
-	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, Logger: log})
+	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, DatabaseMode: sqlstore.ModeProduction, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -137,9 +161,32 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("wxauth serve started", "config", &cfg)
-	fmt.Fprintf(stdout, "wxauth serving on http://%s (issuer %s)\n", ln.Addr(), cfg.Issuer)
-	return serveHTTP(ctx, ln, inst.Handler, log)
+	if cfg.MetricsOff() {
+		log.Info("wxauth serve started", "config", &cfg)
+		fmt.Fprintf(stdout, "wxauth serving on http://%s (issuer %s), metrics off\n", ln.Addr(), cfg.Issuer)
+		return serveHTTP(ctx, ln, inst.Handler, log)
+	}
+	// The metrics on a listener of their own: never on the public port.
+	mln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on metrics_addr: %w", err)
+	}
+	metrics := http.NewServeMux()
+	metrics.Handle("GET /metrics", inst.Metrics.Handler())
+	log.Info("wxauth serve started", "config", &cfg, "metrics", "http://"+mln.Addr().String()+"/metrics")
+	fmt.Fprintf(stdout, "wxauth serving on http://%s (issuer %s), metrics on http://%s/metrics\n", ln.Addr(), cfg.Issuer, mln.Addr())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	merr := make(chan error, 1)
+	go func() {
+		err := serveHTTP(ctx, mln, metrics, log.With("listener", "metrics"))
+		cancel() // one listener failing stops the other
+		merr <- err
+	}()
+	err = serveHTTP(ctx, ln, inst.Handler, log)
+	cancel()
+	return errors.Join(err, <-merr)
 }
 
 // runSandbox is `wxauth sandbox`: the WeChat imitation alone, with the apps

@@ -15,6 +15,7 @@ import (
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/ratelimit"
+	"github.com/wxauth/wxauth/internal/redact"
 )
 
 // App kinds: package login defines them (login.Kinds); these name them
@@ -34,7 +35,11 @@ const (
 // Config is the whole configuration. The keys of the file and their
 // WXAUTH_* variables are defined once, in keys.go.
 type Config struct {
-	Addr        string
+	Addr string
+	// MetricsAddr is where `wxauth serve` answers GET /metrics, a listener
+	// of its own so the public port never shows them; "" or "off": nowhere
+	// (MetricsOff). `wxauth dev` serves them on Addr.
+	MetricsAddr string
 	Issuer      string
 	Audience    string // empty: the issuer
 	DatabaseURL string // postgres://… or sqlite:PATH
@@ -212,7 +217,8 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // Defaults is the configuration before the file and the environment.
 func Defaults() Config {
 	return Config{
-		Addr: "127.0.0.1:8080",
+		Addr:        "127.0.0.1:8080",
+		MetricsAddr: "127.0.0.1:9464",
 		WeChat: WeChat{
 			APIBase:  "https://api.weixin.qq.com,https://api2.weixin.qq.com",
 			OpenBase: "https://open.weixin.qq.com",
@@ -330,6 +336,11 @@ func (c *Config) Validate(needSecret bool) error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr", "%q is not host:port", c.Addr)
+	}
+	if !c.MetricsOff() {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("metrics_addr", "%q is not host:port, or off", c.MetricsAddr)
+		}
 	}
 	if !isURL(c.Issuer) {
 		bad("issuer", "%q is not an http(s) URL", c.Issuer)
@@ -561,6 +572,12 @@ func (c *Config) App(name string) (App, bool) {
 	return App{}, false
 }
 
+// MetricsOff reports whether metrics_addr turns the metrics listener off
+// (empty or "off").
+func (c *Config) MetricsOff() bool {
+	return c.MetricsAddr == "" || c.MetricsAddr == "off"
+}
+
 // LogValue is what start-up logs of the configuration: no secrets, no
 // connection-string passwords.
 func (c *Config) LogValue() slog.Value {
@@ -570,25 +587,15 @@ func (c *Config) LogValue() slog.Value {
 	}
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("issuer", c.Issuer),
-		slog.String("database", redactURL(c.DatabaseURL)),
-		slog.String("redis", redactURL(c.RedisURL)),
+		slog.String("database", redact.URLs(c.DatabaseURL)),
+		slog.String("redis", redact.URLs(c.RedisURL)),
 		slog.String("wechat_api", c.WeChat.APIBase),
 		slog.Any("apps", names),
 		slog.String("registration", c.Registration),
 		slog.String("sms_provider", c.SMS.Provider),
 	)
-}
-
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // ValidateOnly is Validate for a command that uses only some keys (an

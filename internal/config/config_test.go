@@ -132,6 +132,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		edit func(*Config)
 	}{
 		{"addr", func(c *Config) { c.Addr = "nope" }},
+		{"metrics_addr", func(c *Config) { c.MetricsAddr = "9464" }},
 		{"issuer", func(c *Config) { c.Issuer = "auth.example.com" }},
 		{"database_url", func(c *Config) { c.DatabaseURL = "" }},
 		{"wechat.api_base", func(c *Config) { c.WeChat.APIBase = "ftp://x" }},

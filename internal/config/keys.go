@@ -40,6 +40,7 @@ func strs(f func(*Config) *[]string) func(*Config) any { return func(c *Config) 
 // documentation.
 var keys = []Key{
 	{Path: "addr", Env: "WXAUTH_ADDR", Doc: "listen address", ref: str(func(c *Config) *string { return &c.Addr })},
+	{Path: "metrics_addr", Env: "WXAUTH_METRICS_ADDR", Doc: "where `serve` answers `GET /metrics` (Prometheus), never on `addr`; empty or `off`: nowhere (dev: on its one port)", ref: str(func(c *Config) *string { return &c.MetricsAddr })},
 	{Path: "issuer", Env: "WXAUTH_ISSUER", Default: "(dev: the server's origin)", Doc: "`iss` of access tokens; an http(s) URL", ref: str(func(c *Config) *string { return &c.Issuer })},
 	{Path: "audience", Env: "WXAUTH_AUDIENCE", Default: "the issuer", Doc: "`aud` of access tokens", ref: str(func(c *Config) *string { return &c.Audience })},
 	{Path: "database_url", Env: "WXAUTH_DATABASE_URL", Default: "(dev: `sqlite:<data>/wxauth.db`)", Doc: "`postgres://user@host:5432/db?sslmode=…[&pool_max_conns=N]` or `sqlite:PATH`", ref: str(func(c *Config) *string { return &c.DatabaseURL })},

@@ -42,9 +42,16 @@ type Options struct {
 	KeyFile string
 	// Migrate runs the database migrations at start.
 	Migrate bool
+	// DatabaseMode marks the database as production's (`wxauth serve`) or
+	// refuses one so marked (`wxauth dev`); zero does neither.
+	DatabaseMode sqlstore.Mode
 	// Mount adds handlers beside the API (the sandbox under /sandbox/ in
 	// `wxauth dev`), by pattern.
 	Mount map[string]http.Handler
+	// MetricsOnAPI serves GET /metrics beside the API (`wxauth dev`, the
+	// e2e tests). Otherwise the caller serves Instance.Metrics.Handler()
+	// elsewhere, or not at all (`wxauth serve`: metrics_addr).
+	MetricsOnAPI bool
 	// HTTPClient for calls to WeChat; nil: the wechat package's default.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -98,7 +105,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		}
 	}()
 
-	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: opt.Logger, Migrate: opt.Migrate})
+	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: opt.Logger, Migrate: opt.Migrate, Mode: opt.DatabaseMode})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -232,11 +239,14 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
-	if len(opt.Mount) == 0 {
+	if len(opt.Mount) == 0 && !opt.MetricsOnAPI {
 		inst.Handler = api
 		return inst, nil
 	}
 	mux := http.NewServeMux()
+	if opt.MetricsOnAPI {
+		mux.Handle("GET /metrics", inst.Metrics.Handler())
+	}
 	for pattern, h := range opt.Mount {
 		mux.Handle(pattern, h)
 	}

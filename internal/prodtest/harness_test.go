@@ -141,7 +141,7 @@ func newDeployment(t *testing.T, databaseURL, redisURL string, extra ...string) 
 	apps := testApps()
 	sb, sbURL := newSandbox(t, apps)
 	var y strings.Builder
-	fmt.Fprintf(&y, "addr: 127.0.0.1:0\nissuer: https://auth.prodtest.example\n")
+	fmt.Fprintf(&y, "addr: 127.0.0.1:0\nmetrics_addr: 127.0.0.1:0\nissuer: https://auth.prodtest.example\n")
 	fmt.Fprintf(&y, "database_url: %q\nredis_url: %q\n", databaseURL, redisURL)
 	fmt.Fprintf(&y, "wechat: {api_base: %q, open_base: %q, timeout: 2s}\n", sbURL+"/sandbox/api", sbURL+"/sandbox/open")
 	y.WriteString("apps:\n")

@@ -3,14 +3,20 @@ package server
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 )
 
-// clientIP is the caller's address for per-IP limits. Behind a load
-// balancer, the configured header is trusted: for X-Forwarded-For its last
-// entry (the one our own proxy appended; earlier ones are the client's to
-// forge), for any other header its value. Without one, the connection's
-// address.
+// clientIP is the caller's key for per-address limits (login, refresh, SMS,
+// authorize). Behind a load balancer, the configured header is trusted: for
+// X-Forwarded-For its last entry (the one our own proxy appended; earlier
+// ones are the client's to forge), for any other header its value. Without
+// one, the connection's address.
+//
+// An IPv4 address (or an IPv4-mapped IPv6 one) is itself; an IPv6 address is
+// its /64 prefix ("2001:db8:1:2::/64"), since one host is routinely given a
+// whole /64 (RFC 6177, RFC 8981 temporary addresses) and could otherwise
+// present a fresh address for every attempt.
 func clientIP(r *http.Request, trustedHeader string) string {
 	if trustedHeader != "" {
 		if v := r.Header.Values(trustedHeader); len(v) > 0 {
@@ -18,14 +24,27 @@ func clientIP(r *http.Request, trustedHeader string) string {
 			if i := strings.LastIndexByte(last, ','); i >= 0 {
 				last = last[i+1:]
 			}
-			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
-				return ip.String()
+			if addr, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
+				return limitKey(addr)
 			}
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		return limitKey(addr)
 	}
 	return host
+}
+
+// limitKey is addr as a per-address limit counts it: IPv4 as the address,
+// IPv6 as its /64.
+func limitKey(addr netip.Addr) string {
+	addr = addr.Unmap().WithZone("")
+	if addr.Is4() {
+		return addr.String()
+	}
+	return netip.PrefixFrom(addr, 64).Masked().String()
 }

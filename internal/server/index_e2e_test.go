@@ -30,7 +30,6 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"DELETE", "/v1/wechat/access_token", "GET, HEAD, POST"},
 		{"POST", "/v1/", "GET, HEAD"},
 		{"POST", "/healthz", "GET, HEAD"},
-		{"DELETE", "/metrics", "GET, HEAD"},
 		{"POST", "/.well-known/jwks.json", "GET, HEAD"},
 	}
 	for _, tt := range tests {

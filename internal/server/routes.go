@@ -29,7 +29,6 @@ func (s *Server) routes() {
 
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
-	s.register("GET /metrics", s.cfg.Metrics.Handler())
 
 	s.handle("GET /v1/{$}", s.index)
 	s.handle("GET /openapi.json", s.openAPI)

@@ -27,7 +27,9 @@ type Config struct {
 	Sessions storage.Sessions
 	// JWKS returns the current public JWKS document.
 	JWKS func() []byte
-	// Metrics; nil makes a private set (still served at /metrics).
+	// Metrics the API counts into; nil makes a private set. They are not
+	// served here: /metrics is the caller's to serve (on its own listener
+	// in `wxauth serve`, beside the API in `wxauth dev`).
 	Metrics *metrics.Metrics
 	// Logger; nil discards.
 	Logger *slog.Logger

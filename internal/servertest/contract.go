@@ -98,12 +98,12 @@ func (c *Contract) only(status int, name string) *openapi3.Operation {
 		openapi3.WithStatus(status, c.doc.Components.Responses[name]))}
 }
 
-// exempt reports whether r is outside the API's contract: the sandbox and
-// the demo page mounted beside it, and CORS preflights (answered 204 on any
-// path before routing).
+// exempt reports whether r is outside the API's contract: the sandbox, the
+// demo page and the metrics mounted beside it, and CORS preflights
+// (answered 204 on any path before routing).
 func exempt(r *http.Request) bool {
 	p := r.URL.Path
-	return strings.HasPrefix(p, "/sandbox/") || strings.HasPrefix(p, "/demo/") ||
+	return strings.HasPrefix(p, "/sandbox/") || strings.HasPrefix(p, "/demo/") || p == "/metrics" && r.Method == http.MethodGet ||
 		r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 }
 

@@ -194,12 +194,13 @@ func New(t testing.TB, opts ...Option) *Server {
 	}
 	s.Sandbox = sb
 	inst, err := instance.New(t.Context(), &cfg, instance.Options{
-		KeyFile:    filepath.Join(dir, "signing-key.json"),
-		Migrate:    true,
-		Mount:      map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
-		DeliverSMS: sb.DeliverSMS,
-		Logger:     log,
-		Now:        s.Clock.Now,
+		KeyFile:      filepath.Join(dir, "signing-key.json"),
+		Migrate:      true,
+		Mount:        map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
+		MetricsOnAPI: true, // as in `wxauth dev`
+		DeliverSMS:   sb.DeliverSMS,
+		Logger:       log,
+		Now:          s.Clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -197,19 +197,6 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
-func TestRedactURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"redis://u:secret@h:1/2":        "redis://u:xxxxx@h:1/2",
-		"redis+cluster://:pw@h1:1,h2:2": "redis+cluster://:xxxxx@h1:1,h2:2",
-		"redis://h:1/2?password=x":      "redis://h:1/2?password=x", // not userinfo: query passwords are go-redis's business
-		"redis://user@h:1":              "redis://user@h:1",
-	} {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestOpenBadConfig(t *testing.T) {
 	for _, cfg := range []Config{
 		{URL: ""},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wxauth/wxauth/internal/redact"
 	"github.com/wxauth/wxauth/internal/storage"
 )
 
@@ -62,7 +63,7 @@ type Config struct {
 // LogValue keeps the URL's password out of logs.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("url", redactURL(c.URL)),
+		slog.String("url", redact.URLs(c.URL)),
 		slog.String("prefix", c.Prefix),
 	)
 }
@@ -77,8 +78,14 @@ type Store struct {
 }
 
 // Open connects to Redis as cfg says and checks that it answers. An
-// unreachable Redis gives an error matching [storage.ErrUnavailable].
+// unreachable Redis gives an error matching [storage.ErrUnavailable]. Its
+// errors never show a password (internal/redact).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := open(ctx, cfg)
+	return s, redact.Error(err)
+}
+
+func open(ctx context.Context, cfg Config) (*Store, error) {
 	prefix := cfg.Prefix
 	if prefix == "" {
 		prefix = DefaultPrefix
@@ -103,7 +110,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{client: conn.newClient(), prefix: prefix, log: log}
 	if err := s.Ping(ctx); err != nil {
 		s.client.Close()
-		return nil, fmt.Errorf("redisstore: open %s: %w", redactURL(cfg.URL), err)
+		return nil, fmt.Errorf("redisstore: open %s: %w", redact.URLs(cfg.URL), err)
 	}
 	return s, nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wxauth/wxauth/internal/redact"
 )
 
 // connSpec is a parsed [Config.URL]: exactly one of its options is set.
@@ -36,11 +38,11 @@ func parseURL(raw string) (connSpec, error) {
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return connSpec{}, fmt.Errorf("%s: no scheme", redactURL(raw))
+		return connSpec{}, fmt.Errorf("%s: no scheme", redact.URLs(raw))
 	}
 	base, mode, _ := strings.Cut(scheme, "+")
 	if base != "redis" && base != "rediss" {
-		return connSpec{}, fmt.Errorf("%s: unknown scheme %q", redactURL(raw), scheme)
+		return connSpec{}, fmt.Errorf("%s: unknown scheme %q", redact.URLs(raw), scheme)
 	}
 	switch mode {
 	case "":
@@ -51,7 +53,7 @@ func parseURL(raw string) (connSpec, error) {
 		return connSpec{single: o}, nil
 	case "cluster", "sentinel":
 	default:
-		return connSpec{}, fmt.Errorf("%s: unknown scheme %q", redactURL(raw), scheme)
+		return connSpec{}, fmt.Errorf("%s: unknown scheme %q", redact.URLs(raw), scheme)
 	}
 
 	// [userinfo@]h1:p1,h2:p2[/path][?query]
@@ -66,13 +68,13 @@ func parseURL(raw string) (connSpec, error) {
 	addrs := strings.Split(hosts, ",")
 	for _, a := range addrs {
 		if a == "" {
-			return connSpec{}, fmt.Errorf("%s: empty address in the list", redactURL(raw))
+			return connSpec{}, fmt.Errorf("%s: empty address in the list", redact.URLs(raw))
 		}
 	}
 	path, query, _ := strings.Cut(tail, "?")
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return connSpec{}, fmt.Errorf("%s: query: %w", redactURL(raw), err)
+		return connSpec{}, fmt.Errorf("%s: query: %w", redact.URLs(raw), err)
 	}
 	for _, a := range addrs[1:] {
 		q.Add("addr", a)
@@ -80,7 +82,7 @@ func parseURL(raw string) (connSpec, error) {
 
 	if mode == "cluster" {
 		if path != "" && path != "/" {
-			return connSpec{}, fmt.Errorf("%s: a cluster URL has no path (Redis Cluster has only database 0)", redactURL(raw))
+			return connSpec{}, fmt.Errorf("%s: a cluster URL has no path (Redis Cluster has only database 0)", redact.URLs(raw))
 		}
 		o, err := redis.ParseClusterURL(base + "://" + userinfo + addrs[0] + "?" + q.Encode())
 		if err != nil {
@@ -93,7 +95,7 @@ func parseURL(raw string) (connSpec, error) {
 	// (go-redis's form); the nodes' password is the password= parameter.
 	master, db, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	if master == "" {
-		return connSpec{}, fmt.Errorf("%s: a sentinel URL names the master: redis+sentinel://host:port,…/master[/db]", redactURL(raw))
+		return connSpec{}, fmt.Errorf("%s: a sentinel URL names the master: redis+sentinel://host:port,…/master[/db]", redact.URLs(raw))
 	}
 	q.Set("master_name", master)
 	if db != "" {
@@ -133,25 +135,4 @@ func (c connSpec) newClient() redis.UniversalClient {
 		return redis.NewFailoverClient(c.failover)
 	}
 	return redis.NewClient(c.single)
-}
-
-// redactURL hides the password of a URL for logs and errors.
-func redactURL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	end := len(rest)
-	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		end = i
-	}
-	at := strings.LastIndex(rest[:end], "@")
-	if at < 0 {
-		return raw
-	}
-	user, _, hasPass := strings.Cut(rest[:at], ":")
-	if !hasPass {
-		return raw
-	}
-	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }

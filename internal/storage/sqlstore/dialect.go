@@ -49,23 +49,28 @@ type dialect struct {
 	// pingAtOpen: Open first checks that the server answers. (A SQLite file
 	// is opened on demand and goose says best what is wrong with it.)
 	pingAtOpen bool
+	// tableExists is a query of one boolean: whether the table named by
+	// its one argument exists (in the search path).
+	tableExists string
 }
 
 var sqliteDialect = dialect{
-	name:       "sqlite",
-	goose:      goose.DialectSQLite3,
-	migrations: mustSub(migrations, "migrations/sqlite"),
-	rebind:     func(q string) string { return q },
-	mapError:   mapSQLiteError,
+	name:        "sqlite",
+	goose:       goose.DialectSQLite3,
+	migrations:  mustSub(migrations, "migrations/sqlite"),
+	rebind:      func(q string) string { return q },
+	mapError:    mapSQLiteError,
+	tableExists: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)",
 }
 
 var postgresDialect = dialect{
-	name:       "postgres",
-	goose:      goose.DialectPostgres,
-	migrations: mustSub(migrations, "migrations/postgres"),
-	rebind:     rebindDollar,
-	mapError:   mapPostgresError,
-	pingAtOpen: true,
+	name:        "postgres",
+	goose:       goose.DialectPostgres,
+	migrations:  mustSub(migrations, "migrations/postgres"),
+	rebind:      rebindDollar,
+	mapError:    mapPostgresError,
+	pingAtOpen:  true,
+	tableExists: "SELECT to_regclass($1) IS NOT NULL",
 	locker: func() (goose.ProviderOption, error) {
 		// A session-level advisory lock, polled every second for up to
 		// five minutes: two instances starting together migrate one after

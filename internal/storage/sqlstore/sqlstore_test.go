@@ -229,3 +229,72 @@ func TestOpenUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// TestMode: a database that production opened (serve, or migrate alone)
+// is refused to a dev server, which opens any other.
+func TestMode(t *testing.T) {
+	for _, b := range backends {
+		if b.name == "SQLiteMemory" {
+			continue
+		}
+		t.Run(b.name, func(t *testing.T) {
+			openClose := func(url string, cfg sqlstore.Config) error {
+				cfg.URL = url
+				s, err := sqlstore.Open(t.Context(), cfg)
+				if err == nil {
+					err = s.Close()
+				}
+				return err
+			}
+			dev := sqlstore.Config{Migrate: true, Mode: sqlstore.ModeDev}
+			// A dev database stays a dev database, as does one opened unmarked.
+			url := b.url(t)
+			for i, cfg := range []sqlstore.Config{dev, {Migrate: true}, dev} {
+				if err := openClose(url, cfg); err != nil {
+					t.Fatalf("Open #%d (mode %q) of a dev database = %v, want nil", i, cfg.Mode, err)
+				}
+			}
+			// Production marks it, with Migrate or without.
+			for _, prod := range []sqlstore.Config{{Migrate: true, Mode: sqlstore.ModeProduction}, {Mode: sqlstore.ModeProduction}} {
+				url := b.url(t)
+				if prod.Migrate {
+					if err := openClose(url, prod); err != nil {
+						t.Fatalf("Open(production, Migrate) = %v", err)
+					}
+				} else {
+					if err := openClose(url, sqlstore.Config{Migrate: true}); err != nil {
+						t.Fatal(err)
+					}
+					if err := openClose(url, prod); err != nil {
+						t.Fatalf("Open(production, migrated) = %v", err)
+					}
+				}
+				err := openClose(url, dev)
+				if !errors.Is(err, sqlstore.ErrProductionDatabase) {
+					t.Fatalf("Open(dev) of a production database = %v, want ErrProductionDatabase", err)
+				}
+				if !strings.Contains(err.Error(), "production") {
+					t.Errorf("error %q does not say why", err)
+				}
+				// Production and unmarked opens still work, and the mark stays.
+				if err := openClose(url, prod); err != nil {
+					t.Errorf("Open(production) again = %v", err)
+				}
+				if err := openClose(url, sqlstore.Config{}); err != nil {
+					t.Errorf("Open(unmarked) of a production database = %v", err)
+				}
+				if err := openClose(url, dev); !errors.Is(err, sqlstore.ErrProductionDatabase) {
+					t.Errorf("Open(dev) later = %v, want ErrProductionDatabase", err)
+				}
+			}
+			// `wxauth migrate` marks too.
+			url = b.url(t)
+			if err := sqlstore.Migrate(t.Context(), sqlstore.Config{URL: url, Mode: sqlstore.ModeProduction}); err != nil {
+				t.Fatal(err)
+			}
+			if err := openClose(url, dev); !errors.Is(err, sqlstore.ErrProductionDatabase) {
+				t.Errorf("Open(dev) after Migrate(production) = %v, want ErrProductionDatabase", err)
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/wxauth/wxauth/internal/redact"
 	"github.com/wxauth/wxauth/internal/storage"
 )
 
@@ -37,21 +38,15 @@ type Config struct {
 	// Migrate runs the embedded migrations at Open. When false, Open fails if
 	// the database schema is behind this build's.
 	Migrate bool
+	// Mode marks the database as production's, or refuses one so marked;
+	// zero does neither (see [Mode]).
+	Mode Mode
 }
 
 // LogValue implements slog.LogValuer: a PostgreSQL URL may carry a
 // password.
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("url", redact(c.URL)), slog.Bool("migrate", c.Migrate))
-}
-
-// redact hides the credentials of a URL.
-func redact(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
-	if i := strings.LastIndex(rest, "@"); ok && i >= 0 {
-		return scheme + "://REDACTED" + rest[i:]
-	}
-	return url
+	return slog.GroupValue(slog.String("url", redact.URLs(c.URL)), slog.Bool("migrate", c.Migrate), slog.String("mode", string(c.Mode)))
 }
 
 // Store is a [storage.Users] and [storage.SigningKeys] on SQL. It is safe
@@ -132,8 +127,14 @@ var ErrNotMigrated = errors.New("the database schema is not up to date")
 
 // Open connects to the database of cfg.URL, checks that it answers, and
 // runs or checks the migrations. A database that cannot be reached is
-// reported as [storage.ErrUnavailable].
+// reported as [storage.ErrUnavailable]. Its errors never show a password
+// (internal/redact).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := open(ctx, cfg)
+	return s, redact.Error(err)
+}
+
+func open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -153,7 +154,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	case scheme == "postgres" || scheme == "postgresql":
 		db, err := openPostgres(cfg.URL)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: open %s: %w", redact(cfg.URL), err)
+			return nil, fmt.Errorf("sqlstore: open %s: %w", redact.URLs(cfg.URL), err)
 		}
 		s.d, s.db, s.wdb = postgresDialect, db, db
 	default:
@@ -164,9 +165,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.wdb != s.db {
 		s.writes, s.wgate = &stmtCache{db: s.wdb}, newGate(s.wdb.Stats().MaxOpenConnections)
 	}
-	if err := s.setUp(ctx, cfg.Migrate); err != nil {
+	if err := s.setUp(ctx, cfg.Migrate, cfg.Mode); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", redact(cfg.URL), err)
+		return nil, fmt.Errorf("sqlstore: open %s: %w", redact.URLs(cfg.URL), err)
 	}
 	return s, nil
 }
@@ -186,14 +187,33 @@ func Migrate(ctx context.Context, cfg Config) error {
 	return s.Close()
 }
 
-// setUp checks that the database answers, checks the schema (and the file:
-// a corrupt one fails here) and brings it up to date when migrate is set.
-func (s *Store) setUp(ctx context.Context, migrate bool) error {
+// setUp checks that the database answers, refuses a production database
+// to a dev server, checks the schema (and the file: a corrupt one fails
+// here), brings it up to date when migrate is set, and marks a production
+// one.
+func (s *Store) setUp(ctx context.Context, migrate bool, mode Mode) error {
 	if s.d.pingAtOpen {
 		if err := s.db.PingContext(ctx); err != nil {
 			return fmt.Errorf("connect: %w", s.d.mapError(err))
 		}
 	}
+	if mode == ModeDev {
+		if err := s.checkNotProduction(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.schema(ctx, migrate); err != nil {
+		return err
+	}
+	if mode == ModeProduction {
+		return s.markProduction(ctx)
+	}
+	return nil
+}
+
+// schema checks the schema's version, or brings it up to date when migrate
+// is set.
+func (s *Store) schema(ctx context.Context, migrate bool) error {
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if s.d.locker != nil {
 		opt, err := s.d.locker()
