@@ -21,6 +21,9 @@ const PurposeBind = "bind"
 
 // SendRequest asks for an SMS code.
 type SendRequest struct {
+	// Ticket is the live bind ticket the code is for: the code can be
+	// used, replaced or burnt only through this ticket.
+	Ticket string
 	// Phone in E.164 form ([ValidPhone]).
 	Phone string
 	// Purpose is what the code is for; only [PurposeBind] so far.
@@ -30,17 +33,19 @@ type SendRequest struct {
 	ClientIP string
 }
 
-// codeRecord is the code last sent to a phone for a purpose, as stored:
-// only its MAC, which binds it to the phone, the purpose and ID.
+// codeRecord is the code last sent to a phone for a purpose and a ticket,
+// as stored: only its MAC, which binds it to the ticket, the phone, the
+// purpose and ID.
 type codeRecord struct {
-	// ID names this code's try counters (see [Service.chargeTry]).
+	// ID is random, so that no two codes share a MAC.
 	ID        string    `json:"id"`
 	MAC       []byte    `json:"mac"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// SendCode sends a new 6-digit code to req.Phone, valid for [CodeTTL] and
-// replacing any code sent before for that purpose. The limits come first
+// SendCode sends a new 6-digit code to req.Phone for the live bind ticket
+// req.Ticket, valid for [CodeTTL] and replacing any code sent before for
+// that ticket, phone and purpose. The limits come first
 // (ratelimit.Policy.SMSSend); beyond them it returns a *storage.LimitError.
 func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 	phone := strings.TrimSpace(req.Phone)
@@ -49,6 +54,16 @@ func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 	}
 	if req.Purpose != PurposeBind {
 		return ErrInvalidRequest.Say(`"purpose" must be "bind"`)
+	}
+	if req.Ticket == "" {
+		return ErrInvalidRequest.Say(`"bind_ticket" is required: a code is sent only for a login waiting for its phone`)
+	}
+	tkey, ok := ticketKey(req.Ticket)
+	if !ok {
+		return ErrInvalidTicket.Say("this is not a bind ticket; log in again")
+	}
+	if _, err := s.pending(ctx, tkey); err != nil {
+		return err
 	}
 	if err := s.cfg.Limits.SMSSend(ctx, req.ClientIP, s.phoneKey(phone)); err != nil {
 		return err
@@ -62,12 +77,12 @@ func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 		return fmt.Errorf("sms code id: %w", err)
 	}
 	rec := codeRecord{ID: hex.EncodeToString(id[:]), ExpiresAt: s.cfg.Now().UTC().Add(CodeTTL)}
-	rec.MAC = s.codeMAC(rec.ID, req.Purpose, phone, code)
+	rec.MAC = s.codeMAC(rec.ID, tkey, req.Purpose, phone, code)
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("sms code: %w", err)
 	}
-	key := s.codeKey(req.Purpose, phone)
+	key := s.codeKey(tkey, req.Purpose, phone)
 	if err := s.replace(ctx, key, b); err != nil {
 		return err
 	}
@@ -114,15 +129,18 @@ func (s *Service) replace(ctx context.Context, key string, value []byte) error {
 	return fmt.Errorf("replace sms code: %w", storage.ErrConflict)
 }
 
-// useCode checks code against the one last sent to phone for purpose and,
-// if it is right, consumes it: of concurrent right tries, one wins. Every
-// try first takes one of the code's MaxTries slots, so that however many
-// tries arrive at once, at most MaxTries are compared.
-func (s *Service) useCode(ctx context.Context, phone, purpose, code string) error {
+// useCode checks code against the one last sent to phone for purpose and
+// the ticket stored under tkey and, if it is right, consumes it: of
+// concurrent right tries, one wins. Every try first takes one of the
+// ticket's MaxTries slots (across phones: a wrong code in the last spends
+// the ticket, later tries are [ErrInvalidTicket]), so that however many tries arrive at once,
+// at most MaxTries are compared per ticket — and so per code, which
+// belongs to one ticket.
+func (s *Service) useCode(ctx context.Context, tkey, phone, purpose, code string) error {
 	if !sixDigits(code) {
 		return ErrInvalidSMSCode.Say("the SMS code is 6 digits")
 	}
-	key := s.codeKey(purpose, phone)
+	key := s.codeKey(tkey, purpose, phone)
 	b, err := s.cfg.OneTime.Get(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && len(b) == 0) {
 		return ErrInvalidSMSCode.Say("no SMS code is pending for this phone (none was sent, or it expired or was used); request a new one")
@@ -137,11 +155,18 @@ func (s *Service) useCode(ctx context.Context, phone, purpose, code string) erro
 	if !s.cfg.Now().Before(rec.ExpiresAt) {
 		return ErrInvalidSMSCode.Say("the SMS code has expired; request a new one")
 	}
-	if err := s.chargeTry(ctx, rec.ID); err != nil {
+	last, err := s.chargeTicketTry(ctx, tkey)
+	if err != nil {
 		return err
 	}
-	if !hmac.Equal(rec.MAC, s.codeMAC(rec.ID, purpose, phone, code)) {
-		return ErrInvalidSMSCode.Say("the SMS code is wrong")
+	if !hmac.Equal(rec.MAC, s.codeMAC(rec.ID, tkey, purpose, phone, code)) {
+		if !last {
+			return ErrInvalidSMSCode.Say("the SMS code is wrong")
+		}
+		if _, err := s.cfg.OneTime.Take(ctx, tkey); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("spend bind ticket: %w", err)
+		}
+		return ErrInvalidSMSCode.Sayf("the SMS code is wrong, the %dth in a row: the bind ticket is spent; log in again", MaxTries)
 	}
 	// Consume exactly the code that was checked: a code sent meanwhile
 	// stays.
@@ -153,22 +178,26 @@ func (s *Service) useCode(ctx context.Context, phone, purpose, code string) erro
 	return nil
 }
 
-// chargeTry takes the first free of the code's MaxTries try slots, one-time
-// items of their own (PutOnce of slot n succeeds for one caller only).
-// With all taken, the code is burnt.
-func (s *Service) chargeTry(ctx context.Context, codeID string) error {
+// chargeTicketTry takes the first free of the ticket's MaxTries try slots,
+// shared by every phone the ticket tries codes for; last reports the last
+// slot, whose wrong code spends the ticket. With all taken, the ticket
+// answers ErrInvalidTicket; it is not taken here, so that a right code
+// compared in an earlier slot still finishes the bind.
+func (s *Service) chargeTicketTry(ctx context.Context, tkey string) (last bool, err error) {
 	for n := 1; n <= MaxTries; n++ {
-		// The slots outlive the code: it was stored CodeTTL ago at most.
-		err := s.cfg.OneTime.PutOnce(ctx, fmt.Sprintf("bind:try:%s:%d", codeID, n), []byte{1}, CodeTTL)
+		// The slots outlive the ticket: it was issued TicketTTL ago at most.
+		err := s.cfg.OneTime.PutOnce(ctx, fmt.Sprintf("%s:try:%d", tkey, n), []byte{1}, TicketTTL)
 		if err == nil {
-			return nil
+			return n == MaxTries, nil
 		}
 		if !errors.Is(err, storage.ErrConflict) {
-			return fmt.Errorf("count sms code tries: %w", err)
+			return false, fmt.Errorf("count bind ticket tries: %w", err)
 		}
 	}
-	return ErrInvalidSMSCode.Say("too many wrong SMS codes; request a new one")
+	return false, errTicketTriesSpent
 }
+
+var errTicketTriesSpent = ErrInvalidTicket.Sayf("%d SMS codes were tried with this bind ticket, which is now spent; log in again", MaxTries)
 
 // newCode draws 6 uniform decimal digits.
 func (s *Service) newCode() (string, error) {
@@ -210,8 +239,10 @@ func (s *Service) mac(parts ...string) []byte {
 	return m.Sum(nil)
 }
 
-func (s *Service) codeMAC(id, purpose, phone, code string) []byte {
-	return s.mac("code", id, purpose, phone, code)
+// codeMAC binds a code to its ticket (by the ticket's store key, a hex
+// SHA-256), besides its id, purpose and phone.
+func (s *Service) codeMAC(id, tkey, purpose, phone, code string) []byte {
+	return s.mac("code", id, tkey, purpose, phone, code)
 }
 
 // phoneKey names a phone in store keys without showing it: whoever reads
@@ -220,6 +251,8 @@ func (s *Service) phoneKey(phone string) string {
 	return hex.EncodeToString(s.mac("phone", phone)[:16])
 }
 
-func (s *Service) codeKey(purpose, phone string) string {
-	return "bind:sms:" + purpose + ":" + s.phoneKey(phone)
+// codeKey is where the code for a ticket (its store key tkey), a purpose
+// and a phone is kept: a code sent for one ticket is out of another's reach.
+func (s *Service) codeKey(tkey, purpose, phone string) string {
+	return "bind:sms:" + purpose + ":" + strings.TrimPrefix(tkey, "bind:ticket:") + ":" + s.phoneKey(phone)
 }

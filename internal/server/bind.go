@@ -9,7 +9,8 @@ import (
 
 // smsSendRequest is the body of POST /v1/sms/send.
 type smsSendRequest struct {
-	Phone   string `json:"phone"`
+	BindTicket string `json:"bind_ticket"`
+	Phone      string `json:"phone"`
 	Purpose string `json:"purpose"`
 }
 
@@ -24,7 +25,7 @@ func (s *Server) smsSend(w http.ResponseWriter, r *http.Request) error {
 		return errInvalidRequest(`"phone" and "purpose" are required`)
 	}
 	err := s.cfg.Login.SendCode(r.Context(), login.SendRequest{
-		Phone: req.Phone, Purpose: req.Purpose, ClientIP: clientIP(r, s.cfg.TrustedProxyHeader),
+		Ticket: req.BindTicket, Phone: req.Phone, Purpose: req.Purpose, ClientIP: clientIP(r, s.cfg.TrustedProxyHeader),
 	})
 	if err != nil {
 		return err
