@@ -11,7 +11,7 @@ import (
 type smsSendRequest struct {
 	BindTicket string `json:"bind_ticket"`
 	Phone      string `json:"phone"`
-	Purpose string `json:"purpose"`
+	Purpose    string `json:"purpose"`
 }
 
 // smsSend is POST /v1/sms/send (docs/api.md "Binding"): 204 once the
