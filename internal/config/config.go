@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,7 @@ type Config struct {
 	// Empty: the connection's address.
 	TrustedProxyHeader string
 	RateLimits         RateLimits
+	SMS                SMS
 	// KeyReload is how often instances reload the shared signing keys; a
 	// new key signs after two reloads.
 	KeyReload Duration
@@ -63,6 +65,22 @@ type Config struct {
 	// lines are the file's line of each key path Parse read, for the
 	// problems Validate finds.
 	lines map[string]int
+}
+
+// SMS says where SMS codes may go and how many (docs/bind.md "Limits").
+type SMS struct {
+	// Countries are the calling codes codes are sent to, digits only.
+	Countries []string
+	// DailyBudget is how many codes the service sends per UTC day, a
+	// positive integer (see [SMS.Budget]).
+	DailyBudget string
+}
+
+// Budget is DailyBudget as a rule of ratelimit.Rules.SMSDailyBudget
+// (Validate reports a bad one).
+func (s SMS) Budget() ratelimit.Rule {
+	n, _ := strconv.Atoi(s.DailyBudget)
+	return ratelimit.Rule{Name: "sms_budget", Limit: max(n, 0), Window: 24 * time.Hour}
 }
 
 // RateLimits are attempt limits shared by all instances, each "N/window"
@@ -187,6 +205,7 @@ func Defaults() Config {
 			// As generous as logins: a state per page load behind one NAT.
 			AuthorizePerIP: "300/1m",
 		},
+		SMS: SMS{Countries: []string{"86"}, DailyBudget: "10000"},
 	}
 }
 
@@ -393,6 +412,17 @@ func (c *Config) Validate(needSecret bool) error {
 		if _, err := ratelimit.ParseRule(k.Path, v); err != nil {
 			bad(k.Path, "%v", err)
 		}
+	}
+	if len(c.SMS.Countries) == 0 {
+		bad("sms.countries", "at least one calling code is required (86: mainland China)")
+	}
+	for i, cc := range c.SMS.Countries {
+		if len(cc) < 1 || len(cc) > 3 || strings.Trim(cc, "0123456789") != "" || cc[0] == '0' {
+			bad(fmt.Sprintf("sms.countries[%d]", i), "%q is not a calling code (1 to 3 digits, no +: 86, 852, 1)", cc)
+		}
+	}
+	if n, err := strconv.Atoi(c.SMS.DailyBudget); err != nil || n < 1 {
+		bad("sms.daily_budget", "%q is not a positive number of SMS codes per day", c.SMS.DailyBudget)
 	}
 	if h := c.TrustedProxyHeader; h != "" && http.CanonicalHeaderKey(h) != http.CanonicalHeaderKey(strings.TrimSpace(h)) {
 		bad("trusted_proxy_header", "%q is not a header name", h)

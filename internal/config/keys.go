@@ -67,6 +67,8 @@ var keys = []Key{
 	{Path: "rate_limits.sms_per_phone_day", Env: "WXAUTH_RATE_SMS_PER_PHONE_DAY", Doc: "SMS codes per phone (the day turns at 00:00 UTC)", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerPhoneDay })},
 	{Path: "rate_limits.sms_per_ip_hour", Env: "WXAUTH_RATE_SMS_PER_IP_HOUR", Doc: "SMS codes per client address", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerIPHour })},
 	{Path: "rate_limits.authorize_per_ip", Env: "WXAUTH_RATE_AUTHORIZE_PER_IP", Doc: "browser logins started (`GET /v1/oauth/wechat/authorize`, each keeps a state) per client address", ref: str(func(c *Config) *string { return &c.RateLimits.AuthorizePerIP })},
+	{Path: "sms.countries", Env: "WXAUTH_SMS_COUNTRIES", Doc: "calling codes SMS codes may be sent to (`86`, `852`, `1`); others answer `phone_not_allowed` ([bind.md](bind.md#limits))", kind: list, ref: strs(func(c *Config) *[]string { return &c.SMS.Countries })},
+	{Path: "sms.daily_budget", Env: "WXAUTH_SMS_DAILY_BUDGET", Doc: "SMS codes the whole service sends per UTC day; beyond, 503 `unavailable` and `wxauth_sms_budget_exhausted_total` counts", ref: str(func(c *Config) *string { return &c.SMS.DailyBudget })},
 	{Path: "key_reload", Env: "WXAUTH_KEY_RELOAD", Doc: "how often instances reload the shared signing keys; a new key signs after two reloads", kind: duration, ref: dur(func(c *Config) *Duration { return &c.KeyReload })},
 }
 

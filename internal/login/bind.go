@@ -32,6 +32,8 @@ const (
 	// phones: the next try spends the ticket (invalid_ticket), the right
 	// code included.
 	MaxTries = 5
+	// MaxSends is how many SMS codes may be sent for one bind ticket.
+	MaxSends = 3
 )
 
 // ticketRecord is what a ticket keeps of the login, with its expiry on

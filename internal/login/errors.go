@@ -26,6 +26,11 @@ var (
 	ErrInvalidTicket  = clienterr.New(api.CodeInvalidTicket, "the bind ticket is unknown, used or expired; log in again")
 	ErrInvalidSMSCode = clienterr.New(api.CodeInvalidSMSCode, "the SMS code is wrong, expired or used; request a new one")
 	ErrSMSUnavailable = clienterr.WithStatus(api.CodeUnavailable, http.StatusServiceUnavailable, "the SMS could not be sent; retry later")
+	// ErrSMSBudgetSpent: the day's SMS budget of the whole service is
+	// spent; sends resume at 00:00 UTC.
+	ErrSMSBudgetSpent   = clienterr.WithStatus(api.CodeUnavailable, http.StatusServiceUnavailable, "no SMS can be sent today; use the mini program's phone button, or retry after 00:00 UTC")
+	ErrPhoneNotAllowed  = clienterr.New(api.CodePhoneNotAllowed, "SMS codes are not sent to this country")
+	ErrTicketSendsSpent = clienterr.New(api.CodeRateLimited, "this bind ticket has had its 3 SMS codes; enter one of them, or log in again")
 
 	// Mini program data.
 	ErrSessionKeyExpired = clienterr.New(api.CodeSessionKeyExpired, "the data cannot be decrypted with this session's session_key; call wx.login, log in again, then ask WeChat for the data again")

@@ -8,7 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/wechat"
 )
@@ -356,10 +358,12 @@ func TestSixthGuessSpendsTicket(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	tk := f.ticket(t, "oa", "o1")
+	// Five wrong codes over two phones and three sends.
 	var code string
-	for i := range MaxTries {
-		phone := fmt.Sprintf("+861380000000%d", i)
-		code = f.send(t, tk, phone)
+	for i, phone := range []string{"+8613800000000", "+8613800000000", "+8613800000004", "+8613800000000", "+8613800000004"} {
+		if i != 1 && i != 4 {
+			code = f.send(t, tk, phone)
+		}
 		_, err := f.svc.Bind(ctx, BindRequest{Ticket: tk, Phone: phone, SMSCode: otherCode(t, code, 1)})
 		if !errors.Is(err, ErrInvalidSMSCode) {
 			t.Fatalf("wrong guess %d: Bind = %v, want ErrInvalidSMSCode", i+1, err)
@@ -367,7 +371,7 @@ func TestSixthGuessSpendsTicket(t *testing.T) {
 	}
 	// The sixth guess, even the right code of the last phone, finds the
 	// ticket spent; so does a new send.
-	const last = "+8613800000004"
+	const last = "+8613800000000"
 	if _, err := f.svc.Bind(ctx, BindRequest{Ticket: tk, Phone: last, SMSCode: code}); !errors.Is(err, ErrInvalidTicket) {
 		t.Fatalf("sixth guess (the right code) = %v, want ErrInvalidTicket", err)
 	}
@@ -457,6 +461,73 @@ func TestSendFailure(t *testing.T) {
 	if err := f.svc.useCode(t.Context(), tkey(t, tk), phone, PurposeBind, "123456"); !errors.Is(err, ErrInvalidSMSCode) || !strings.Contains(err.Error(), "no SMS code is pending") {
 		t.Errorf("the unsent code: useCode = %v, want no code pending", err)
 	}
+}
+
+// A ticket has MaxSends codes; the fourth send is a limit until the
+// ticket expires, and sends nothing.
+func TestSendsPerTicket(t *testing.T) {
+	f := newFixture(t)
+	tk := f.ticket(t, "oa", "o1")
+	for i := range MaxSends {
+		f.send(t, tk, fmt.Sprintf("+861380000000%d", i))
+	}
+	var limited *storage.LimitError
+	err := f.svc.SendCode(t.Context(), SendRequest{Ticket: tk, Phone: "+8613800000009", Purpose: PurposeBind})
+	if !errors.Is(err, ErrTicketSendsSpent) || !errors.As(err, &limited) || limited.RetryAfter != TicketTTL {
+		t.Fatalf("SendCode(send %d) = %v, want a LimitError until the ticket expires", MaxSends+1, err)
+	}
+	if f.sms.code("+8613800000009") != "" {
+		t.Error("the refused send sent a code")
+	}
+	// Another ticket sends.
+	f.send(t, f.ticket(t, "oa", "o2"), "+8613800000009")
+}
+
+// Codes go only to the configured countries: mainland China by default.
+func TestSendCountries(t *testing.T) {
+	for _, tc := range []struct {
+		countries []string
+		phone     string
+		ok        bool
+	}{
+		{nil, "+8613800000000", true},
+		{nil, "+85291234567", false},
+		{nil, "+447700900123", false},
+		{[]string{"86", "852"}, "+85291234567", true},
+		{[]string{"86", "852"}, "+447700900123", false},
+		{[]string{"1"}, "+12025550123", true},
+		{[]string{"1"}, "+8613800000000", false},
+	} {
+		f := newFixture(t, func(c *Config) { c.SMSCountries = tc.countries })
+		err := f.svc.SendCode(t.Context(), SendRequest{Ticket: f.ticket(t, "oa", "o1"), Phone: tc.phone, Purpose: PurposeBind})
+		if tc.ok && err != nil || !tc.ok && !errors.Is(err, ErrPhoneNotAllowed) {
+			t.Errorf("countries %v: SendCode(%s) = %v, want allowed %v", tc.countries, tc.phone, err, tc.ok)
+		}
+		if !tc.ok && f.sms.code(tc.phone) != "" {
+			t.Errorf("countries %v: a code went to %s", tc.countries, tc.phone)
+		}
+	}
+}
+
+// The daily budget counts every send of the service; once spent, sends
+// answer ErrSMSBudgetSpent (503), call the alert, and send nothing until
+// the UTC day turns.
+func TestSMSDailyBudget(t *testing.T) {
+	var alerts atomic.Int32
+	f := newFixture(t, func(c *Config) { c.OnSMSBudgetSpent = func() { alerts.Add(1) } })
+	f.svc.cfg.Limits = ratelimit.NewPolicy(ratelimit.Rules{SMSDailyBudget: ratelimit.Rule{Name: "sms_budget", Limit: 2, Window: 24 * time.Hour}},
+		f.store, f.store, f.clock.Now)
+	f.send(t, f.ticket(t, "oa", "o1"), "+8613800000001")
+	f.send(t, f.ticket(t, "oa", "o2"), "+8613800000002")
+	err := f.svc.SendCode(t.Context(), SendRequest{Ticket: f.ticket(t, "oa", "o3"), Phone: "+8613800000003", Purpose: PurposeBind})
+	if !errors.Is(err, ErrSMSBudgetSpent) || alerts.Load() != 1 {
+		t.Fatalf("SendCode(over budget) = %v, alerts %d; want ErrSMSBudgetSpent and 1", err, alerts.Load())
+	}
+	if f.sms.code("+8613800000003") != "" {
+		t.Error("a code was sent over budget")
+	}
+	f.clock.Advance(16*time.Hour + time.Second) // t0 is 08:00 UTC: past midnight
+	f.send(t, f.ticket(t, "oa", "o4"), "+8613800000003")
 }
 
 // A code is sent only for a live bind ticket.

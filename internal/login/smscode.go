@@ -62,10 +62,27 @@ func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 	if !ok {
 		return ErrInvalidTicket.Say("this is not a bind ticket; log in again")
 	}
-	if _, err := s.pending(ctx, tkey); err != nil {
+	rec0, err := s.pending(ctx, tkey)
+	if err != nil {
 		return err
 	}
+	if !s.countryAllowed(phone) {
+		return ErrPhoneNotAllowed
+	}
 	if err := s.cfg.Limits.SMSSend(ctx, req.ClientIP, s.phoneKey(phone)); err != nil {
+		return err
+	}
+	if err := s.chargeTicketSend(ctx, tkey, rec0.ExpiresAt); err != nil {
+		return err
+	}
+	var limited *storage.LimitError
+	if err := s.cfg.Limits.SMSBudget(ctx); errors.As(err, &limited) {
+		if s.cfg.OnSMSBudgetSpent != nil {
+			s.cfg.OnSMSBudgetSpent()
+		}
+		s.cfg.Logger.ErrorContext(ctx, "the daily SMS budget is spent: no codes are sent until 00:00 UTC")
+		return ErrSMSBudgetSpent.Because(err)
+	} else if err != nil {
 		return err
 	}
 	code, err := s.newCode()
@@ -176,6 +193,39 @@ func (s *Service) useCode(ctx context.Context, tkey, phone, purpose, code string
 		return fmt.Errorf("use sms code: %w", err)
 	}
 	return nil
+}
+
+// countryAllowed reports whether phone (E.164) is in a country codes may
+// be sent to. Calling codes are a prefix code (ITU-T E.164): no code is the
+// beginning of another, so a prefix match names the country.
+func (s *Service) countryAllowed(phone string) bool {
+	countries := s.cfg.SMSCountries
+	if len(countries) == 0 {
+		countries = []string{"86"}
+	}
+	for _, cc := range countries {
+		if strings.HasPrefix(phone, "+"+cc) {
+			return true
+		}
+	}
+	return false
+}
+
+// chargeTicketSend takes the first free of the ticket's MaxSends send
+// slots; with all taken it is ErrTicketSendsSpent (429, with the
+// *storage.LimitError that gives Retry-After: until the ticket expires at
+// exp).
+func (s *Service) chargeTicketSend(ctx context.Context, tkey string, exp time.Time) error {
+	for n := 1; n <= MaxSends; n++ {
+		err := s.cfg.OneTime.PutOnce(ctx, fmt.Sprintf("%s:send:%d", tkey, n), []byte{1}, TicketTTL)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return fmt.Errorf("count bind ticket sends: %w", err)
+		}
+	}
+	return ErrTicketSendsSpent.Because(&storage.LimitError{Key: "bind_ticket_sends", RetryAfter: max(exp.Sub(s.cfg.Now()), time.Second)})
 }
 
 // chargeTicketTry takes the first free of the ticket's MaxTries try slots,

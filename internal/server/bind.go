@@ -15,10 +15,11 @@ type smsSendRequest struct {
 }
 
 // smsSend is POST /v1/sms/send (docs/api.md "Binding"): 204 once the
-// code is on its way.
+// code is on its way. Only JSON, only for a bind ticket: no page of
+// another site can make us send.
 func (s *Server) smsSend(w http.ResponseWriter, r *http.Request) error {
 	var req smsSendRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	if req.Phone == "" || req.Purpose == "" {
@@ -52,7 +53,7 @@ type bindResponse struct {
 // issued the ticket, finished once the phone is proven.
 func (s *Server) bindPhone(w http.ResponseWriter, r *http.Request) error {
 	var req bindRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	res, err := s.cfg.Login.Bind(r.Context(), login.BindRequest{

@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/config"
@@ -202,7 +205,7 @@ func TestBindCodeBelongsToTicket(t *testing.T) {
 }
 
 func TestBindNewCodeReplacesOld(t *testing.T) {
-	s := servertest.New(t)
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.SMS.Countries = []string{"86", "44"} }))
 	const phone = "+447700900123"
 	tk := oaTicket(t, s, "oa-erin")
 	old := mustSendSMS(t, s, tk, phone)
@@ -414,14 +417,18 @@ func TestBindConcurrent(t *testing.T) {
 
 	t.Run("one ticket, many phones", func(t *testing.T) {
 		tk := oaTicket(t, s, "oa-henry")
+		var sent []map[string]string
+		for i := range login.MaxSends {
+			phone := fmt.Sprintf("+8613600000%03d", i)
+			sent = append(sent, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": mustSendSMS(t, s, tk, phone)})
+		}
 		bodies := make([]map[string]string, n)
 		for i := range bodies {
-			phone := fmt.Sprintf("+8613600000%03d", i)
-			bodies[i] = map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": mustSendSMS(t, s, tk, phone)}
+			bodies[i] = sent[i%len(sent)]
 		}
 		ok, codes := run(bodies)
-		if ok != 1 || codes[api.CodeInvalidTicket] != n-1 {
-			t.Errorf("%d concurrent binds of one ticket: %d succeeded, failures %v; want 1 and %d invalid_ticket", n, ok, codes, n-1)
+		if ok != 1 || codes[api.CodeInvalidTicket]+codes[api.CodeInvalidSMSCode] != n-1 {
+			t.Errorf("%d concurrent binds of one ticket over %d phones: %d succeeded, failures %v; want exactly 1 success", n, len(sent), ok, codes)
 		}
 	})
 	t.Run("one ticket, one code", func(t *testing.T) {
@@ -515,4 +522,122 @@ func TestSMSSpacingAcrossMinuteBoundary(t *testing.T) {
 	}
 	s.Clock.Advance(58 * time.Second)
 	mustSendSMS(t, s, tk, "+8613900000077")
+}
+
+// postRaw posts body to path with the given Content-Type ("" for none).
+func postRaw(t *testing.T, s *servertest.Server, path, contentType, body string) servertest.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "POST", s.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return servertest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// A plain HTML form on another site posts without a CORS preflight, as
+// application/x-www-form-urlencoded, multipart/form-data or text/plain —
+// even with a JSON-looking body. Neither /v1/sms/send nor /v1/bind takes
+// it: 415, and no code is sent.
+func TestBindOnlyJSON(t *testing.T) {
+	s := servertest.New(t)
+	const phone = "+8613700000031"
+	tk := oaTicket(t, s, "oa-json")
+	send := `{"bind_ticket":"` + tk + `","phone":"` + phone + `","purpose":"bind"}`
+	bind := `{"bind_ticket":"` + tk + `","phone":"` + phone + `","sms_code":"123456"}`
+	for _, ct := range []string{"", "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"} {
+		for path, body := range map[string]string{"/v1/sms/send": send, "/v1/bind": bind} {
+			e := wantError(t, postRaw(t, s, path, ct, body), http.StatusUnsupportedMediaType, api.CodeInvalidRequest)
+			if !strings.Contains(e.Description, "application/json") {
+				t.Errorf("POST %s as %q: description %q", path, ct, e.Description)
+			}
+		}
+	}
+	if strings.Contains(s.Logs.String(), "sms code (development sender)") {
+		t.Fatal("a form post sent a code")
+	}
+	// With its parameters, JSON is taken.
+	if r := postRaw(t, s, "/v1/sms/send", "application/json; charset=utf-8", send); r.Status != http.StatusNoContent {
+		t.Fatalf("POST /v1/sms/send as JSON = %d %s", r.Status, r.Body)
+	}
+}
+
+// No ticket, no code: /v1/sms/send is no free SMS cannon.
+func TestSMSSendNeedsTicket(t *testing.T) {
+	s := servertest.New(t)
+	const phone = "+8613700000032"
+	wantError(t, s.Do(t, "POST", "/v1/sms/send", map[string]string{"phone": phone, "purpose": "bind"}, ""), 400, api.CodeInvalidRequest)
+	wantError(t, sendSMS(t, s, strings.Repeat("A", 43), phone), 400, api.CodeInvalidTicket)
+	if strings.Contains(s.Logs.String(), "sms code (development sender)") {
+		t.Fatal("a code was sent without a ticket")
+	}
+}
+
+// Codes go only to sms.countries (default 86): elsewhere 400
+// phone_not_allowed, nothing sent.
+func TestSMSCountries(t *testing.T) {
+	s := servertest.New(t)
+	tk := oaTicket(t, s, "oa-abroad")
+	for _, phone := range []string{"+447700900123", "+12025550123", "+85291234567"} {
+		wantError(t, sendSMS(t, s, tk, phone), 400, api.CodePhoneNotAllowed)
+	}
+	if strings.Contains(s.Logs.String(), "sms code (development sender)") {
+		t.Fatal("a code went abroad")
+	}
+	mustSendSMS(t, s, tk, "+8613700000033")
+
+	s = servertest.New(t, servertest.Configure(func(c *config.Config) { c.SMS.Countries = []string{"86", "852"} }))
+	mustSendSMS(t, s, oaTicket(t, s, "oa-hk"), "+85291234567")
+}
+
+// A ticket has login.MaxSends codes: the next send answers 429 until the
+// ticket expires, whatever the phone.
+func TestSMSSendsPerTicket(t *testing.T) {
+	s := servertest.New(t)
+	tk := oaTicket(t, s, "oa-many")
+	for i := range login.MaxSends {
+		mustSendSMS(t, s, tk, fmt.Sprintf("+861370000004%d", i))
+	}
+	r := sendSMS(t, s, tk, "+8613700000049")
+	e := wantError(t, r, 429, api.CodeRateLimited)
+	if !strings.Contains(e.Description, "log in again") {
+		t.Errorf("description %q", e.Description)
+	}
+	if ra := mustAtoi(t, r.Header.Get("Retry-After")); ra < 1 || ra > int(login.TicketTTL/time.Second) {
+		t.Errorf("Retry-After = %d, want at most the ticket's life", ra)
+	}
+}
+
+// The daily budget counts every code the service sends; spent, a send
+// answers 503 unavailable and wxauth_sms_budget_exhausted_total rises;
+// the next UTC day sends again.
+func TestSMSDailyBudget(t *testing.T) {
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.SMS.DailyBudget = "2" }))
+	mustSendSMS(t, s, oaTicket(t, s, "oa-b1"), "+8613700000051")
+	mustSendSMS(t, s, oaTicket(t, s, "oa-b2"), "+8613700000052")
+	e := wantError(t, sendSMS(t, s, oaTicket(t, s, "oa-b3"), "+8613700000053"), 503, api.CodeUnavailable)
+	if !strings.Contains(e.Description, "00:00 UTC") {
+		t.Errorf("description %q", e.Description)
+	}
+	var m dto.Metric
+	if err := s.Inst.Metrics.SMSBudgetExhausted.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetCounter().GetValue(); got != 1 {
+		t.Errorf("wxauth_sms_budget_exhausted_total = %v, want 1", got)
+	}
+	now := s.Clock.Now()
+	s.Clock.Advance(now.Truncate(24 * time.Hour).Add(24 * time.Hour).Sub(now))
+	mustSendSMS(t, s, oaTicket(t, s, "oa-b4"), "+8613700000053")
 }
