@@ -45,8 +45,11 @@ type codeRecord struct {
 
 // SendCode sends a new 6-digit code to req.Phone for the live bind ticket
 // req.Ticket, valid for [CodeTTL] and replacing any code sent before for
-// that ticket, phone and purpose. The limits come first
-// (ratelimit.Policy.SMSSend); beyond them it returns a *storage.LimitError.
+// that ticket, phone and purpose. Before anything is sent (docs/bind.md
+// "Limits"): the ticket must be live (ErrInvalidTicket), the phone in
+// Config.SMSCountries (ErrPhoneNotAllowed), within ratelimit.Policy.SMSSend
+// (a *storage.LimitError), within MaxSends for the ticket
+// (ErrTicketSendsSpent) and within the daily budget (ErrSMSBudgetSpent).
 func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 	phone := strings.TrimSpace(req.Phone)
 	if !ValidPhone(phone) {
@@ -62,7 +65,7 @@ func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 	if !ok {
 		return ErrInvalidTicket.Say("this is not a bind ticket; log in again")
 	}
-	rec0, err := s.pending(ctx, tkey)
+	ticket, err := s.pending(ctx, tkey)
 	if err != nil {
 		return err
 	}
@@ -72,7 +75,7 @@ func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 	if err := s.cfg.Limits.SMSSend(ctx, req.ClientIP, s.phoneKey(phone)); err != nil {
 		return err
 	}
-	if err := s.chargeTicketSend(ctx, tkey, rec0.ExpiresAt); err != nil {
+	if err := s.chargeTicketSend(ctx, tkey, ticket.ExpiresAt); err != nil {
 		return err
 	}
 	var limited *storage.LimitError
