@@ -24,6 +24,9 @@ const (
 	CodeInvalidTicket      = "invalid_ticket"
 	CodeInvalidSMSCode     = "invalid_sms_code"
 	CodePhoneTaken         = "phone_taken"
+	// CodePhoneNotAllowed: no SMS code is sent to the phone's country
+	// (the configured sms.countries).
+	CodePhoneNotAllowed = "phone_not_allowed"
 	// CodeWeChatClientRequired: an Official Account login asked from a
 	// browser other than WeChat's, and no website app to log in instead.
 	CodeWeChatClientRequired = "wechat_client_required"
@@ -60,6 +63,7 @@ var statuses = map[string]int{
 	CodeInvalidTicket:        400,
 	CodeInvalidSMSCode:       400,
 	CodePhoneTaken:           409,
+	CodePhoneNotAllowed:      400,
 	CodeWeChatClientRequired: 400,
 	CodeInsufficientScope:    403,
 	CodeNotFound:             404,

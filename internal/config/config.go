@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,6 +103,11 @@ type SMS struct {
 	AppID string
 	// WebhookURL receives the webhook's POSTs.
 	WebhookURL string
+	// Countries are the calling codes codes are sent to, digits only.
+	Countries []string
+	// DailyBudget is how many codes the service sends per UTC day, a
+	// positive integer (see [SMS.Budget]).
+	DailyBudget string
 
 	// From the environment only.
 	SecretID        string // WXAUTH_SMS_SECRET_ID (tencent)
@@ -109,6 +115,13 @@ type SMS struct {
 	AccessKeyID     string // WXAUTH_SMS_ACCESS_KEY_ID (aliyun)
 	AccessKeySecret string // WXAUTH_SMS_ACCESS_KEY_SECRET (aliyun)
 	WebhookSecret   string // WXAUTH_SMS_WEBHOOK_SECRET (webhook)
+}
+
+// Budget is DailyBudget as a rule of ratelimit.Rules.SMSDailyBudget
+// (Validate reports a bad one).
+func (s SMS) Budget() ratelimit.Rule {
+	n, _ := strconv.Atoi(s.DailyBudget)
+	return ratelimit.Rule{Name: "sms_budget", Limit: max(n, 0), Window: 24 * time.Hour}
 }
 
 // RateLimits are attempt limits shared by all instances, each "N/window"
@@ -248,6 +261,7 @@ func Defaults() Config {
 			// As generous as logins: a state per page load behind one NAT.
 			AuthorizePerIP: "300/1m",
 		},
+		SMS: SMS{Countries: []string{"86"}, DailyBudget: "10000"},
 	}
 }
 
@@ -483,6 +497,17 @@ func (c *Config) Validate(needSecret bool) error {
 		}
 	}
 	c.validateSMS(needSecret, bad)
+	if len(c.SMS.Countries) == 0 {
+		bad("sms.countries", "at least one calling code is required (86: mainland China)")
+	}
+	for i, cc := range c.SMS.Countries {
+		if len(cc) < 1 || len(cc) > 3 || strings.Trim(cc, "0123456789") != "" || cc[0] == '0' {
+			bad(fmt.Sprintf("sms.countries[%d]", i), "%q is not a calling code (1 to 3 digits, no +: 86, 852, 1)", cc)
+		}
+	}
+	if n, err := strconv.Atoi(c.SMS.DailyBudget); err != nil || n < 1 {
+		bad("sms.daily_budget", "%q is not a positive number of SMS codes per day", c.SMS.DailyBudget)
+	}
 	if h := c.TrustedProxyHeader; h != "" && http.CanonicalHeaderKey(h) != http.CanonicalHeaderKey(strings.TrimSpace(h)) {
 		bad("trusted_proxy_header", "%q is not a header name", h)
 	}

@@ -167,6 +167,11 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"rate_limits.sms_per_phone_minute", func(c *Config) { c.RateLimits.SMSPerPhoneMinute = "1 per minute" }},
 		{"rate_limits.sms_per_phone_day", func(c *Config) { c.RateLimits.SMSPerPhoneDay = "10/0s" }},
 		{"rate_limits.sms_per_ip_hour", func(c *Config) { c.RateLimits.SMSPerIPHour = "-1/1h" }},
+		{"sms.countries", func(c *Config) { c.SMS.Countries = nil }},
+		{"sms.countries[1]", func(c *Config) { c.SMS.Countries = []string{"86", "+852"} }},
+		{"sms.countries[0]", func(c *Config) { c.SMS.Countries = []string{"0086"} }},
+		{"sms.daily_budget", func(c *Config) { c.SMS.DailyBudget = "off" }},
+		{"sms.daily_budget", func(c *Config) { c.SMS.DailyBudget = "0" }},
 	} {
 		c := good()
 		tc.edit(&c)

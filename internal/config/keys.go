@@ -73,6 +73,8 @@ var keys = []Key{
 	{Path: "sms.region", Env: "WXAUTH_SMS_REGION", Default: "empty: `ap-guangzhou` (tencent), `cn-hangzhou` (aliyun)", Doc: "the provider's region", ref: str(func(c *Config) *string { return &c.SMS.Region })},
 	{Path: "sms.app_id", Env: "WXAUTH_SMS_APP_ID", Doc: "Tencent Cloud's SmsSdkAppId", ref: str(func(c *Config) *string { return &c.SMS.AppID })},
 	{Path: "sms.webhook_url", Env: "WXAUTH_SMS_WEBHOOK_URL", Doc: "where the webhook provider POSTs signed codes (https in `serve`)", ref: str(func(c *Config) *string { return &c.SMS.WebhookURL })},
+	{Path: "sms.countries", Env: "WXAUTH_SMS_COUNTRIES", Doc: "calling codes SMS codes may be sent to (`86`, `852`, `1`); others answer `phone_not_allowed` ([bind.md](bind.md#limits))", kind: list, ref: strs(func(c *Config) *[]string { return &c.SMS.Countries })},
+	{Path: "sms.daily_budget", Env: "WXAUTH_SMS_DAILY_BUDGET", Doc: "SMS codes the whole service sends per UTC day; beyond, 503 `unavailable` and `wxauth_sms_budget_exhausted_total` counts", ref: str(func(c *Config) *string { return &c.SMS.DailyBudget })},
 	{Path: "key_reload", Env: "WXAUTH_KEY_RELOAD", Doc: "how often instances reload the shared signing keys; a new key signs after two reloads", kind: duration, ref: dur(func(c *Config) *Duration { return &c.KeyReload })},
 }
 

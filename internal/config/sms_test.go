@@ -76,6 +76,10 @@ func TestValidateSMS(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := base()
 			tc.edit(&c)
+			if c.SMS.Countries == nil { // the edits set the provider's keys only
+				d := Defaults()
+				c.SMS.Countries, c.SMS.DailyBudget = d.SMS.Countries, d.SMS.DailyBudget
+			}
 			err := c.Validate(tc.production)
 			switch {
 			case tc.want == "" && err != nil:

@@ -237,9 +237,19 @@ function cooldown(seconds) {
 async function sendCode() {
   clearMessages()
   const phone = $('bind-phone').value.trim()
+  const b = bindState()
+  if (!b) return route()
   try {
-    await auth.sendSmsCode({ phone, purpose: 'bind' })
+    // The code belongs to this login's ticket: no other ticket can use it.
+    await auth.sendSmsCode({ bindTicket: b.ticket, phone, purpose: 'bind' })
   } catch (e) {
+    if (e.code === 'invalid_ticket') {
+      sessionStorage.removeItem(BIND_KEY)
+      showError(e.code, 'This bind page has expired. Log in again.')
+      history.replaceState(null, '', location.pathname)
+      return route()
+    }
+    if (e.code === 'phone_not_allowed') return showError(e.code, 'Codes are not sent to numbers of this country.')
     if (e.code === 'rate_limited' && e.retryAfter) cooldown(e.retryAfter)
     return showError(e.code, e.code === 'rate_limited' ? `Too many codes for now; try again in ${e.retryAfter || 'a while'} s.` : errorText(e))
   }

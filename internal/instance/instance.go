@@ -205,7 +205,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
-	limits := ratelimit.NewPolicy(cfg.RateLimits.Rules(), inst.Sessions, inst.Sessions, opt.Now)
+	rules := cfg.RateLimits.Rules()
+	rules.SMSDailyBudget = cfg.SMS.Budget()
+	limits := ratelimit.NewPolicy(rules, inst.Sessions, inst.Sessions, opt.Now)
 	apps := make([]login.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
 		apps[i] = login.App{Name: a.Name, Kind: login.Kind(a.Kind), AppID: a.AppID, Secret: a.Secret, Domains: a.Domains}
@@ -218,6 +220,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		Apps: apps, BindPhone: cfg.Registration == config.RegistrationBindPhone,
 		WeChat: wc, AppTokens: appTokens, Users: inst.Users, Sessions: inst.Sessions, OneTime: inst.Sessions,
 		Tokens: inst.Tokens, Seal: box, Secret: []byte(cfg.Secret), SMS: sender,
+		SMSCountries: cfg.SMS.Countries, OnSMSBudgetSpent: inst.Metrics.SMSBudgetExhausted.Inc,
 		Redirects: redirect.New(cfg.Redirects), Limits: limits, Now: opt.Now, Logger: opt.Logger,
 	})
 	if err != nil {

@@ -28,9 +28,12 @@ const (
 	TicketTTL = 10 * time.Minute
 	// CodeTTL is how long an SMS code lives.
 	CodeTTL = 5 * time.Minute
-	// MaxTries is how many times one SMS code may be tried: the right code
-	// after MaxTries wrong ones is refused too.
+	// MaxTries is how many SMS codes one bind ticket may try, across
+	// phones: the next try spends the ticket (invalid_ticket), the right
+	// code included.
 	MaxTries = 5
+	// MaxSends is how many SMS codes may be sent for one bind ticket.
+	MaxSends = 3
 )
 
 // ticketRecord is what a ticket keeps of the login, with its expiry on
@@ -152,7 +155,7 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Result, error) {
 		if !ValidPhone(phone) {
 			return Result{}, errBadPhone
 		}
-		if err := s.useCode(ctx, phone, PurposeBind, req.SMSCode); err != nil {
+		if err := s.useCode(ctx, key, phone, PurposeBind, req.SMSCode); err != nil {
 			return Result{}, err
 		}
 	}

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/wxauth/wxauth/api"
@@ -29,6 +30,11 @@ var (
 	// ErrSMSPhoneRejected: the SMS provider refused the number itself
 	// (sms.ErrPhoneRejected): the user's to fix, not an outage.
 	ErrSMSPhoneRejected = clienterr.New(api.CodeInvalidRequest, "the SMS provider refused this phone number; check it or use another")
+	// ErrSMSBudgetSpent: the day's SMS budget of the whole service is
+	// spent; sends resume at 00:00 UTC.
+	ErrSMSBudgetSpent   = clienterr.WithStatus(api.CodeUnavailable, http.StatusServiceUnavailable, "no SMS can be sent today; use the mini program's phone button, or retry after 00:00 UTC")
+	ErrPhoneNotAllowed  = clienterr.New(api.CodePhoneNotAllowed, "SMS codes are not sent to this country")
+	ErrTicketSendsSpent = clienterr.New(api.CodeRateLimited, fmt.Sprintf("this bind ticket has had its %d SMS codes; enter one of them, or log in again", MaxSends))
 
 	// Mini program data.
 	ErrSessionKeyExpired = clienterr.New(api.CodeSessionKeyExpired, "the data cannot be decrypted with this session's session_key; call wx.login, log in again, then ask WeChat for the data again")

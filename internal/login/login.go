@@ -66,6 +66,14 @@ type Config struct {
 	Secret []byte
 	// SMS delivers the codes of the bind flow.
 	SMS sms.Sender
+	// SMSCountries are the calling codes SMS codes may be sent to ("86",
+	// "852"); empty: mainland China only ("86"). A send elsewhere is
+	// ErrPhoneNotAllowed.
+	SMSCountries []string
+	// OnSMSBudgetSpent, when set, is called for each send refused because
+	// the daily SMS budget (ratelimit.Rules.SMSDailyBudget) is spent: the
+	// alert metric.
+	OnSMSBudgetSpent func()
 	// Redirects is the allow-list for redirect_uri and return_to.
 	Redirects redirect.List
 	// Limits says which limits apply (optional: none).

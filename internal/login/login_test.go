@@ -8,7 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/wechat"
 )
@@ -287,38 +289,136 @@ func TestNewCode(t *testing.T) {
 	}
 }
 
-// However many tries of one code arrive at once, at most MaxTries are
-// compared: here the right one comes after them and is refused.
+// send sends a bind code to phone for ticket tk and returns it.
+func (f *fixture) send(t *testing.T, tk, phone string) string {
+	t.Helper()
+	if err := f.svc.SendCode(t.Context(), SendRequest{Ticket: tk, Phone: phone, Purpose: PurposeBind}); err != nil {
+		t.Fatalf("SendCode(%s) = %v", phone, err)
+	}
+	return f.sms.code(phone)
+}
+
+func tkey(t *testing.T, tk string) string {
+	t.Helper()
+	k, ok := ticketKey(tk)
+	if !ok {
+		t.Fatalf("ticketKey(%q) not ok", tk)
+	}
+	return k
+}
+
+func otherCode(t *testing.T, code string, plus int) string {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(code, &n); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%06d", (n+plus)%1_000_000)
+}
+
+// However many tries of one ticket's codes arrive at once, at most
+// MaxTries are compared; the others spend the ticket, and the right code
+// after them is refused with it.
 func TestTriesRace(t *testing.T) {
 	f := newFixture(t)
 	const phone = "+8613800000000"
 	ctx := t.Context()
-	if err := f.svc.SendCode(ctx, SendRequest{Phone: phone, Purpose: PurposeBind}); err != nil {
-		t.Fatal(err)
-	}
-	right := f.sms.code(phone)
-	var n int
-	fmt.Sscan(right, &n)
-	wrong := fmt.Sprintf("%06d", (n+1)%1_000_000)
+	tk := f.ticket(t, "oa", "o1")
+	right := f.send(t, tk, phone)
+	wrong := otherCode(t, right, 1)
 	var wg sync.WaitGroup
-	var burnt atomic.Int32
+	var compared, spent atomic.Int32
 	for range 50 {
 		wg.Go(func() {
-			err := f.svc.useCode(ctx, phone, PurposeBind, wrong)
-			if !errors.Is(err, ErrInvalidSMSCode) {
+			switch err := f.svc.useCode(ctx, tkey(t, tk), phone, PurposeBind, wrong); {
+			case errors.Is(err, ErrInvalidSMSCode):
+				compared.Add(1)
+			case errors.Is(err, ErrInvalidTicket):
+				spent.Add(1)
+			default:
 				t.Errorf("useCode(wrong) = %v", err)
-			}
-			if err != nil && strings.Contains(err.Error(), "too many") {
-				burnt.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	if got := burnt.Load(); got != 50-MaxTries {
-		t.Errorf("%d of 50 concurrent wrong tries found the code burnt, want %d", got, 50-MaxTries)
+	if got := compared.Load(); got != MaxTries {
+		t.Errorf("%d of 50 concurrent wrong tries were compared, want %d", got, MaxTries)
 	}
-	if err := f.svc.useCode(ctx, phone, PurposeBind, right); !errors.Is(err, ErrInvalidSMSCode) {
-		t.Errorf("useCode(right, after %d wrong) = %v, want ErrInvalidSMSCode", MaxTries, err)
+	if err := f.svc.useCode(ctx, tkey(t, tk), phone, PurposeBind, right); !errors.Is(err, ErrInvalidTicket) {
+		t.Errorf("useCode(right, after %d wrong) = %v, want ErrInvalidTicket", MaxTries, err)
+	}
+	if _, err := f.svc.Bind(ctx, BindRequest{Ticket: tk, Phone: phone, SMSCode: right}); !errors.Is(err, ErrInvalidTicket) {
+		t.Errorf("Bind(right code, spent ticket) = %v, want ErrInvalidTicket", err)
+	}
+}
+
+// The sixth guess spends the ticket, however the five wrong ones were
+// spread over phones and fresh codes.
+func TestSixthGuessSpendsTicket(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	tk := f.ticket(t, "oa", "o1")
+	// Five wrong codes over two phones and three sends.
+	var code string
+	for i, phone := range []string{"+8613800000000", "+8613800000000", "+8613800000004", "+8613800000000", "+8613800000004"} {
+		if i != 1 && i != 4 {
+			code = f.send(t, tk, phone)
+		}
+		_, err := f.svc.Bind(ctx, BindRequest{Ticket: tk, Phone: phone, SMSCode: otherCode(t, code, 1)})
+		if !errors.Is(err, ErrInvalidSMSCode) {
+			t.Fatalf("wrong guess %d: Bind = %v, want ErrInvalidSMSCode", i+1, err)
+		}
+	}
+	// The sixth guess, even the right code of the last phone, finds the
+	// ticket spent; so does a new send.
+	const last = "+8613800000000"
+	if _, err := f.svc.Bind(ctx, BindRequest{Ticket: tk, Phone: last, SMSCode: code}); !errors.Is(err, ErrInvalidTicket) {
+		t.Fatalf("sixth guess (the right code) = %v, want ErrInvalidTicket", err)
+	}
+	if err := f.svc.SendCode(ctx, SendRequest{Ticket: tk, Phone: "+8613800000009", Purpose: PurposeBind}); !errors.Is(err, ErrInvalidTicket) {
+		t.Errorf("SendCode(spent ticket) = %v, want ErrInvalidTicket", err)
+	}
+}
+
+// A code belongs to its ticket: another ticket — an attacker's, for the
+// same phone — can neither use it, nor replace it, nor burn it.
+func TestCodeBelongsToTicket(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	const phone = "+8613800000000"
+	victim := f.ticket(t, "oa", "victim")
+	attacker := f.ticket(t, "oa", "attacker")
+	code := f.send(t, victim, phone)
+
+	// Use: the victim's code (read from a log, say) through the attacker's ticket.
+	if _, err := f.svc.Bind(ctx, BindRequest{Ticket: attacker, Phone: phone, SMSCode: code}); !errors.Is(err, ErrInvalidSMSCode) {
+		t.Fatalf("Bind(attacker's ticket, victim's code) = %v, want ErrInvalidSMSCode", err)
+	}
+	// Nor does the MAC let a record moved under another ticket's key pass.
+	b, err := f.store.Get(ctx, f.svc.codeKey(tkey(t, victim), PurposeBind, phone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.PutOnce(ctx, f.svc.codeKey(tkey(t, attacker), PurposeBind, phone), b, CodeTTL); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.useCode(ctx, tkey(t, attacker), phone, PurposeBind, code); !errors.Is(err, ErrInvalidSMSCode) {
+		t.Fatalf("useCode(victim's record under the attacker's ticket) = %v, want ErrInvalidSMSCode", err)
+	}
+
+	// Burn: the attacker's wrong guesses spend the attacker's ticket only.
+	for range MaxTries + 1 {
+		_, _ = f.svc.Bind(ctx, BindRequest{Ticket: attacker, Phone: phone, SMSCode: otherCode(t, code, 7)})
+	}
+	// Replace: the attacker's own send for the phone leaves the victim's code.
+	f.clock.Advance(CodeTTL / 2)
+	attacker2 := f.ticket(t, "oa", "attacker")
+	if f.send(t, attacker2, phone) == code {
+		t.Skip("the attacker's code happens to equal the victim's")
+	}
+	res, err := f.svc.Bind(ctx, BindRequest{Ticket: victim, Phone: phone, SMSCode: code})
+	if err != nil || res.User.Phone != phone {
+		t.Fatalf("Bind(victim's ticket, victim's code) = %+v, %v; want the victim bound", res, err)
 	}
 }
 
@@ -327,24 +427,19 @@ func TestCodeUsedOnce(t *testing.T) {
 	f := newFixture(t)
 	const phone = "+8613800000000"
 	ctx := t.Context()
-	if err := f.svc.SendCode(ctx, SendRequest{Phone: phone, Purpose: PurposeBind}); err != nil {
-		t.Fatal(err)
-	}
-	first := f.sms.code(phone)
+	tk := f.ticket(t, "oa", "o1")
+	first := f.send(t, tk, phone)
 	f.clock.Advance(CodeTTL / 2)
-	if err := f.svc.SendCode(ctx, SendRequest{Phone: phone, Purpose: PurposeBind}); err != nil {
-		t.Fatal(err)
-	}
-	second := f.sms.code(phone)
+	second := f.send(t, tk, phone)
 	if first != second {
-		if err := f.svc.useCode(ctx, phone, PurposeBind, first); !errors.Is(err, ErrInvalidSMSCode) {
+		if err := f.svc.useCode(ctx, tkey(t, tk), phone, PurposeBind, first); !errors.Is(err, ErrInvalidSMSCode) {
 			t.Errorf("the replaced code = %v, want ErrInvalidSMSCode", err)
 		}
 	}
-	if err := f.svc.useCode(ctx, phone, PurposeBind, second); err != nil {
+	if err := f.svc.useCode(ctx, tkey(t, tk), phone, PurposeBind, second); err != nil {
 		t.Fatalf("the last code = %v", err)
 	}
-	if err := f.svc.useCode(ctx, phone, PurposeBind, second); !errors.Is(err, ErrInvalidSMSCode) {
+	if err := f.svc.useCode(ctx, tkey(t, tk), phone, PurposeBind, second); !errors.Is(err, ErrInvalidSMSCode) {
 		t.Errorf("the last code again = %v, want ErrInvalidSMSCode", err)
 	}
 }
@@ -354,16 +449,105 @@ func TestCodeUsedOnce(t *testing.T) {
 func TestSendFailure(t *testing.T) {
 	f := newFixture(t)
 	const phone = "+8613800000000"
+	tk := f.ticket(t, "oa", "o1")
 	f.sms.fail.Store(true)
-	err := f.svc.SendCode(t.Context(), SendRequest{Phone: phone, Purpose: PurposeBind})
+	err := f.svc.SendCode(t.Context(), SendRequest{Ticket: tk, Phone: phone, Purpose: PurposeBind})
 	if !errors.Is(err, ErrSMSUnavailable) {
 		t.Fatalf("SendCode with the provider down = %v, want ErrSMSUnavailable", err)
 	}
 	if strings.Contains(ErrSMSUnavailable.Message, "provider down") {
 		t.Error("the provider's error reached the client's sentence")
 	}
-	if err := f.svc.useCode(t.Context(), phone, PurposeBind, "123456"); !errors.Is(err, ErrInvalidSMSCode) || !strings.Contains(err.Error(), "no SMS code is pending") {
+	if err := f.svc.useCode(t.Context(), tkey(t, tk), phone, PurposeBind, "123456"); !errors.Is(err, ErrInvalidSMSCode) || !strings.Contains(err.Error(), "no SMS code is pending") {
 		t.Errorf("the unsent code: useCode = %v, want no code pending", err)
+	}
+}
+
+// A ticket has MaxSends codes; the fourth send is a limit until the
+// ticket expires, and sends nothing.
+func TestSendsPerTicket(t *testing.T) {
+	f := newFixture(t)
+	tk := f.ticket(t, "oa", "o1")
+	for i := range MaxSends {
+		f.send(t, tk, fmt.Sprintf("+861380000000%d", i))
+	}
+	var limited *storage.LimitError
+	err := f.svc.SendCode(t.Context(), SendRequest{Ticket: tk, Phone: "+8613800000009", Purpose: PurposeBind})
+	if !errors.Is(err, ErrTicketSendsSpent) || !errors.As(err, &limited) || limited.RetryAfter != TicketTTL {
+		t.Fatalf("SendCode(send %d) = %v, want a LimitError until the ticket expires", MaxSends+1, err)
+	}
+	if f.sms.code("+8613800000009") != "" {
+		t.Error("the refused send sent a code")
+	}
+	// Another ticket sends.
+	f.send(t, f.ticket(t, "oa", "o2"), "+8613800000009")
+}
+
+// Codes go only to the configured countries: mainland China by default.
+func TestSendCountries(t *testing.T) {
+	for _, tc := range []struct {
+		countries []string
+		phone     string
+		ok        bool
+	}{
+		{nil, "+8613800000000", true},
+		{nil, "+85291234567", false},
+		{nil, "+447700900123", false},
+		{[]string{"86", "852"}, "+85291234567", true},
+		{[]string{"86", "852"}, "+447700900123", false},
+		{[]string{"1"}, "+12025550123", true},
+		{[]string{"1"}, "+8613800000000", false},
+	} {
+		f := newFixture(t, func(c *Config) { c.SMSCountries = tc.countries })
+		err := f.svc.SendCode(t.Context(), SendRequest{Ticket: f.ticket(t, "oa", "o1"), Phone: tc.phone, Purpose: PurposeBind})
+		if tc.ok && err != nil || !tc.ok && !errors.Is(err, ErrPhoneNotAllowed) {
+			t.Errorf("countries %v: SendCode(%s) = %v, want allowed %v", tc.countries, tc.phone, err, tc.ok)
+		}
+		if !tc.ok && f.sms.code(tc.phone) != "" {
+			t.Errorf("countries %v: a code went to %s", tc.countries, tc.phone)
+		}
+	}
+}
+
+// The daily budget counts every send of the service; once spent, sends
+// answer ErrSMSBudgetSpent (503), call the alert, and send nothing until
+// the UTC day turns.
+func TestSMSDailyBudget(t *testing.T) {
+	var alerts atomic.Int32
+	f := newFixture(t, func(c *Config) { c.OnSMSBudgetSpent = func() { alerts.Add(1) } })
+	f.svc.cfg.Limits = ratelimit.NewPolicy(ratelimit.Rules{SMSDailyBudget: ratelimit.Rule{Name: "sms_budget", Limit: 2, Window: 24 * time.Hour}},
+		f.store, f.store, f.clock.Now)
+	f.send(t, f.ticket(t, "oa", "o1"), "+8613800000001")
+	f.send(t, f.ticket(t, "oa", "o2"), "+8613800000002")
+	err := f.svc.SendCode(t.Context(), SendRequest{Ticket: f.ticket(t, "oa", "o3"), Phone: "+8613800000003", Purpose: PurposeBind})
+	if !errors.Is(err, ErrSMSBudgetSpent) || alerts.Load() != 1 {
+		t.Fatalf("SendCode(over budget) = %v, alerts %d; want ErrSMSBudgetSpent and 1", err, alerts.Load())
+	}
+	if f.sms.code("+8613800000003") != "" {
+		t.Error("a code was sent over budget")
+	}
+	f.clock.Advance(16*time.Hour + time.Second) // t0 is 08:00 UTC: past midnight
+	f.send(t, f.ticket(t, "oa", "o4"), "+8613800000003")
+}
+
+// A code is sent only for a live bind ticket.
+func TestSendNeedsTicket(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	for name, tc := range map[string]struct {
+		ticket string
+		want   error
+	}{
+		"none":    {"", ErrInvalidRequest},
+		"garbage": {"nope", ErrInvalidTicket},
+		"unknown": {strings.Repeat("A", 43), ErrInvalidTicket},
+	} {
+		if err := f.svc.SendCode(ctx, SendRequest{Ticket: tc.ticket, Phone: "+8613800000000", Purpose: PurposeBind}); !errors.Is(err, tc.want) {
+			t.Errorf("SendCode(%s ticket) = %v, want %v", name, err, tc.want)
+		}
+	}
+	if got := f.sms.code("+8613800000000"); got != "" {
+		t.Errorf("a code was sent without a live ticket")
 	}
 }
 

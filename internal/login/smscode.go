@@ -22,6 +22,9 @@ const PurposeBind = "bind"
 
 // SendRequest asks for an SMS code.
 type SendRequest struct {
+	// Ticket is the live bind ticket the code is for: the code can be
+	// used, replaced or burnt only through this ticket.
+	Ticket string
 	// Phone in E.164 form ([ValidPhone]).
 	Phone string
 	// Purpose is what the code is for; only [PurposeBind] so far.
@@ -31,18 +34,23 @@ type SendRequest struct {
 	ClientIP string
 }
 
-// codeRecord is the code last sent to a phone for a purpose, as stored:
-// only its MAC, which binds it to the phone, the purpose and ID.
+// codeRecord is the code last sent to a phone for a purpose and a ticket,
+// as stored: only its MAC, which binds it to the ticket, the phone, the
+// purpose and ID.
 type codeRecord struct {
-	// ID names this code's try counters (see [Service.chargeTry]).
+	// ID is random, so that no two codes share a MAC.
 	ID        string    `json:"id"`
 	MAC       []byte    `json:"mac"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// SendCode sends a new 6-digit code to req.Phone, valid for [CodeTTL] and
-// replacing any code sent before for that purpose. The limits come first
-// (ratelimit.Policy.SMSSend); beyond them it returns a *storage.LimitError.
+// SendCode sends a new 6-digit code to req.Phone for the live bind ticket
+// req.Ticket, valid for [CodeTTL] and replacing any code sent before for
+// that ticket, phone and purpose. Before anything is sent (docs/bind.md
+// "Limits"): the ticket must be live (ErrInvalidTicket), the phone in
+// Config.SMSCountries (ErrPhoneNotAllowed), within ratelimit.Policy.SMSSend
+// (a *storage.LimitError), within MaxSends for the ticket
+// (ErrTicketSendsSpent) and within the daily budget (ErrSMSBudgetSpent).
 func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 	phone := strings.TrimSpace(req.Phone)
 	if !ValidPhone(phone) {
@@ -51,7 +59,34 @@ func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 	if req.Purpose != PurposeBind {
 		return ErrInvalidRequest.Say(`"purpose" must be "bind"`)
 	}
+	if req.Ticket == "" {
+		return ErrInvalidRequest.Say(`"bind_ticket" is required: a code is sent only for a login waiting for its phone`)
+	}
+	tkey, ok := ticketKey(req.Ticket)
+	if !ok {
+		return ErrInvalidTicket.Say("this is not a bind ticket; log in again")
+	}
+	ticket, err := s.pending(ctx, tkey)
+	if err != nil {
+		return err
+	}
+	if !s.countryAllowed(phone) {
+		return ErrPhoneNotAllowed
+	}
 	if err := s.cfg.Limits.SMSSend(ctx, req.ClientIP, s.phoneKey(phone)); err != nil {
+		return err
+	}
+	if err := s.chargeTicketSend(ctx, tkey, ticket.ExpiresAt); err != nil {
+		return err
+	}
+	var limited *storage.LimitError
+	if err := s.cfg.Limits.SMSBudget(ctx); errors.As(err, &limited) {
+		if s.cfg.OnSMSBudgetSpent != nil {
+			s.cfg.OnSMSBudgetSpent()
+		}
+		s.cfg.Logger.ErrorContext(ctx, "the daily SMS budget is spent: no codes are sent until 00:00 UTC")
+		return ErrSMSBudgetSpent.Because(err)
+	} else if err != nil {
 		return err
 	}
 	code, err := s.newCode()
@@ -63,12 +98,12 @@ func (s *Service) SendCode(ctx context.Context, req SendRequest) error {
 		return fmt.Errorf("sms code id: %w", err)
 	}
 	rec := codeRecord{ID: hex.EncodeToString(id[:]), ExpiresAt: s.cfg.Now().UTC().Add(CodeTTL)}
-	rec.MAC = s.codeMAC(rec.ID, req.Purpose, phone, code)
+	rec.MAC = s.codeMAC(rec.ID, tkey, req.Purpose, phone, code)
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("sms code: %w", err)
 	}
-	key := s.codeKey(req.Purpose, phone)
+	key := s.codeKey(tkey, req.Purpose, phone)
 	if err := s.replace(ctx, key, b); err != nil {
 		return err
 	}
@@ -118,15 +153,18 @@ func (s *Service) replace(ctx context.Context, key string, value []byte) error {
 	return fmt.Errorf("replace sms code: %w", storage.ErrConflict)
 }
 
-// useCode checks code against the one last sent to phone for purpose and,
-// if it is right, consumes it: of concurrent right tries, one wins. Every
-// try first takes one of the code's MaxTries slots, so that however many
-// tries arrive at once, at most MaxTries are compared.
-func (s *Service) useCode(ctx context.Context, phone, purpose, code string) error {
+// useCode checks code against the one last sent to phone for purpose and
+// the ticket stored under tkey and, if it is right, consumes it: of
+// concurrent right tries, one wins. Every try first takes one of the
+// ticket's MaxTries slots (across phones: a wrong code in the last spends
+// the ticket, later tries are [ErrInvalidTicket]), so that however many tries arrive at once,
+// at most MaxTries are compared per ticket — and so per code, which
+// belongs to one ticket.
+func (s *Service) useCode(ctx context.Context, tkey, phone, purpose, code string) error {
 	if !sixDigits(code) {
 		return ErrInvalidSMSCode.Say("the SMS code is 6 digits")
 	}
-	key := s.codeKey(purpose, phone)
+	key := s.codeKey(tkey, purpose, phone)
 	b, err := s.cfg.OneTime.Get(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && len(b) == 0) {
 		return ErrInvalidSMSCode.Say("no SMS code is pending for this phone (none was sent, or it expired or was used); request a new one")
@@ -141,11 +179,18 @@ func (s *Service) useCode(ctx context.Context, phone, purpose, code string) erro
 	if !s.cfg.Now().Before(rec.ExpiresAt) {
 		return ErrInvalidSMSCode.Say("the SMS code has expired; request a new one")
 	}
-	if err := s.chargeTry(ctx, rec.ID); err != nil {
+	last, err := s.chargeTicketTry(ctx, tkey)
+	if err != nil {
 		return err
 	}
-	if !hmac.Equal(rec.MAC, s.codeMAC(rec.ID, purpose, phone, code)) {
-		return ErrInvalidSMSCode.Say("the SMS code is wrong")
+	if !hmac.Equal(rec.MAC, s.codeMAC(rec.ID, tkey, purpose, phone, code)) {
+		if !last {
+			return ErrInvalidSMSCode.Say("the SMS code is wrong")
+		}
+		if _, err := s.cfg.OneTime.Take(ctx, tkey); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("spend bind ticket: %w", err)
+		}
+		return ErrInvalidSMSCode.Sayf("the SMS code is wrong, the %dth in a row: the bind ticket is spent; log in again", MaxTries)
 	}
 	// Consume exactly the code that was checked: a code sent meanwhile
 	// stays.
@@ -157,22 +202,59 @@ func (s *Service) useCode(ctx context.Context, phone, purpose, code string) erro
 	return nil
 }
 
-// chargeTry takes the first free of the code's MaxTries try slots, one-time
-// items of their own (PutOnce of slot n succeeds for one caller only).
-// With all taken, the code is burnt.
-func (s *Service) chargeTry(ctx context.Context, codeID string) error {
-	for n := 1; n <= MaxTries; n++ {
-		// The slots outlive the code: it was stored CodeTTL ago at most.
-		err := s.cfg.OneTime.PutOnce(ctx, fmt.Sprintf("bind:try:%s:%d", codeID, n), []byte{1}, CodeTTL)
+// countryAllowed reports whether phone (E.164) is in a country codes may
+// be sent to. Calling codes are a prefix code (ITU-T E.164): no code is the
+// beginning of another, so a prefix match names the country.
+func (s *Service) countryAllowed(phone string) bool {
+	countries := s.cfg.SMSCountries
+	if len(countries) == 0 {
+		countries = []string{"86"}
+	}
+	for _, cc := range countries {
+		if strings.HasPrefix(phone, "+"+cc) {
+			return true
+		}
+	}
+	return false
+}
+
+// chargeTicketSend takes the first free of the ticket's MaxSends send
+// slots; with all taken it is ErrTicketSendsSpent (429, with the
+// *storage.LimitError that gives Retry-After: until the ticket expires at
+// exp).
+func (s *Service) chargeTicketSend(ctx context.Context, tkey string, exp time.Time) error {
+	for n := 1; n <= MaxSends; n++ {
+		err := s.cfg.OneTime.PutOnce(ctx, fmt.Sprintf("%s:send:%d", tkey, n), []byte{1}, TicketTTL)
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, storage.ErrConflict) {
-			return fmt.Errorf("count sms code tries: %w", err)
+			return fmt.Errorf("count bind ticket sends: %w", err)
 		}
 	}
-	return ErrInvalidSMSCode.Say("too many wrong SMS codes; request a new one")
+	return ErrTicketSendsSpent.Because(&storage.LimitError{Key: "bind_ticket_sends", RetryAfter: max(exp.Sub(s.cfg.Now()), time.Second)})
 }
+
+// chargeTicketTry takes the first free of the ticket's MaxTries try slots,
+// shared by every phone the ticket tries codes for; last reports the last
+// slot, whose wrong code spends the ticket. With all taken, the ticket
+// answers ErrInvalidTicket; it is not taken here, so that a right code
+// compared in an earlier slot still finishes the bind.
+func (s *Service) chargeTicketTry(ctx context.Context, tkey string) (last bool, err error) {
+	for n := 1; n <= MaxTries; n++ {
+		// The slots outlive the ticket: it was issued TicketTTL ago at most.
+		err := s.cfg.OneTime.PutOnce(ctx, fmt.Sprintf("%s:try:%d", tkey, n), []byte{1}, TicketTTL)
+		if err == nil {
+			return n == MaxTries, nil
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return false, fmt.Errorf("count bind ticket tries: %w", err)
+		}
+	}
+	return false, errTicketTriesSpent
+}
+
+var errTicketTriesSpent = ErrInvalidTicket.Sayf("%d SMS codes were tried with this bind ticket, which is now spent; log in again", MaxTries)
 
 // newCode draws 6 uniform decimal digits.
 func (s *Service) newCode() (string, error) {
@@ -214,8 +296,10 @@ func (s *Service) mac(parts ...string) []byte {
 	return m.Sum(nil)
 }
 
-func (s *Service) codeMAC(id, purpose, phone, code string) []byte {
-	return s.mac("code", id, purpose, phone, code)
+// codeMAC binds a code to its ticket (by the ticket's store key, a hex
+// SHA-256), besides its id, purpose and phone.
+func (s *Service) codeMAC(id, tkey, purpose, phone, code string) []byte {
+	return s.mac("code", id, tkey, purpose, phone, code)
 }
 
 // phoneKey names a phone in store keys without showing it: whoever reads
@@ -224,6 +308,8 @@ func (s *Service) phoneKey(phone string) string {
 	return hex.EncodeToString(s.mac("phone", phone)[:16])
 }
 
-func (s *Service) codeKey(purpose, phone string) string {
-	return "bind:sms:" + purpose + ":" + s.phoneKey(phone)
+// codeKey is where the code for a ticket (its store key tkey), a purpose
+// and a phone is kept: a code sent for one ticket is out of another's reach.
+func (s *Service) codeKey(tkey, purpose, phone string) string {
+	return "bind:sms:" + purpose + ":" + strings.TrimPrefix(tkey, "bind:ticket:") + ":" + s.phoneKey(phone)
 }

@@ -28,6 +28,9 @@ type Metrics struct {
 	WeChatDuration  *prometheus.HistogramVec // endpoint
 	AppTokenFetches *prometheus.CounterVec   // appid: app tokens fetched from WeChat (the daily quota used)
 	AppTokenServed  *prometheus.CounterVec   // app: tokens handed to other services
+	// SMSBudgetExhausted counts SMS sends refused because the day's budget
+	// (sms.daily_budget) is spent: alert on any increase.
+	SMSBudgetExhausted prometheus.Counter
 }
 
 // New registers wxauth's metrics (and the Go and process collectors) on a
@@ -65,9 +68,12 @@ func New() *Metrics {
 		AppTokenServed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxauth_app_token_served_total", Help: "App access tokens handed to other services through /v1/wechat/access_token, by app.",
 		}, []string{"app"}),
+		SMSBudgetExhausted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wxauth_sms_budget_exhausted_total", Help: "SMS sends refused (503) because the daily SMS budget (sms.daily_budget) is spent; any increase wants an operator.",
+		}),
 	}
 	reg.MustRegister(m.Requests, m.RequestDuration, m.Logins, m.Refreshes, m.ReuseDetected,
-		m.WeChatCalls, m.WeChatDuration, m.AppTokenFetches, m.AppTokenServed,
+		m.WeChatCalls, m.WeChatDuration, m.AppTokenFetches, m.AppTokenServed, m.SMSBudgetExhausted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

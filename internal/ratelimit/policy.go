@@ -24,6 +24,9 @@ type Rules struct {
 	// (Window/Limit after the last send, not per clock minute);
 	// SMSPerPhoneDay and SMSPerIP count sends.
 	SMSPerPhoneMinute, SMSPerPhoneDay, SMSPerIP Rule
+	// SMSDailyBudget counts every SMS code sent, whatever the phone or
+	// address, per UTC day (Window 24h): the service's spending cap.
+	SMSDailyBudget Rule
 	// AuthorizePerIP counts browser logins started per client address:
 	// the authorize endpoint is unauthenticated and stores a state each
 	// time.
@@ -120,6 +123,15 @@ func (p *Policy) SMSSend(ctx context.Context, clientIP, phoneKey string) error {
 		return err
 	}
 	return p.limiter.Check(ctx, p.rules.SMSPerPhoneDay, phoneKey)
+}
+
+// SMSBudget counts one SMS about to be sent against the daily budget of
+// the whole service: a *storage.LimitError once it is spent.
+func (p *Policy) SMSBudget(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	return p.limiter.Check(ctx, p.rules.SMSDailyBudget, "all")
 }
 
 func quotas(q storage.Quota, ok bool) []storage.Quota {

@@ -32,6 +32,9 @@ func TestNilPolicy(t *testing.T) {
 	if err := p.Authorize(t.Context(), "1.2.3.4"); err != nil {
 		t.Error(err)
 	}
+	if err := p.SMSBudget(t.Context()); err != nil {
+		t.Error(err)
+	}
 	if q := p.Refresh("1.2.3.4", "sid"); q != nil {
 		t.Errorf("Refresh = %v", q)
 	}

@@ -9,22 +9,24 @@ import (
 
 // smsSendRequest is the body of POST /v1/sms/send.
 type smsSendRequest struct {
-	Phone   string `json:"phone"`
-	Purpose string `json:"purpose"`
+	BindTicket string `json:"bind_ticket"`
+	Phone      string `json:"phone"`
+	Purpose    string `json:"purpose"`
 }
 
 // smsSend is POST /v1/sms/send (docs/api.md "Binding"): 204 once the
-// code is on its way.
+// code is on its way. Only JSON, only for a bind ticket: no page of
+// another site can make us send.
 func (s *Server) smsSend(w http.ResponseWriter, r *http.Request) error {
 	var req smsSendRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	if req.Phone == "" || req.Purpose == "" {
 		return errInvalidRequest(`"phone" and "purpose" are required`)
 	}
 	err := s.cfg.Login.SendCode(r.Context(), login.SendRequest{
-		Phone: req.Phone, Purpose: req.Purpose, ClientIP: clientIP(r, s.cfg.TrustedProxyHeader),
+		Ticket: req.BindTicket, Phone: req.Phone, Purpose: req.Purpose, ClientIP: clientIP(r, s.cfg.TrustedProxyHeader),
 	})
 	if err != nil {
 		return err
@@ -51,7 +53,7 @@ type bindResponse struct {
 // issued the ticket, finished once the phone is proven.
 func (s *Server) bindPhone(w http.ResponseWriter, r *http.Request) error {
 	var req bindRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	res, err := s.cfg.Login.Bind(r.Context(), login.BindRequest{

@@ -3,11 +3,14 @@ package server_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/config"
@@ -41,14 +44,14 @@ func ticket(t *testing.T, s *servertest.Server, id login.Identity, opt login.Opt
 	return tk
 }
 
-func sendSMS(t *testing.T, s *servertest.Server, phone string) servertest.Response {
+func sendSMS(t *testing.T, s *servertest.Server, tk, phone string) servertest.Response {
 	t.Helper()
-	return s.Do(t, "POST", "/v1/sms/send", map[string]string{"phone": phone, "purpose": "bind"}, "")
+	return s.Do(t, "POST", "/v1/sms/send", map[string]string{"bind_ticket": tk, "phone": phone, "purpose": "bind"}, "")
 }
 
-func mustSendSMS(t *testing.T, s *servertest.Server, phone string) string {
+func mustSendSMS(t *testing.T, s *servertest.Server, tk, phone string) string {
 	t.Helper()
-	if r := sendSMS(t, s, phone); r.Status != http.StatusNoContent {
+	if r := sendSMS(t, s, tk, phone); r.Status != http.StatusNoContent {
 		t.Fatalf("POST /v1/sms/send %s = %d %s", phone, r.Status, r.Body)
 	}
 	return smsCode(t, s, phone)
@@ -95,7 +98,7 @@ func TestBindSMSNewUser(t *testing.T) {
 	s := servertest.New(t)
 	const phone = "+8613700000003"
 	tk := oaTicket(t, s, "oa-carol")
-	code := mustSendSMS(t, s, phone)
+	code := mustSendSMS(t, s, tk, phone)
 
 	// A wrong code is refused and leaves the ticket and the code usable.
 	wrong := fmt.Sprintf("%06d", (mustAtoi(t, code)+1)%1_000_000)
@@ -119,10 +122,10 @@ func TestBindSMSNewUser(t *testing.T) {
 		t.Errorf("refresh after bind = %d %s", r.Status, r.Body)
 	}
 
-	// The ticket and the code are spent.
+	// The ticket and the code are spent: no code is sent for the ticket.
 	s.Clock.Advance(time.Minute)
-	code2 := mustSendSMS(t, s, phone)
-	wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code2}), 400, api.CodeInvalidTicket)
+	wantError(t, sendSMS(t, s, tk, phone), 400, api.CodeInvalidTicket)
+	wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidTicket)
 	tk2 := oaTicket(t, s, "oa-carol-2")
 	wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk2, "phone": phone, "sms_code": code}), 400, api.CodeInvalidSMSCode)
 
@@ -141,35 +144,64 @@ func mustAtoi(t *testing.T, s string) int {
 	return n
 }
 
-func TestBindWrongCodesBurnTheCode(t *testing.T) {
+// A ticket may try login.MaxTries SMS codes, across phones and fresh
+// codes: the last wrong one spends it, and the sixth guess — the right
+// code — answers invalid_ticket.
+func TestBindSixthGuessSpendsTicket(t *testing.T) {
 	s := servertest.New(t)
-	const phone = "+8613700000004"
+	const phone, phone2 = "+8613700000004", "+8613700000014"
 	tk := oaTicket(t, s, "oa-dave")
-	code := mustSendSMS(t, s, phone)
+	guess := func(phone, code string) api.Error {
+		return wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidSMSCode)
+	}
+	code := mustSendSMS(t, s, tk, phone)
 	wrong := fmt.Sprintf("%06d", (mustAtoi(t, code)+500_000)%1_000_000)
-	for i := range login.MaxTries {
-		e := wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": wrong}), 400, api.CodeInvalidSMSCode)
-		if i == 0 && !strings.Contains(e.Description, "wrong") {
+	for i := range login.MaxTries - 1 {
+		if e := guess(phone, wrong); i == 0 && !strings.Contains(e.Description, "wrong") {
 			t.Errorf("first wrong code: description %q", e.Description)
 		}
 	}
-	e := wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidSMSCode)
-	if !strings.Contains(e.Description, "too many") {
-		t.Errorf("right code after %d wrong ones: description %q", login.MaxTries, e.Description)
+	// The fifth wrong code, to another phone, is the last.
+	code2 := mustSendSMS(t, s, tk, phone2)
+	if e := guess(phone2, fmt.Sprintf("%06d", (mustAtoi(t, code2)+1)%1_000_000)); !strings.Contains(e.Description, "spent") {
+		t.Errorf("fifth wrong code: description %q, want the ticket spent", e.Description)
 	}
-	// The ticket survived the wrong codes: a new code binds.
+	wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidTicket)
+	wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone2, "sms_code": code2}), 400, api.CodeInvalidTicket)
 	s.Clock.Advance(time.Minute)
-	code = mustSendSMS(t, s, phone)
-	mustBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code})
+	wantError(t, sendSMS(t, s, tk, phone), 400, api.CodeInvalidTicket)
+}
+
+// A code belongs to the ticket it was sent for: a code read off the
+// victim's screen or a log does not finish the attacker's ticket, and the
+// attacker's sends and wrong guesses for the same phone neither replace
+// nor burn the victim's code.
+func TestBindCodeBelongsToTicket(t *testing.T) {
+	s := servertest.New(t)
+	const phone = "+8613700000024"
+	victim := oaTicket(t, s, "oa-victim")
+	code := mustSendSMS(t, s, victim, phone)
+
+	attacker := oaTicket(t, s, "oa-attacker")
+	wantError(t, postBind(t, s, map[string]string{"bind_ticket": attacker, "phone": phone, "sms_code": code}), 400, api.CodeInvalidSMSCode)
+	s.Clock.Advance(time.Minute)
+	mustSendSMS(t, s, attacker, phone)
+	for range login.MaxTries + 1 {
+		postBind(t, s, map[string]string{"bind_ticket": attacker, "phone": phone, "sms_code": code})
+	}
+	a := mustBind(t, s, map[string]string{"bind_ticket": victim, "phone": phone, "sms_code": code})
+	if m := me(t, s, a.AccessToken); len(m.Identities) != 1 || m.Identities[0].OpenID != "oa-victim" {
+		t.Errorf("GET /v1/me = %+v, want the victim's identity only", m)
+	}
 }
 
 func TestBindNewCodeReplacesOld(t *testing.T) {
-	s := servertest.New(t)
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.SMS.Countries = []string{"86", "44"} }))
 	const phone = "+447700900123"
 	tk := oaTicket(t, s, "oa-erin")
-	old := mustSendSMS(t, s, phone)
+	old := mustSendSMS(t, s, tk, phone)
 	s.Clock.Advance(time.Minute)
-	code := mustSendSMS(t, s, phone)
+	code := mustSendSMS(t, s, tk, phone)
 	if old != code {
 		wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": old}), 400, api.CodeInvalidSMSCode)
 	}
@@ -183,25 +215,31 @@ func TestBindExpiry(t *testing.T) {
 	s := servertest.New(t)
 	const phone = "+8613700000005"
 	tk := oaTicket(t, s, "oa-frank")
-	code := mustSendSMS(t, s, phone)
+	code := mustSendSMS(t, s, tk, phone)
 	s.Clock.Advance(login.CodeTTL)
 	e := wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidSMSCode)
 	if !strings.Contains(e.Description, "expired") {
 		t.Errorf("expired code: description %q", e.Description)
 	}
 	// A code sent to another phone is no code for this one.
-	code = mustSendSMS(t, s, "+8613700000006")
+	code = mustSendSMS(t, s, tk, "+8613700000006")
 	wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidSMSCode)
 
-	// The ticket lives TicketTTL from its issue.
-	s.Clock.Advance(login.TicketTTL - login.CodeTTL)
-	code = mustSendSMS(t, s, phone)
+	// The ticket lives TicketTTL from its issue: a code sent just before
+	// does not outlive it, and no code is sent after.
+	s.Clock.Advance(login.TicketTTL - login.CodeTTL - time.Minute)
+	code = mustSendSMS(t, s, tk, phone)
+	s.Clock.Advance(time.Minute)
 	e = wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidTicket)
 	if !strings.Contains(e.Description, "expired") {
 		t.Errorf("expired ticket: description %q", e.Description)
 	}
-	// The code was not spent on a dead ticket.
-	mustBind(t, s, map[string]string{"bind_ticket": oaTicket(t, s, "oa-frank"), "phone": phone, "sms_code": code})
+	wantError(t, sendSMS(t, s, tk, phone), 400, api.CodeInvalidTicket)
+	// The code belongs to the dead ticket: a new login needs a new code.
+	tk = oaTicket(t, s, "oa-frank")
+	wantError(t, postBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code}), 400, api.CodeInvalidSMSCode)
+	s.Clock.Advance(time.Minute)
+	mustBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": mustSendSMS(t, s, tk, phone)})
 }
 
 func TestBindBadRequests(t *testing.T) {
@@ -213,12 +251,14 @@ func TestBindBadRequests(t *testing.T) {
 		status int
 		code   string
 	}{
-		"send: no phone":          {"/v1/sms/send", map[string]string{"purpose": "bind"}, 400, api.CodeInvalidRequest},
-		"send: local number":      {"/v1/sms/send", map[string]string{"phone": "13800000000", "purpose": "bind"}, 400, api.CodeInvalidRequest},
-		"send: short +86":         {"/v1/sms/send", map[string]string{"phone": "+86138000000", "purpose": "bind"}, 400, api.CodeInvalidRequest},
-		"send: +86 landline":      {"/v1/sms/send", map[string]string{"phone": "+862012345678", "purpose": "bind"}, 400, api.CodeInvalidRequest},
-		"send: too long":          {"/v1/sms/send", map[string]string{"phone": "+1234567890123456", "purpose": "bind"}, 400, api.CodeInvalidRequest},
-		"send: other purpose":     {"/v1/sms/send", map[string]string{"phone": "+8613800000000", "purpose": "login"}, 400, api.CodeInvalidRequest},
+		"send: no phone":          {"/v1/sms/send", map[string]string{"bind_ticket": tk, "purpose": "bind"}, 400, api.CodeInvalidRequest},
+		"send: no ticket":         {"/v1/sms/send", map[string]string{"phone": "+8613800000000", "purpose": "bind"}, 400, api.CodeInvalidRequest},
+		"send: unknown ticket":    {"/v1/sms/send", map[string]string{"bind_ticket": strings.Repeat("A", 43), "phone": "+8613800000000", "purpose": "bind"}, 400, api.CodeInvalidTicket},
+		"send: local number":      {"/v1/sms/send", map[string]string{"bind_ticket": tk, "phone": "13800000000", "purpose": "bind"}, 400, api.CodeInvalidRequest},
+		"send: short +86":         {"/v1/sms/send", map[string]string{"bind_ticket": tk, "phone": "+86138000000", "purpose": "bind"}, 400, api.CodeInvalidRequest},
+		"send: +86 landline":      {"/v1/sms/send", map[string]string{"bind_ticket": tk, "phone": "+862012345678", "purpose": "bind"}, 400, api.CodeInvalidRequest},
+		"send: too long":          {"/v1/sms/send", map[string]string{"bind_ticket": tk, "phone": "+1234567890123456", "purpose": "bind"}, 400, api.CodeInvalidRequest},
+		"send: other purpose":     {"/v1/sms/send", map[string]string{"bind_ticket": tk, "phone": "+8613800000000", "purpose": "login"}, 400, api.CodeInvalidRequest},
 		"send: bad JSON":          {"/v1/sms/send", `{"phone": 138}`, 400, api.CodeInvalidRequest},
 		"bind: no ticket":         {"/v1/bind", map[string]string{"phone": "+8613800000000", "sms_code": "123456"}, 400, api.CodeInvalidRequest},
 		"bind: no code":           {"/v1/bind", map[string]string{"bind_ticket": tk, "phone": "+8613800000000"}, 400, api.CodeInvalidRequest},
@@ -235,7 +275,7 @@ func TestBindBadRequests(t *testing.T) {
 		})
 	}
 	// None of that spent the ticket.
-	code := mustSendSMS(t, s, "+8613800000000")
+	code := mustSendSMS(t, s, tk, "+8613800000000")
 	mustBind(t, s, map[string]string{"bind_ticket": tk, "phone": "+8613800000000", "sms_code": code})
 }
 
@@ -243,21 +283,22 @@ func TestSMSRateLimits(t *testing.T) {
 	t.Run("per phone", func(t *testing.T) {
 		s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.RateLimits.SMSPerPhoneDay = "3/24h" }))
 		const phone = "+8613700000007"
-		mustSendSMS(t, s, phone)
-		r := sendSMS(t, s, phone)
+		tk := func() string { return oaTicket(t, s, "oa-rate") }
+		mustSendSMS(t, s, tk(), phone)
+		r := sendSMS(t, s, tk(), phone)
 		wantError(t, r, 429, api.CodeRateLimited)
 		if ra := r.Header.Get("Retry-After"); ra != "60" {
 			t.Errorf("Retry-After = %q, want 60", ra)
 		}
 		// Another phone is not held back.
-		mustSendSMS(t, s, "+8613700000008")
+		mustSendSMS(t, s, tk(), "+8613700000008")
 		// A minute later, again; the third of the day is the last.
 		for range 2 {
 			s.Clock.Advance(time.Minute)
-			mustSendSMS(t, s, phone)
+			mustSendSMS(t, s, tk(), phone)
 		}
 		s.Clock.Advance(time.Minute)
-		r = sendSMS(t, s, phone)
+		r = sendSMS(t, s, tk(), phone)
 		wantError(t, r, 429, api.CodeRateLimited)
 		if ra := r.Header.Get("Retry-After"); mustAtoi(t, ra) < 3600 {
 			t.Errorf("Retry-After = %q, want the rest of the day", ra)
@@ -271,7 +312,8 @@ func TestSMSRateLimits(t *testing.T) {
 		sendFrom := func(ip, phone string) servertest.Response {
 			t.Helper()
 			req, _ := http.NewRequestWithContext(t.Context(), "POST", s.URL+"/v1/sms/send",
-				strings.NewReader(`{"phone":"`+phone+`","purpose":"bind"}`))
+				strings.NewReader(`{"bind_ticket":"`+oaTicket(t, s, "oa-rate")+`","phone":"`+phone+`","purpose":"bind"}`))
+			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-Forwarded-For", ip)
 			resp, err := s.HTTP.Do(req)
 			if err != nil {
@@ -309,7 +351,7 @@ func TestBindLinksThePhoneOwner(t *testing.T) {
 		t.Fatalf("alice's phone = %q", p.Phone)
 	}
 	tk := oaTicket(t, s, "oa-alice-unbound")
-	code := mustSendSMS(t, s, p.Phone)
+	code := mustSendSMS(t, s, tk, p.Phone)
 	a := mustBind(t, s, map[string]string{"bind_ticket": tk, "phone": p.Phone, "sms_code": code})
 	if a.IsNewUser || a.User.ID != alice.User.ID {
 		t.Fatalf("bind with alice's phone: user %q new=%v, want alice %q, not new", a.User.ID, a.IsNewUser, alice.User.ID)
@@ -366,20 +408,24 @@ func TestBindConcurrent(t *testing.T) {
 
 	t.Run("one ticket, many phones", func(t *testing.T) {
 		tk := oaTicket(t, s, "oa-henry")
+		var sent []map[string]string
+		for i := range login.MaxSends {
+			phone := fmt.Sprintf("+8613600000%03d", i)
+			sent = append(sent, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": mustSendSMS(t, s, tk, phone)})
+		}
 		bodies := make([]map[string]string, n)
 		for i := range bodies {
-			phone := fmt.Sprintf("+8613600000%03d", i)
-			bodies[i] = map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": mustSendSMS(t, s, phone)}
+			bodies[i] = sent[i%len(sent)]
 		}
 		ok, codes := run(bodies)
-		if ok != 1 || codes[api.CodeInvalidTicket] != n-1 {
-			t.Errorf("%d concurrent binds of one ticket: %d succeeded, failures %v; want 1 and %d invalid_ticket", n, ok, codes, n-1)
+		if ok != 1 || codes[api.CodeInvalidTicket]+codes[api.CodeInvalidSMSCode] != n-1 {
+			t.Errorf("%d concurrent binds of one ticket over %d phones: %d succeeded, failures %v; want exactly 1 success", n, len(sent), ok, codes)
 		}
 	})
 	t.Run("one ticket, one code", func(t *testing.T) {
 		tk := oaTicket(t, s, "oa-iris")
 		const phone = "+8613600000999"
-		body := map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": mustSendSMS(t, s, phone)}
+		body := map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": mustSendSMS(t, s, tk, phone)}
 		bodies := make([]map[string]string, n)
 		for i := range bodies {
 			bodies[i] = body
@@ -457,13 +503,132 @@ func TestSMSSpacingAcrossMinuteBoundary(t *testing.T) {
 	s := servertest.New(t)
 	now := s.Clock.Now()
 	s.Clock.Advance(now.Truncate(time.Minute).Add(time.Minute - time.Second).Sub(now)) // hh:mm:59
-	mustSendSMS(t, s, "+8613900000077")
+	tk := oaTicket(t, s, "oa-spacing")
+	mustSendSMS(t, s, tk, "+8613900000077")
 	s.Clock.Advance(2 * time.Second) // hh:(mm+1):01
-	r := sendSMS(t, s, "+8613900000077")
+	r := sendSMS(t, s, tk, "+8613900000077")
 	wantError(t, r, 429, api.CodeRateLimited)
 	if ra := mustAtoi(t, r.Header.Get("Retry-After")); ra < 55 || ra > 60 {
 		t.Errorf("Retry-After = %d, want about 58 (60 s after the last send)", ra)
 	}
 	s.Clock.Advance(58 * time.Second)
-	mustSendSMS(t, s, "+8613900000077")
+	mustSendSMS(t, s, tk, "+8613900000077")
+}
+
+// postRaw posts body to path with the given Content-Type ("" for none).
+func postRaw(t *testing.T, s *servertest.Server, path, contentType, body string) servertest.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "POST", s.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return servertest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// A plain HTML form on another site posts without a CORS preflight, as
+// application/x-www-form-urlencoded, multipart/form-data or text/plain —
+// even with a JSON-looking body. Neither /v1/sms/send nor /v1/bind takes
+// it: 415, and no code is sent.
+func TestBindOnlyJSON(t *testing.T) {
+	s := servertest.New(t)
+	const phone = "+8613700000031"
+	tk := oaTicket(t, s, "oa-json")
+	send := `{"bind_ticket":"` + tk + `","phone":"` + phone + `","purpose":"bind"}`
+	bind := `{"bind_ticket":"` + tk + `","phone":"` + phone + `","sms_code":"123456"}`
+	for _, ct := range []string{"", "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"} {
+		for path, body := range map[string]string{"/v1/sms/send": send, "/v1/bind": bind} {
+			e := wantError(t, postRaw(t, s, path, ct, body), http.StatusUnsupportedMediaType, api.CodeInvalidRequest)
+			if !strings.Contains(e.Description, "application/json") {
+				t.Errorf("POST %s as %q: description %q", path, ct, e.Description)
+			}
+		}
+	}
+	if strings.Contains(s.Logs.String(), "sms code (development sender)") {
+		t.Fatal("a form post sent a code")
+	}
+	// With its parameters, JSON is taken.
+	if r := postRaw(t, s, "/v1/sms/send", "application/json; charset=utf-8", send); r.Status != http.StatusNoContent {
+		t.Fatalf("POST /v1/sms/send as JSON = %d %s", r.Status, r.Body)
+	}
+}
+
+// No ticket, no code: /v1/sms/send is no free SMS cannon.
+func TestSMSSendNeedsTicket(t *testing.T) {
+	s := servertest.New(t)
+	const phone = "+8613700000032"
+	wantError(t, s.Do(t, "POST", "/v1/sms/send", map[string]string{"phone": phone, "purpose": "bind"}, ""), 400, api.CodeInvalidRequest)
+	wantError(t, sendSMS(t, s, strings.Repeat("A", 43), phone), 400, api.CodeInvalidTicket)
+	if strings.Contains(s.Logs.String(), "sms code (development sender)") {
+		t.Fatal("a code was sent without a ticket")
+	}
+}
+
+// Codes go only to sms.countries (default 86): elsewhere 400
+// phone_not_allowed, nothing sent.
+func TestSMSCountries(t *testing.T) {
+	s := servertest.New(t)
+	tk := oaTicket(t, s, "oa-abroad")
+	for _, phone := range []string{"+447700900123", "+12025550123", "+85291234567"} {
+		wantError(t, sendSMS(t, s, tk, phone), 400, api.CodePhoneNotAllowed)
+	}
+	if strings.Contains(s.Logs.String(), "sms code (development sender)") {
+		t.Fatal("a code went abroad")
+	}
+	mustSendSMS(t, s, tk, "+8613700000033")
+
+	s = servertest.New(t, servertest.Configure(func(c *config.Config) { c.SMS.Countries = []string{"86", "852"} }))
+	mustSendSMS(t, s, oaTicket(t, s, "oa-hk"), "+85291234567")
+}
+
+// A ticket has login.MaxSends codes: the next send answers 429 until the
+// ticket expires, whatever the phone.
+func TestSMSSendsPerTicket(t *testing.T) {
+	s := servertest.New(t)
+	tk := oaTicket(t, s, "oa-many")
+	for i := range login.MaxSends {
+		mustSendSMS(t, s, tk, fmt.Sprintf("+861370000004%d", i))
+	}
+	r := sendSMS(t, s, tk, "+8613700000049")
+	e := wantError(t, r, 429, api.CodeRateLimited)
+	if !strings.Contains(e.Description, "log in again") {
+		t.Errorf("description %q", e.Description)
+	}
+	if ra := mustAtoi(t, r.Header.Get("Retry-After")); ra < 1 || ra > int(login.TicketTTL/time.Second) {
+		t.Errorf("Retry-After = %d, want at most the ticket's life", ra)
+	}
+}
+
+// The daily budget counts every code the service sends; spent, a send
+// answers 503 unavailable and wxauth_sms_budget_exhausted_total rises;
+// the next UTC day sends again.
+func TestSMSDailyBudget(t *testing.T) {
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.SMS.DailyBudget = "2" }))
+	mustSendSMS(t, s, oaTicket(t, s, "oa-b1"), "+8613700000051")
+	mustSendSMS(t, s, oaTicket(t, s, "oa-b2"), "+8613700000052")
+	e := wantError(t, sendSMS(t, s, oaTicket(t, s, "oa-b3"), "+8613700000053"), 503, api.CodeUnavailable)
+	if !strings.Contains(e.Description, "00:00 UTC") {
+		t.Errorf("description %q", e.Description)
+	}
+	var m dto.Metric
+	if err := s.Inst.Metrics.SMSBudgetExhausted.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetCounter().GetValue(); got != 1 {
+		t.Errorf("wxauth_sms_budget_exhausted_total = %v, want 1", got)
+	}
+	now := s.Clock.Now()
+	s.Clock.Advance(now.Truncate(24 * time.Hour).Add(24 * time.Hour).Sub(now))
+	mustSendSMS(t, s, oaTicket(t, s, "oa-b4"), "+8613700000053")
 }

@@ -35,6 +35,9 @@ func TestPerAddressLimitsCountIPv6By64(t *testing.T) {
 		req, _ := http.NewRequestWithContext(t.Context(), method, s.URL+path, rd)
 		req.Header.Set("X-Forwarded-For", "203.0.113.99, "+ip)
 		req.Header.Set("User-Agent", wechatUA)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		c := *s.HTTP
 		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		resp, err := c.Do(req)
@@ -62,7 +65,8 @@ func TestPerAddressLimitsCountIPv6By64(t *testing.T) {
 		}},
 		{"sms", http.StatusNoContent, func(t *testing.T, ip string) servertest.Response {
 			n++
-			return from(t, ip, "POST", "/v1/sms/send", fmt.Sprintf(`{"phone":"+86137000002%02d","purpose":"bind"}`, n))
+			tk := oaTicket(t, s, fmt.Sprintf("o-ipv6-%d", n)) // each send its own reason
+			return from(t, ip, "POST", "/v1/sms/send", fmt.Sprintf(`{"bind_ticket":%q,"phone":"+86137000002%02d","purpose":"bind"}`, tk, n))
 		}},
 		{"authorize", http.StatusFound, func(t *testing.T, ip string) servertest.Response {
 			_, challenge := pkce("verifier-0123456789-0123456789-0123456789-0123")

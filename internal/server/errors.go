@@ -18,16 +18,17 @@ import (
 
 // Errors this package makes itself.
 var (
-	errInvalidRequestKind = clienterr.New(api.CodeInvalidRequest, "a parameter is missing or malformed")
-	errNotFoundKind       = clienterr.New(api.CodeNotFound, "no such resource")
-	errTooLarge           = clienterr.WithStatus(api.CodeInvalidRequest, http.StatusRequestEntityTooLarge, "the body is larger than 64 KiB")
-	errMethodNotAllowed   = clienterr.New(api.CodeMethodNotAllowed, "this method is not allowed on this endpoint")
-	errUnknownApp         = clienterr.New(api.CodeUnknownApp, "no configured app has this name")
-	errServiceKey         = clienterr.New(api.CodeInvalidToken, "a configured service key is required as the bearer token")
-	errTooManyStreams     = clienterr.New(api.CodeRateLimited, "this service key has too many revocation streams open")
-	errInsufficientScope  = clienterr.New(api.CodeInsufficientScope, "this service key's scopes do not include this endpoint")
-	errNotReady           = clienterr.New(api.CodeUnavailable, "not ready")
-	errFeedNotLive        = clienterr.New(api.CodeUnavailable, "the revocation feed is not live yet; retry shortly")
+	errInvalidRequestKind   = clienterr.New(api.CodeInvalidRequest, "a parameter is missing or malformed")
+	errNotFoundKind         = clienterr.New(api.CodeNotFound, "no such resource")
+	errTooLarge             = clienterr.WithStatus(api.CodeInvalidRequest, http.StatusRequestEntityTooLarge, "the body is larger than 64 KiB")
+	errUnsupportedMediaType = clienterr.WithStatus(api.CodeInvalidRequest, http.StatusUnsupportedMediaType, "send the body as Content-Type: application/json")
+	errMethodNotAllowed     = clienterr.New(api.CodeMethodNotAllowed, "this method is not allowed on this endpoint")
+	errUnknownApp           = clienterr.New(api.CodeUnknownApp, "no configured app has this name")
+	errServiceKey           = clienterr.New(api.CodeInvalidToken, "a configured service key is required as the bearer token")
+	errTooManyStreams       = clienterr.New(api.CodeRateLimited, "this service key has too many revocation streams open")
+	errInsufficientScope    = clienterr.New(api.CodeInsufficientScope, "this service key's scopes do not include this endpoint")
+	errNotReady             = clienterr.New(api.CodeUnavailable, "not ready")
+	errFeedNotLive          = clienterr.New(api.CodeUnavailable, "the revocation feed is not live yet; retry shortly")
 )
 
 func errInvalidRequest(desc string) error { return errInvalidRequestKind.Say(desc) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -131,6 +132,18 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	default:
 		return errInvalidRequest("the body is not valid JSON")
 	}
+}
+
+// decodeJSON is decode for a request that only a page of our own may
+// send: the body must be declared application/json (docs/api.md
+// "Binding"), which a plain HTML form on another site cannot send without a
+// CORS preflight; anything else answers 415.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return errUnsupportedMediaType
+	}
+	return decode(w, r, v)
 }
 
 func jsonType(kind string) string {

@@ -33,11 +33,11 @@ func TestSMSCodesNeverLogged(t *testing.T) {
 			if r.Status != http.StatusOK || !br.BindRequired {
 				t.Fatalf("login of a new user under bind_phone = %d %s", r.Status, r.Body)
 			}
-			first := mustSendSMS(t, s, phone)
+			first := mustSendSMS(t, s, br.BindTicket, phone)
 			wrong := fmt.Sprintf("%06d", (mustAtoi(t, first)+1)%1_000_000)
 			wantError(t, postBind(t, s, map[string]string{"bind_ticket": br.BindTicket, "phone": phone, "sms_code": wrong}), 400, api.CodeInvalidSMSCode)
 			s.Clock.Advance(2 * time.Minute) // past the per-phone spacing
-			code := mustSendSMS(t, s, phone)
+			code := mustSendSMS(t, s, br.BindTicket, phone)
 			wantError(t, postBind(t, s, map[string]string{"bind_ticket": br.BindTicket, "phone": phone, "sms_code": first}), 400, api.CodeInvalidSMSCode)
 			mustBind(t, s, map[string]string{"bind_ticket": br.BindTicket, "phone": phone, "sms_code": code})
 

@@ -39,10 +39,11 @@ func TestSMSWebhookProvider(t *testing.T) {
 	}))
 	defer hook.Close()
 	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
-		c.SMS = config.SMS{Provider: config.SMSWebhook, WebhookURL: hook.URL, WebhookSecret: secret, Template: "bind"}
+		c.SMS.Provider, c.SMS.WebhookURL, c.SMS.WebhookSecret, c.SMS.Template = config.SMSWebhook, hook.URL, secret, "bind"
 	}))
 	const phone = "+8613700000077"
-	if r := sendSMS(t, s, phone); r.Status != http.StatusNoContent {
+	tk := oaTicket(t, s, "oa-hook")
+	if r := sendSMS(t, s, tk, phone); r.Status != http.StatusNoContent {
 		t.Fatalf("POST /v1/sms/send = %d %s", r.Status, r.Body)
 	}
 	if len(s.Sandbox.SMS(phone)) != 0 {
@@ -51,14 +52,14 @@ func TestSMSWebhookProvider(t *testing.T) {
 	mu.Lock()
 	code := codes[phone]
 	mu.Unlock()
-	mustBind(t, s, map[string]string{"bind_ticket": oaTicket(t, s, "oa-hook"), "phone": phone, "sms_code": code})
+	mustBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code})
 
 	mu.Lock()
 	status = http.StatusUnprocessableEntity
 	mu.Unlock()
-	wantError(t, sendSMS(t, s, "+8613700000078"), http.StatusBadRequest, api.CodeInvalidRequest)
+	wantError(t, sendSMS(t, s, oaTicket(t, s, "oa-hook-2"), "+8613700000078"), http.StatusBadRequest, api.CodeInvalidRequest)
 	mu.Lock()
 	status = http.StatusBadGateway
 	mu.Unlock()
-	wantError(t, sendSMS(t, s, "+8613700000079"), http.StatusServiceUnavailable, api.CodeUnavailable)
+	wantError(t, sendSMS(t, s, oaTicket(t, s, "oa-hook-3"), "+8613700000079"), http.StatusServiceUnavailable, api.CodeUnavailable)
 }

@@ -217,8 +217,8 @@ export interface Client {
   handleRedirect(): Promise<RedirectResult>
   /** POST /v1/bind; stores the tokens. */
   bind(options: BindOptions): Promise<TokenResponse>
-  /** POST /v1/sms/send (purpose `bind` by default). */
-  sendSmsCode(options: { phone: string; purpose?: string }): Promise<void>
+  /** POST /v1/sms/send for the login's bind ticket (purpose `bind` by default); the code works only with that ticket. */
+  sendSmsCode(options: { bindTicket: string; phone: string; purpose?: string }): Promise<void>
   /** Mini program: getSetting → authorize → (refused) showModal → openSetting. Concurrent calls share one flow. */
   ensureScope(scope: string, modal?: ScopeModal): Promise<boolean>
   /** Subscribes; answers a function that unsubscribes. */

@@ -90,9 +90,11 @@ export function createClient(options) {
     return res.data
   }
 
-  /** @param {{phone?: string, purpose?: string}} [opts] */
-  async function sendSmsCode({ phone, purpose = 'bind' } = {}) {
-    finish(await post('/v1/sms/send', { phone, purpose }))
+  // The code belongs to the ticket: only that ticket's bind can use it.
+  /** @param {{bindTicket?: string, phone?: string, purpose?: string}} [opts] */
+  async function sendSmsCode({ bindTicket, phone, purpose = 'bind' } = {}) {
+    if (!bindTicket) throw new TypeError('wxauth: sendSmsCode needs the bindTicket of the login')
+    finish(await post('/v1/sms/send', { bind_ticket: bindTicket, phone, purpose }))
   }
 
   return {

@@ -224,7 +224,8 @@ describe('H5 and bind', { concurrency: true }, () => {
     assert.equal(res.returnTo, '/welcome')
     assert.equal(tab.location.search, '')
     const phone = `+86139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`
-    await auth.sendSmsCode({ phone })
+    await assert.rejects(auth.sendSmsCode({ phone }), TypeError)
+    await auth.sendSmsCode({ bindTicket: res.bindTicket, phone })
     const inbox = await bindSrv.json('GET', `/sandbox/v1/sms?phone=${encodeURIComponent(phone)}`)
     const smsCode = inbox.messages.at(-1).code
     await assert.rejects(auth.bind({ bindTicket: res.bindTicket, phone, smsCode: smsCode === '000000' ? '111111' : '000000' }), { code: 'invalid_sms_code' })

@@ -164,6 +164,8 @@ function httpRequest({ url, method = 'GET', data, header = {} }) {
       if (qs) url += (url.includes('?') ? '&' : '?') + qs
     } else {
       body = typeof data === 'string' ? data : JSON.stringify(data)
+      // wx.request's default header: content-type application/json.
+      if (!Object.keys(header).some((k) => k.toLowerCase() === 'content-type')) header = { ...header, 'content-type': 'application/json' }
     }
   }
   return fetch(url, { method, headers: header, body }).then(async (r) => {

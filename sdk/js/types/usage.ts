@@ -45,6 +45,8 @@ async function use(): Promise<void> {
   if (r.bindRequired && r.bindTicket) await auth.bind({ bindTicket: r.bindTicket, phone: '+8613800000000', smsCode: '123456' })
   // @ts-expect-error bind takes a phone with its SMS code, or a phoneCode
   await auth.bind({ bindTicket: 't', phone: '+8613800000000' })
+  await auth.sendSmsCode({ bindTicket: 't', phone: '+8613800000000' })
+  // @ts-expect-error a code is sent only for a bind ticket
   await auth.sendSmsCode({ phone: '+8613800000000' })
 
   const granted: boolean = await auth.ensureScope('scope.userLocation', { title: 't', content: 'c' })
