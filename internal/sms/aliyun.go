@@ -94,27 +94,18 @@ func (a *Aliyun) Send(ctx context.Context, phone, code, purpose string) error {
 		return fmt.Errorf("aliyun sms: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	client := a.HTTPClient
-	if client == nil {
-		client = defaultHTTPClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("aliyun sms: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := readBody(resp.Body)
+	status, b, err := send(a.HTTPClient, req)
 	if err != nil {
 		return fmt.Errorf("aliyun sms: %w", err)
 	}
 	var out struct{ Code, Message, RequestId string }
 	if err := json.Unmarshal(b, &out); err != nil {
-		return fmt.Errorf("aliyun sms: HTTP %d, not JSON: %w", resp.StatusCode, err)
+		return fmt.Errorf("aliyun sms: HTTP %d, not JSON: %w", status, err)
 	}
-	if out.Code == "OK" && resp.StatusCode == http.StatusOK {
+	if out.Code == "OK" && status == http.StatusOK {
 		return nil
 	}
-	err = fmt.Errorf("aliyun sms: HTTP %d %s: %s (request %s)", resp.StatusCode, out.Code, out.Message, out.RequestId)
+	err = fmt.Errorf("aliyun sms: HTTP %d %s: %s (request %s)", status, out.Code, out.Message, out.RequestId)
 	if aliyunPhoneErrors[out.Code] {
 		return fmt.Errorf("%w: %w", err, ErrPhoneRejected)
 	}

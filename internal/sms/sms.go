@@ -39,9 +39,19 @@ var defaultHTTPClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-// readBody reads at most 64 KiB of a provider's answer.
-func readBody(r io.Reader) ([]byte, error) {
-	return io.ReadAll(io.LimitReader(r, 64<<10))
+// send makes one call to a provider with client (nil: one with a timeout
+// that follows no redirect) and reads at most 64 KiB of its answer.
+func send(client *http.Client, req *http.Request) (status int, body []byte, err error) {
+	if client == nil {
+		client = defaultHTTPClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, body, err
 }
 
 // DevSender is the development Sender of `wxauth dev`: it hands every code

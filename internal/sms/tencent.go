@@ -83,16 +83,7 @@ func (t *Tencent) Send(ctx context.Context, phone, code, purpose string) error {
 	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("X-TC-Region", region)
 	req.Header.Set("Authorization", tc3Authorization(t.SecretID, t.SecretKey, "sms", u.Host, contentType, ts, body))
-	client := t.HTTPClient
-	if client == nil {
-		client = defaultHTTPClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("tencent sms: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := readBody(resp.Body)
+	status, b, err := send(t.HTTPClient, req)
 	if err != nil {
 		return fmt.Errorf("tencent sms: %w", err)
 	}
@@ -104,7 +95,7 @@ func (t *Tencent) Send(ctx context.Context, phone, code, purpose string) error {
 		}
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
-		return fmt.Errorf("tencent sms: HTTP %d, not JSON: %w", resp.StatusCode, err)
+		return fmt.Errorf("tencent sms: HTTP %d, not JSON: %w", status, err)
 	}
 	r := out.Response
 	code2, msg := "", ""
@@ -112,7 +103,7 @@ func (t *Tencent) Send(ctx context.Context, phone, code, purpose string) error {
 	case r.Error != nil:
 		code2, msg = r.Error.Code, r.Error.Message
 	case len(r.SendStatusSet) != 1:
-		return fmt.Errorf("tencent sms: HTTP %d, %d statuses for one number (request %s)", resp.StatusCode, len(r.SendStatusSet), r.RequestId)
+		return fmt.Errorf("tencent sms: HTTP %d, %d statuses for one number (request %s)", status, len(r.SendStatusSet), r.RequestId)
 	case r.SendStatusSet[0].Code == "Ok":
 		return nil
 	default:

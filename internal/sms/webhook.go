@@ -78,23 +78,17 @@ func (w *Webhook) Send(ctx context.Context, phone, code, purpose string) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(WebhookTimestampHeader, ts)
 	req.Header.Set(WebhookSignatureHeader, WebhookSignature(w.Secret, ts, body))
-	client := w.HTTPClient
-	if client == nil {
-		client = defaultHTTPClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
+	status, _, err := send(w.HTTPClient, req)
+	if err != nil && status == 0 { // the status decides; the body is not read
 		return fmt.Errorf("sms webhook: %w", err)
 	}
-	defer resp.Body.Close()
-	_, _ = readBody(resp.Body)
 	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+	case status >= 200 && status < 300:
 		return nil
-	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity:
-		return fmt.Errorf("sms webhook: HTTP %d: %w", resp.StatusCode, ErrPhoneRejected)
+	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
+		return fmt.Errorf("sms webhook: HTTP %d: %w", status, ErrPhoneRejected)
 	default:
-		return fmt.Errorf("sms webhook: HTTP %d", resp.StatusCode)
+		return fmt.Errorf("sms webhook: HTTP %d", status)
 	}
 }
 
