@@ -143,11 +143,7 @@ func (c *Config) parseMapping(m *yaml.Node, prefix string, ps *Problems) {
 		default:
 			key, ok := keyAt(path)
 			if !ok {
-				msg := "unknown key"
-				if s := suggest(k.Value, children(prefix)); s != "" {
-					msg += "; did you mean " + s + "?"
-				}
-				*ps = append(*ps, Problem{Key: path, Msg: msg, Line: k.Line})
+				*ps = append(*ps, unknownKey(path, k, children(prefix)))
 				continue
 			}
 			if err := key.setNode(c, v); err != nil {
@@ -205,66 +201,92 @@ func (k Key) set(c *Config, s string) error {
 	return nil
 }
 
-func (c *Config) parseApps(v *yaml.Node, ps *Problems) {
+// eachEntry walks a list of mappings (apps, service_keys): it refuses
+// another shape with form named (notMapping for an entry that is not a
+// mapping), records lines, refuses a key given twice,
+// and hands every other key of entry i to field.
+func (c *Config) eachEntry(v *yaml.Node, key, form, notMapping string, ps *Problems, entry func(i int), field func(path string, k, val *yaml.Node)) {
 	if v.Kind != yaml.SequenceNode {
-		*ps = append(*ps, Problem{Key: "apps", Msg: "must be a list of {name, kind, appid, secret}", Line: v.Line})
+		*ps = append(*ps, Problem{Key: key, Msg: "must be a list: " + form, Line: v.Line})
 		return
 	}
+	for i, item := range v.Content {
+		prefix := fmt.Sprintf("%s[%d]", key, i)
+		c.lines[prefix] = item.Line
+		if item.Kind != yaml.MappingNode {
+			*ps = append(*ps, Problem{Key: prefix, Msg: notMapping, Line: item.Line})
+			continue
+		}
+		entry(i)
+		seen := map[string]bool{}
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, val := item.Content[j], item.Content[j+1]
+			path := prefix + "." + k.Value
+			if seen[k.Value] {
+				*ps = append(*ps, Problem{Key: path, Msg: "given twice", Line: k.Line})
+				continue
+			}
+			seen[k.Value] = true
+			c.lines[path] = k.Line
+			field(path, k, val)
+		}
+	}
+}
+
+// scalars reads a list value: a YAML sequence of single values, or (for
+// convenience) one comma-separated string.
+func (c *Config) scalars(path string, val *yaml.Node, ps *Problems) []string {
+	switch val.Kind {
+	case yaml.ScalarNode:
+		return splitList(val.Value)
+	case yaml.SequenceNode:
+	default:
+		*ps = append(*ps, Problem{Key: path, Msg: "must be a list", Line: val.Line})
+		return nil
+	}
+	var out []string
+	for n, e := range val.Content {
+		item := fmt.Sprintf("%s[%d]", path, n)
+		if e.Kind != yaml.ScalarNode {
+			*ps = append(*ps, Problem{Key: item, Msg: "must be a single value", Line: e.Line})
+			continue
+		}
+		c.lines[item] = e.Line
+		out = append(out, e.Value)
+	}
+	return out
+}
+
+func unknownKey(path string, k *yaml.Node, names []string) Problem {
+	msg := "unknown key"
+	if s := suggest(k.Value, names); s != "" {
+		msg += "; did you mean " + s + "?"
+	}
+	return Problem{Key: path, Msg: msg, Line: k.Line}
+}
+
+func (c *Config) parseApps(v *yaml.Node, ps *Problems) {
 	names := make([]string, len(appKeys))
 	for i, k := range appKeys {
 		names[i] = k.Path
 	}
 	c.Apps = nil
-	for i, item := range v.Content {
-		prefix := fmt.Sprintf("apps[%d]", i)
-		c.lines[prefix] = item.Line
-		if item.Kind != yaml.MappingNode {
-			*ps = append(*ps, Problem{Key: prefix, Msg: "must be a mapping {name, kind, appid, secret}", Line: item.Line})
-			continue
-		}
-		var a App
-		seen := map[string]bool{}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k, val := item.Content[j], item.Content[j+1]
-			path := prefix + "." + k.Value
-			field, list := appField(&a, k.Value), appList(&a, k.Value)
+	c.eachEntry(v, "apps", "{name, kind, appid, secret}", "must be a mapping {name, kind, appid, secret}", ps,
+		func(int) { c.Apps = append(c.Apps, App{}) },
+		func(path string, k, val *yaml.Node) {
+			a := &c.Apps[len(c.Apps)-1]
+			field, list := appField(a, k.Value), appList(a, k.Value)
 			switch {
-			case seen[k.Value]:
-				*ps = append(*ps, Problem{Key: path, Msg: "given twice", Line: k.Line})
 			case list != nil:
-				c.lines[path] = k.Line
-				if val.Kind == yaml.ScalarNode {
-					*list = splitList(val.Value)
-					break
-				}
-				if val.Kind != yaml.SequenceNode {
-					*ps = append(*ps, Problem{Key: path, Msg: "must be a list", Line: val.Line})
-					break
-				}
-				for n, e := range val.Content {
-					if e.Kind != yaml.ScalarNode {
-						*ps = append(*ps, Problem{Key: fmt.Sprintf("%s[%d]", path, n), Msg: "must be a single value", Line: e.Line})
-						continue
-					}
-					c.lines[fmt.Sprintf("%s[%d]", path, n)] = e.Line
-					*list = append(*list, e.Value)
-				}
+				*list = c.scalars(path, val, ps)
 			case field == nil:
-				msg := "unknown key"
-				if s := suggest(k.Value, names); s != "" {
-					msg += "; did you mean " + s + "?"
-				}
-				*ps = append(*ps, Problem{Key: path, Msg: msg, Line: k.Line})
+				*ps = append(*ps, unknownKey(path, k, names))
 			case val.Kind != yaml.ScalarNode:
 				*ps = append(*ps, Problem{Key: path, Msg: "must be a single value", Line: val.Line})
 			default:
 				*field = val.Value
-				c.lines[path] = k.Line
 			}
-			seen[k.Value] = true
-		}
-		c.Apps = append(c.Apps, a)
-	}
+		})
 }
 
 // serviceKeysForm is the form of service_keys, for the problems that
@@ -275,54 +297,27 @@ const serviceKeysForm = `service_keys: [{name: billing, scopes: [introspect, rev
 // form, a list of bare keys, is refused with the new form named: a key
 // in the file would keep a secret there and give it every scope.
 func (c *Config) parseServiceKeys(v *yaml.Node, ps *Problems) {
-	if v.Kind != yaml.SequenceNode {
-		*ps = append(*ps, Problem{Key: "service_keys", Msg: "must be a list: " + serviceKeysForm, Line: v.Line})
-		return
-	}
 	c.ServiceKeys = nil
-	for i, item := range v.Content {
-		prefix := fmt.Sprintf("service_keys[%d]", i)
-		c.lines[prefix] = item.Line
-		if item.Kind != yaml.MappingNode {
-			*ps = append(*ps, Problem{Key: prefix, Msg: "bare keys are no longer accepted; name the key and its scopes, " + serviceKeysForm, Line: item.Line})
-			continue
-		}
-		var k ServiceKey
-		seen := map[string]bool{}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			name, val := item.Content[j], item.Content[j+1]
-			path := prefix + "." + name.Value
+	c.eachEntry(v, "service_keys", serviceKeysForm,
+		"bare keys are no longer accepted; name the key and its scopes, "+serviceKeysForm, ps,
+		func(int) { c.ServiceKeys = append(c.ServiceKeys, ServiceKey{}) },
+		func(path string, k, val *yaml.Node) {
+			sk := &c.ServiceKeys[len(c.ServiceKeys)-1]
 			switch {
-			case seen[name.Value]:
-				*ps = append(*ps, Problem{Key: path, Msg: "given twice", Line: name.Line})
-			case name.Value == "name" && val.Kind == yaml.ScalarNode:
-				k.Name = val.Value
-			case name.Value == "scopes" && val.Kind == yaml.SequenceNode:
-				for n, e := range val.Content {
-					if e.Kind != yaml.ScalarNode {
-						*ps = append(*ps, Problem{Key: fmt.Sprintf("%s[%d]", path, n), Msg: "must be a single value", Line: e.Line})
-						continue
-					}
-					k.Scopes = append(k.Scopes, e.Value)
-				}
-			case name.Value == "name":
+			case k.Value == "name" && val.Kind == yaml.ScalarNode:
+				sk.Name = val.Value
+			case k.Value == "name":
 				*ps = append(*ps, Problem{Key: path, Msg: "must be a single value", Line: val.Line})
-			case name.Value == "scopes":
+			case k.Value == "scopes" && val.Kind == yaml.SequenceNode:
+				sk.Scopes = c.scalars(path, val, ps)
+			case k.Value == "scopes":
 				*ps = append(*ps, Problem{Key: path, Msg: "must be a list, e.g. [introspect, revocations]", Line: val.Line})
-			case name.Value == "secret":
-				*ps = append(*ps, Problem{Key: path, Msg: fmt.Sprintf("not read from the file; set WXAUTH_SERVICE_KEY_%s", strings.ToUpper(k.Name)), Line: name.Line})
+			case k.Value == "secret":
+				*ps = append(*ps, Problem{Key: path, Msg: fmt.Sprintf("not read from the file; set WXAUTH_SERVICE_KEY_%s", strings.ToUpper(sk.Name)), Line: k.Line})
 			default:
-				msg := "unknown key"
-				if s := suggest(name.Value, []string{"name", "scopes"}); s != "" {
-					msg += "; did you mean " + s + "?"
-				}
-				*ps = append(*ps, Problem{Key: path, Msg: msg, Line: name.Line})
+				*ps = append(*ps, unknownKey(path, k, []string{"name", "scopes"}))
 			}
-			c.lines[path] = name.Line
-			seen[name.Value] = true
-		}
-		c.ServiceKeys = append(c.ServiceKeys, k)
-	}
+		})
 }
 
 // Env is the process environment, by name (os.Environ as a map).
