@@ -25,6 +25,7 @@ const (
 	KindMiniProgram     = string(login.KindMiniProgram)
 	KindOfficialAccount = string(login.KindOfficialAccount)
 	KindWebsite         = string(login.KindWebsite)
+	KindMobileApp       = string(login.KindMobileApp)
 )
 
 // Registration policies.
@@ -391,7 +392,7 @@ func (c *Config) Validate(needSecret bool) error {
 		}
 		seen[a.Name] = true
 		if _, ok := login.ParseKind(a.Kind); !ok {
-			bad(key+".kind", "%q is not miniprogram, official_account or website", a.Kind)
+			bad(key+".kind", "%q is not miniprogram, official_account, website or mobile_app", a.Kind)
 		}
 		if a.AppID == "" {
 			bad(key+".appid", "required")

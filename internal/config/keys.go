@@ -81,7 +81,7 @@ var keys = []Key{
 // appKeys are the keys of one entry of apps.
 var appKeys = []Key{
 	{Path: "name", Doc: "the app's key in requests (`app`): lower-case letters, digits and `_`"},
-	{Path: "kind", Doc: "`miniprogram`, `official_account` or `website`"},
+	{Path: "kind", Doc: "`miniprogram`, `official_account`, `website` or `mobile_app` ([app-login.md](app-login.md))"},
 	{Path: "appid", Doc: "WeChat's appid"},
 	{Path: "secret", Env: "WXAUTH_APP_<NAME>_SECRET", Doc: "WeChat's app secret; better from the environment"},
 	{Path: "domains", Doc: "`official_account`, `website`: the hosts registered on WeChat (web authorization domain, callback domain), a list; required by `serve` ([h5.md](h5.md#what-to-register-on-wechat))"},
