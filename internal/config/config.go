@@ -17,6 +17,7 @@ import (
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/redact"
+	"github.com/wxauth/wxauth/internal/tokenheader"
 )
 
 // App kinds: package login defines them (login.Kinds); these name them
@@ -53,6 +54,10 @@ type Config struct {
 	Registration string
 	Redirects    []string
 	CORSOrigins  []string
+	// TokenHeader names a header (X-Wx-Ticket) from which the authenticated
+	// endpoints read the raw access token, besides Authorization: Bearer.
+	// Empty: Authorization: Bearer only.
+	TokenHeader string
 	// ServiceKeys are the keys other services present as bearer tokens,
 	// each named and limited to its scopes; secrets come from
 	// WXAUTH_SERVICE_KEY_<NAME>.
@@ -411,6 +416,11 @@ func (c *Config) Validate(needSecret bool) error {
 		if len(a.Domains) > 0 && a.Kind != KindOfficialAccount && a.Kind != KindWebsite {
 			bad(key+".domains", "only official_account and website apps have domains")
 		}
+	}
+	if err := tokenheader.Check(c.TokenHeader); err != nil {
+		bad("token_header", "%v", err)
+	} else if c.TokenHeader != "" && strings.EqualFold(c.TokenHeader, c.TrustedProxyHeader) {
+		bad("token_header", "%q is trusted_proxy_header: one header cannot carry both the client address and the token", c.TokenHeader)
 	}
 	for _, k := range []struct {
 		key string
