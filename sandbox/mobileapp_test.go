@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"net/http"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -131,5 +132,21 @@ func TestAppCodeControl(t *testing.T) {
 	}
 	if err := e.sb.AddApp(App{Kind: KindMobileApp, AppID: "wx00000000000000c9", Secret: "s", IPWhitelist: []string{"10.0.0.1"}}); err == nil {
 		t.Error("AddApp(mobile app with an IP whitelist) succeeded; WeChat documents none for Open Platform apps")
+	}
+}
+
+// A mobile app has no pages: WeChat's authorize and QR pages answer its
+// appid as any appid of the wrong kind (40013), no redirect, no code.
+func TestAppHasNoPages(t *testing.T) {
+	e := newMobileEnv(t)
+	for _, path := range []string{authorizePath, qrconnectPath} {
+		p := e.page(t, path, authorizeQuery(appMobile, "https://app.example/cb", ScopeUserInfo, "s")+"&sandbox_user=alice")
+		code := regexp.MustCompile(`id="errcode">(\d+)<`).FindStringSubmatch(p.body)
+		if p.status != http.StatusBadRequest || p.location != "" || code == nil || code[1] != "40013" {
+			t.Errorf("%s for a mobile app = %d, Location %q, errcode %v; want 400, none, 40013", path, p.status, p.location, code)
+		}
+	}
+	if n := len(e.sb.oauth.codes); n != 0 {
+		t.Errorf("%d codes minted by refused pages, want 0", n)
 	}
 }
