@@ -216,11 +216,11 @@ func TestAppLoginOneCodeConcurrently(t *testing.T) {
 	}
 }
 
-// The app login is charged to the client address like the mini program
-// login, in the same count: logins per address, whichever flow.
+// The app login is charged like the mini program login, in the same
+// counts: logins per client address and per user, whichever flow.
 func TestAppLoginRateLimit(t *testing.T) {
 	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
-		c.RateLimits = config.RateLimits{LoginPerIP: "3/1m", LoginPerUser: "off", RefreshPerIP: "off", RefreshPerSession: "off"}
+		c.RateLimits = config.RateLimits{LoginPerIP: "3/1m", LoginPerUser: "2/1m", RefreshPerIP: "off", RefreshPerSession: "off"}
 		c.TrustedProxyHeader = "X-Forwarded-For"
 	}))
 	post := func(path, body, ip string) servertest.Response {
@@ -254,4 +254,7 @@ func TestAppLoginRateLimit(t *testing.T) {
 	if r := post("/v1/app/login", `{"app":"app","code":"`+appCode(t, s, "app", "alice")+`"}`, "198.51.100.8"); r.Status != 200 {
 		t.Errorf("app login from another address = %d %s", r.Status, r.Body)
 	}
+	// Per user, whichever flow: alice's third login this minute (one by
+	// mini program, one by app) is refused from anywhere.
+	wantError(t, post("/v1/app/login", `{"app":"app","code":"`+appCode(t, s, "app", "alice")+`"}`, "198.51.100.9"), 429, api.CodeRateLimited)
 }
