@@ -85,3 +85,26 @@ func TestMobileAppCredentials(t *testing.T) {
 		}
 	}
 }
+
+// An answer WeChat flags is_snapshotuser, or a profile WeChat refuses,
+// makes no user: the ids are not trusted, and SignIn is never reached.
+func TestMobileAppRefusedIdentity(t *testing.T) {
+	apps := func(c *Config) { c.Apps = []App{{Name: "app", Kind: KindMobileApp, AppID: "wxapp", Secret: "s"}} }
+	snap := newFixture(t, apps)
+	snap.wc.snapshot = true
+	if _, err := snap.svc.MobileApp(t.Context(), MobileAppRequest{Code: "c-virtual"}); !errors.Is(err, ErrSnapshotUser) {
+		t.Errorf("MobileApp(snapshot-flagged answer) = %v, want ErrSnapshotUser", err)
+	}
+	refused := newFixture(t, apps)
+	refused.wc.userInfoErr = wechat.ErrScopeUnauthorized
+	if _, err := refused.svc.MobileApp(t.Context(), MobileAppRequest{Code: "c-o1"}); !errors.Is(err, wechat.ErrScopeUnauthorized) {
+		t.Errorf("MobileApp(userinfo refused) = %v, want the refusal", err)
+	}
+	for name, f := range map[string]*fixture{"snapshot": snap, "refused": refused} {
+		for _, openID := range []string{"virtual", "o1"} {
+			if _, err := f.store.Identity(t.Context(), "wxapp", openID); err == nil {
+				t.Errorf("%s: identity %s was stored", name, openID)
+			}
+		}
+	}
+}
