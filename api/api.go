@@ -62,6 +62,14 @@ type MiniprogramLoginRequest struct {
 	Inviter string `json:"inviter,omitempty"`
 }
 
+// AppLoginRequest is the body of POST /v1/app/login: the code the WeChat
+// SDK's SendAuth gave a native iOS or Android app.
+type AppLoginRequest struct {
+	App     string `json:"app,omitempty"`
+	Code    string `json:"code"`
+	Inviter string `json:"inviter,omitempty"`
+}
+
 // RefreshRequest is the body of POST /v1/token/refresh.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/jwt"
+	"github.com/wxauth/wxauth/internal/tokenheader"
 )
 
 // Errors of [Verifier.Verify]. Each maps to one error code of the contract
@@ -90,6 +91,14 @@ type Config struct {
 	// CacheSize bounds the cache of verified tokens (entries). Zero: 10 000;
 	// negative: no cache, every check verifies the signature.
 	CacheSize int
+	// TokenHeader names a header, such as "X-Wx-Ticket", from which
+	// [Verifier.Middleware] reads the raw access token, as wxauth does with
+	// its token_header. Authorization: Bearer is still accepted beside it
+	// (the Go client sends that); both present with different tokens, or
+	// the header twice, is 400 invalid_request. It must be a header of
+	// your own (not Cookie, Host, Content-Type, …). Zero: Authorization:
+	// Bearer only.
+	TokenHeader string
 
 	// ServiceKey is one of wxauth's configured service keys, with the
 	// scope revocations (and introspect for the [Introspect] fallback;
@@ -138,6 +147,8 @@ type Verifier struct {
 	keys  *keySource
 	cache *tokenCache // nil: no cache
 
+	tokenHeader   string  // Config.TokenHeader
+	answerMissing *answer // names where the token goes
 	serviceKey    string
 	introspectURL string
 	fallback      Fallback
@@ -154,8 +165,13 @@ func New(cfg Config) (*Verifier, error) {
 	if err := checkURL(cfg.Issuer); err != nil {
 		return nil, fmt.Errorf("bearer: Config.Issuer: %w", err)
 	}
+	if err := tokenheader.Check(cfg.TokenHeader); err != nil {
+		return nil, fmt.Errorf("bearer: Config.TokenHeader: %w", err)
+	}
 	base := strings.TrimSuffix(cfg.Issuer, "/")
 	v := &Verifier{
+		tokenHeader:   cfg.TokenHeader,
+		answerMissing: newAnswer(api.CodeInvalidToken, "an access token is required: "+tokenheader.Describe(cfg.TokenHeader)),
 		issuer:        cfg.Issuer,
 		audience:      cmp.Or(cfg.Audience, cfg.Issuer),
 		leeway:        cfg.Leeway,

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/tokenheader"
 )
 
 // claimsKey is the context key of the verified claims.
@@ -25,9 +25,11 @@ func ClaimsFromContext(ctx context.Context) (api.Claims, bool) {
 }
 
 // Middleware lets through only requests with a valid access token in
-// `Authorization: Bearer …` (RFC 6750 §2.1), with its claims in the
+// `Authorization: Bearer …` (RFC 6750 §2.1), or in [Config.TokenHeader],
+// with its claims in the
 // request's context ([ClaimsFromContext]). Others get the contract's answer
-// (docs/api.md "Errors"): 401 invalid_token, token_expired or session_revoked with
+// (docs/api.md "Errors"): 400 invalid_request for two different tokens,
+// 401 invalid_token, token_expired or session_revoked with
 // `WWW-Authenticate: Bearer error="invalid_token", error_description="…"`,
 // or 503 unavailable with Retry-After when tokens cannot be checked (see
 // [Config.OnLostRevocations]). The body is
@@ -35,9 +37,13 @@ func ClaimsFromContext(ctx context.Context) (api.Claims, bool) {
 // the Verifier's logger at debug level.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := tokenFromHeader(r.Header.Get("Authorization"))
-		if !ok {
-			writeAnswer(w, answerMissing)
+		tok, err := tokenheader.Read(r.Header, v.tokenHeader)
+		switch {
+		case errors.Is(err, tokenheader.ErrConflict):
+			writeAnswer(w, answerConflict)
+			return
+		case err != nil:
+			writeAnswer(w, v.answerMissing)
 			return
 		}
 		c, err := v.verify(r.Context(), tok)
@@ -48,16 +54,6 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
 	})
-}
-
-// tokenFromHeader takes the token out of an Authorization header; the
-// scheme is case-insensitive (RFC 9110 §11.1).
-func tokenFromHeader(h string) (string, bool) {
-	if len(h) < 7 || !strings.EqualFold(h[:7], "Bearer ") {
-		return "", false
-	}
-	t := strings.TrimSpace(h[7:])
-	return t, t != ""
 }
 
 // answer is a ready-made error response: refusals are cheap even in a flood.
@@ -79,7 +75,7 @@ func newAnswer(code, desc string) *answer {
 // The descriptions are the server's own (internal/server/errors.go), so that
 // a client sees the same text from wxauth and from a resource server.
 var (
-	answerMissing     = newAnswer(api.CodeInvalidToken, "an access token is required: Authorization: Bearer <token>")
+	answerConflict    = newAnswer(api.CodeInvalidRequest, "send the access token once, the same token if in both headers")
 	answerInvalid     = newAnswer(api.CodeInvalidToken, "the access token is missing, malformed or not ours")
 	answerExpired     = newAnswer(api.CodeTokenExpired, "the access token has expired; refresh it")
 	answerRevoked     = newAnswer(api.CodeSessionRevoked, "the session was logged out or revoked; log in again")

@@ -163,6 +163,28 @@ func (c *Client) LoginMiniProgram(ctx context.Context, app, code, inviter string
 	return out.TokenResponse, nil
 }
 
+// LoginApp logs a native app in with the code the WeChat SDK's SendAuth
+// gave it, through the mobile app app (its key in wxauth's configuration;
+// empty when the server has only one), keeps the tokens, and returns the
+// server's answer (docs/app-login.md). inviter is as for LoginMiniProgram.
+func (c *Client) LoginApp(ctx context.Context, app, code, inviter string) (api.TokenResponse, error) {
+	var out struct {
+		api.TokenResponse
+		api.BindRequired
+	}
+	err := c.do(ctx, c.hc, http.MethodPost, "/v1/app/login", api.AppLoginRequest{App: app, Code: code, Inviter: inviter}, &out)
+	if err != nil {
+		return api.TokenResponse{}, fmt.Errorf("app login: %w", err)
+	}
+	if out.BindRequired.BindRequired {
+		return api.TokenResponse{}, &BindRequiredError{BindTicket: out.BindTicket, ReturnTo: out.ReturnTo}
+	}
+	if err := c.SetToken(ctx, out.TokenResponse); err != nil {
+		return out.TokenResponse, err
+	}
+	return out.TokenResponse, nil
+}
+
 // SetToken makes tr, the answer of a login or refresh done elsewhere (a
 // browser login, POST /v1/bind), the Client's tokens, replacing any it had,
 // and saves them in the Store. A refresh in flight for the replaced tokens

@@ -517,3 +517,46 @@ func TestInvalidToken(t *testing.T) {
 		}
 	})
 }
+
+// LoginApp posts a SendAuth code to POST /v1/app/login and keeps the
+// tokens; the unionid makes it the mini program's user; a used code is
+// WeChat's 40029/40163 as 400 invalid_code; bind_phone is a
+// BindRequiredError.
+func TestClientLoginApp(t *testing.T) {
+	s := servertest.New(t)
+	c, err := client.New(client.Config{BaseURL: s.URL + "/", HTTPClient: s.HTTP, Now: s.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	mp := s.Login(t, "mp", "alice")
+	code, err := s.Sandbox.IssueAppCode(s.AppID(t, "app"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := c.LoginApp(ctx, "app", code, "")
+	if err != nil || tr.User == nil || tr.User.ID != mp.User.ID {
+		t.Fatalf("LoginApp = %+v, %v; want alice's mini program user %s", tr.User, err, mp.User.ID)
+	}
+	if me, err := c.Me(ctx); err != nil || me.ID != mp.User.ID {
+		t.Errorf("Me after LoginApp = %+v, %v", me, err)
+	}
+	var e *api.Error
+	if _, err := c.LoginApp(ctx, "app", code, ""); !errors.As(err, &e) || e.Code != api.CodeInvalidCode || e.WeChatErrcode == nil || *e.WeChatErrcode != 40163 {
+		t.Errorf("LoginApp(used code) = %v, want 400 invalid_code (40163)", err)
+	}
+
+	b := servertest.New(t, servertest.Configure(func(c *config.Config) { c.Registration = config.RegistrationBindPhone }))
+	bc, err := client.New(client.Config{BaseURL: b.URL + "/", HTTPClient: b.HTTP, Now: b.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err = b.Sandbox.IssueAppCode(b.AppID(t, "app"), "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bind *client.BindRequiredError
+	if _, err := bc.LoginApp(ctx, "", code, ""); !errors.As(err, &bind) || bind.BindTicket == "" {
+		t.Errorf("LoginApp under bind_phone = %v, want a BindRequiredError with a ticket", err)
+	}
+}

@@ -46,9 +46,10 @@
 // and a key unused for its TTL (72 hours by default) lapses: checksession
 // answers 87009 and the next code or encrypted data brings a new key.
 //
-// Web OAuth (reference §5, §6) works for Official Account and website apps
-// only. Codes are single use, bound to app, user and scope, and live 5
-// minutes (Official Account) or 10 (website); user tokens live 7200 s and
+// Web OAuth (reference §5, §6, §6.1) works for Official Account, website
+// and mobile apps only. Codes are single use, bound to app, user and scope,
+// and live 5 minutes (Official Account) or 10 (website; a mobile app's
+// SendAuth code, [Sandbox.IssueAppCode], too); user tokens live 7200 s and
 // refresh tokens 30 days from the exchange. A refresh answers the same
 // access token with its expiry reset while it is valid, a new one once it
 // has expired, and always the same refresh token (§5.4). unionid is
@@ -100,6 +101,7 @@
 //	GET  /stats                    calls per WeChat path     [Sandbox.Stats]
 //	GET  /sms?phone=…              delivered text messages   [Sandbox.SMS]
 //	POST /followers                follow or unfollow an OA  [Sandbox.SetFollower]
+//	POST /app/code                 a mobile app's SendAuth code [Sandbox.IssueAppCode]
 //
 // Go tests also have [Sandbox.IssueOAuthCode] (what Allow on a consent page
 // mints) and [Sandbox.DeliverSMS], which wxauth's development SMS sender
@@ -117,7 +119,7 @@
 //
 // Endpoints are added one file per WeChat topic (apptoken.go,
 // jscode2session.go, sessionkey.go, phone.go, encrypted.go, oauth.go,
-// consent.go, sms.go). WeChat paths register through handleWeChat, the
+// consent.go, mobileapp.go, sms.go). WeChat paths register through handleWeChat, the
 // browser pages through handlePage; both count the call and apply injected
 // faults before the endpoint's own logic runs.
 package sandbox

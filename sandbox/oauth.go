@@ -18,6 +18,10 @@ const (
 	// QRConnectCodeTTL is how long a code from the website QR login page
 	// stays valid.
 	QRConnectCodeTTL = 10 * time.Minute
+	// AppCodeTTL is how long a mobile app's SendAuth code stays valid: as
+	// long as the website QR code's, the other Open Platform login, whose
+	// guide the mobile app's follows (reference §6, §6.1; docs/sandbox.md).
+	AppCodeTTL = 10 * time.Minute
 	// OAuthAccessTokenTTL is the lifetime of a per-user OAuth access_token:
 	// WeChat answers expires_in 7200.
 	OAuthAccessTokenTTL = 7200 * time.Second
@@ -98,32 +102,37 @@ func newOAuthState() oauthState {
 	}
 }
 
-// isOAuthKind reports whether apps of kind use web OAuth: Official
-// Accounts (reference §5) and websites (§6), not Mini Programs.
+// isOAuthKind reports whether apps of kind exchange codes at
+// /sns/oauth2/access_token: Official Accounts (reference §5), websites (§6)
+// and mobile apps (§6.1), not Mini Programs.
 func isOAuthKind(kind string) bool {
-	return kind == KindOfficialAccount || kind == KindWebsite
+	return kind == KindOfficialAccount || kind == KindWebsite || kind == KindMobileApp
 }
 
 // scopeAllowed reports whether an app of kind may ask for scope: an
 // Official Account for snsapi_base or snsapi_userinfo (reference §5.1), a
-// website for snsapi_login (§6).
+// website for snsapi_login (§6), a mobile app's SendAuth for
+// snsapi_userinfo (§6.1).
 func scopeAllowed(kind, scope string) bool {
 	switch kind {
 	case KindOfficialAccount:
 		return scope == ScopeBase || scope == ScopeUserInfo
 	case KindWebsite:
 		return scope == ScopeLogin
+	case KindMobileApp:
+		return scope == ScopeUserInfo
 	}
 	return false
 }
 
 // IssueOAuthCode returns the code an authorize page hands user of the
-// Official Account or website appID for scope when they tap Allow: 32
-// printable characters, single use, valid for [OAuthCodeTTL] (Official
-// Accounts) or [QRConnectCodeTTL] (websites), exchangeable only by appID
-// at /sns/oauth2/access_token (reference §5.2, §6). scope must fit the
-// app's kind: snsapi_base or snsapi_userinfo for an Official Account,
-// snsapi_login for a website. Unknown apps and users fail with
+// Official Account, website or mobile appID for scope when they tap Allow:
+// 32 printable characters, single use, valid for [OAuthCodeTTL] (Official
+// Accounts), [QRConnectCodeTTL] (websites) or [AppCodeTTL] (mobile apps),
+// exchangeable only by appID at /sns/oauth2/access_token (reference §5.2,
+// §6, §6.1). scope must fit the app's kind: snsapi_base or snsapi_userinfo
+// for an Official Account, snsapi_login for a website, snsapi_userinfo for
+// a mobile app. Unknown apps and users fail with
 // [ErrNotFound], other app kinds and scopes are invalid.
 func (s *Sandbox) IssueOAuthCode(appID, user, scope string) (string, error) {
 	s.mu.Lock()
@@ -133,7 +142,7 @@ func (s *Sandbox) IssueOAuthCode(appID, user, scope string) (string, error) {
 		return "", fmt.Errorf("app %q: %w", appID, ErrNotFound)
 	}
 	if !isOAuthKind(app.Kind) {
-		return "", fmt.Errorf("app %q is a %s, not a %s or %s", appID, app.Kind, KindOfficialAccount, KindWebsite)
+		return "", fmt.Errorf("app %q is a %s, not a %s, %s or %s", appID, app.Kind, KindOfficialAccount, KindWebsite, KindMobileApp)
 	}
 	if !scopeAllowed(app.Kind, scope) {
 		return "", fmt.Errorf("scope %q is not one a %s may ask for", scope, app.Kind)
@@ -154,8 +163,11 @@ func (s *Sandbox) issueOAuthCodeLocked(app *App, user, scope string) (string, er
 		return "", fmt.Errorf("issue oauth code: %w", err)
 	}
 	ttl := OAuthCodeTTL
-	if app.Kind == KindWebsite {
+	switch app.Kind {
+	case KindWebsite:
 		ttl = QRConnectCodeTTL
+	case KindMobileApp:
+		ttl = AppCodeTTL
 	}
 	s.oauth.codes[code] = &oauthCode{appID: app.AppID, user: user, scope: scope, expires: now.Add(ttl)}
 	return code, nil

@@ -26,11 +26,12 @@ const (
 	ControlPrefix = "/sandbox/v1"
 )
 
-// App kinds, as WeChat distinguishes them (reference §3, §5, §6).
+// App kinds, as WeChat distinguishes them (reference §3, §5, §6, §6.1).
 const (
 	KindMiniProgram     = "miniprogram"
 	KindOfficialAccount = "official_account"
 	KindWebsite         = "website"
+	KindMobileApp       = "mobile_app"
 )
 
 // DefaultCodeTTL is how long a wx.login code or a phone code stays valid
@@ -62,7 +63,8 @@ var (
 type App struct {
 	// Name labels the app in the control API and logs; empty means AppID.
 	Name string
-	// Kind is KindMiniProgram, KindOfficialAccount or KindWebsite.
+	// Kind is KindMiniProgram, KindOfficialAccount, KindWebsite or
+	// KindMobileApp.
 	Kind string
 	// AppID is WeChat's application id (real ones look like "wx" and 16
 	// hex digits; the sandbox accepts any printable ASCII without spaces).
@@ -297,6 +299,7 @@ func (s *Sandbox) routes() {
 	s.handleControl("GET /stats", s.stats)
 	s.handleControl("GET /sms", s.listSMS)
 	s.handleControl("POST /followers", s.setFollower)
+	s.handleControl("POST /app/code", s.createAppCode)
 	s.mux.HandleFunc(ControlPrefix+"/", s.controlNotFound)
 }
 
@@ -349,11 +352,11 @@ func (s *Sandbox) Apps() []App {
 
 func validateApp(a App) error {
 	switch a.Kind {
-	case KindMiniProgram, KindOfficialAccount, KindWebsite:
+	case KindMiniProgram, KindOfficialAccount, KindWebsite, KindMobileApp:
 	case "":
 		return errors.New("Kind is empty")
 	default:
-		return fmt.Errorf("Kind %q is not %q, %q or %q", a.Kind, KindMiniProgram, KindOfficialAccount, KindWebsite)
+		return fmt.Errorf("Kind %q is not %q, %q, %q or %q", a.Kind, KindMiniProgram, KindOfficialAccount, KindWebsite, KindMobileApp)
 	}
 	if _, err := parseIPWhitelist(a.IPWhitelist); err != nil {
 		return err

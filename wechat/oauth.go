@@ -75,8 +75,8 @@ type OAuthUser struct {
 // OAuthExchange exchanges the code that WeChat's authorization page sent
 // back to the redirect URI ([Client.AuthorizeURL]) for the user's
 // [OAuthToken] (GET /sns/oauth2/access_token, reference §5.3; websites
-// alike, §6). appID and secret are those of the Official Account or
-// website app.
+// alike, §6, and mobile apps' SendAuth codes, §6.1). appID and secret are
+// those of the Official Account, website or mobile app.
 //
 // It is never retried, by this method or the package: a code works once,
 // and a call that failed may still have spent it; the user must authorize

@@ -13,10 +13,14 @@ import (
 func printDevBanner(w io.Writer, origin, data string, cfg config.Config) {
 	mp := ""
 	var apps []string
+	var mobile *config.App
 	for _, a := range cfg.Apps {
 		apps = append(apps, fmt.Sprintf("%s (%s, appid %s)", a.Name, a.Kind, a.AppID))
 		if a.Kind == config.KindMiniProgram && mp == "" {
 			mp = a.AppID
+		}
+		if a.Kind == config.KindMobileApp && mobile == nil {
+			mobile = &a
 		}
 	}
 	fmt.Fprintf(w, `wxauth dev is running on %[1]s  (data in %[2]s)
@@ -45,6 +49,20 @@ Log a mini program user in (copy-paste into another terminal):
   # 5. log out: the access token stops working at once
   curl -s -i -X POST %[1]s/v1/logout -H "Authorization: Bearer $AT"
 
-Stop with Ctrl-C.
-`, origin, data, strings.Join(apps, ", "), mp)
+%[5]sStop with Ctrl-C.
+`, origin, data, strings.Join(apps, ", "), mp, appWalkthrough(origin, mobile))
+}
+
+// appWalkthrough is the native app login with curl (docs/app-login.md),
+// when a mobile app is configured.
+func appWalkthrough(origin string, a *config.App) string {
+	if a == nil {
+		return ""
+	}
+	return fmt.Sprintf(`Log a native app user in (what the WeChat SDK's SendAuth would give alice):
+
+  CODE=$(curl -s -X POST %[1]s/sandbox/v1/app/code -d '{"appid":"%[2]s","user":"alice"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')
+  curl -s -X POST %[1]s/v1/app/login -d "{\"app\":\"%[3]s\",\"code\":\"$CODE\"}"
+
+`, origin, a.AppID, a.Name)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/redact"
+	"github.com/wxauth/wxauth/internal/tokenheader"
 )
 
 // App kinds: package login defines them (login.Kinds); these name them
@@ -25,6 +26,7 @@ const (
 	KindMiniProgram     = string(login.KindMiniProgram)
 	KindOfficialAccount = string(login.KindOfficialAccount)
 	KindWebsite         = string(login.KindWebsite)
+	KindMobileApp       = string(login.KindMobileApp)
 )
 
 // Registration policies.
@@ -52,6 +54,10 @@ type Config struct {
 	Registration string
 	Redirects    []string
 	CORSOrigins  []string
+	// TokenHeader names a header (X-Wx-Ticket) from which the authenticated
+	// endpoints read the raw access token, besides Authorization: Bearer.
+	// Empty: Authorization: Bearer only.
+	TokenHeader string
 	// ServiceKeys are the keys other services present as bearer tokens,
 	// each named and limited to its scopes; secrets come from
 	// WXAUTH_SERVICE_KEY_<NAME>.
@@ -391,7 +397,7 @@ func (c *Config) Validate(needSecret bool) error {
 		}
 		seen[a.Name] = true
 		if _, ok := login.ParseKind(a.Kind); !ok {
-			bad(key+".kind", "%q is not miniprogram, official_account or website", a.Kind)
+			bad(key+".kind", "%q is not miniprogram, official_account, website or mobile_app", a.Kind)
 		}
 		if a.AppID == "" {
 			bad(key+".appid", "required")
@@ -410,6 +416,11 @@ func (c *Config) Validate(needSecret bool) error {
 		if len(a.Domains) > 0 && a.Kind != KindOfficialAccount && a.Kind != KindWebsite {
 			bad(key+".domains", "only official_account and website apps have domains")
 		}
+	}
+	if err := tokenheader.Check(c.TokenHeader); err != nil {
+		bad("token_header", "%v", err)
+	} else if c.TokenHeader != "" && strings.EqualFold(c.TokenHeader, c.TrustedProxyHeader) {
+		bad("token_header", "%q is trusted_proxy_header: one header cannot carry both the client address and the token", c.TokenHeader)
 	}
 	for _, k := range []struct {
 		key string

@@ -186,7 +186,7 @@ func TestFillDev(t *testing.T) {
 	c := Defaults()
 	c.FillDev("http://127.0.0.1:8080", "/tmp/d")
 	if c.Issuer != "http://127.0.0.1:8080" || c.WeChat.APIBase != "http://127.0.0.1:8080/sandbox/api" ||
-		c.DatabaseURL != "sqlite:/tmp/d/wxauth.db" || len(c.Apps) != 3 || c.Redirects[0] != "http://127.0.0.1:8080/" {
+		c.DatabaseURL != "sqlite:/tmp/d/wxauth.db" || len(c.Apps) != 4 || c.Redirects[0] != "http://127.0.0.1:8080/" {
 		t.Errorf("FillDev = %+v", c)
 	}
 	// What the environment set stays.
@@ -268,7 +268,7 @@ func TestValidateNamesTheLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := c.Validate(false)
-	want := "config: 2 problems:\n  apps[0].kind: \"app\" is not miniprogram, official_account or website (line 4)\n  tokens.access_ttl: must be positive (line 6)"
+	want := "config: 2 problems:\n  apps[0].kind: \"app\" is not miniprogram, official_account, website or mobile_app (line 4)\n  tokens.access_ttl: must be positive (line 6)"
 	if err == nil || err.Error() != want {
 		t.Errorf("Validate =\n%v\nwant\n%s", err, want)
 	}

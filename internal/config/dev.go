@@ -19,6 +19,7 @@ func DevApps() []App {
 		{Name: "mp", Kind: KindMiniProgram, AppID: "wxd0000000000000a1", Secret: "sandbox-secret-mp-0000000000000001"},
 		{Name: "oa", Kind: KindOfficialAccount, AppID: "wxd0000000000000b2", Secret: "sandbox-secret-oa-0000000000000002"},
 		{Name: "web", Kind: KindWebsite, AppID: "wxd0000000000000c3", Secret: "sandbox-secret-web-000000000000003"},
+		{Name: "app", Kind: KindMobileApp, AppID: "wxd0000000000000a9", Secret: "sandbox-secret-app-000000000000009"},
 	}
 }
 

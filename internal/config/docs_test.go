@@ -22,7 +22,7 @@ func docsTable() string {
 	for _, k := range keys {
 		b.WriteString("| `" + k.Path + "` | " + k.variable() + " | " + k.defaultText() + " | " + k.Doc + " |\n")
 	}
-	b.WriteString("| `apps` | | (dev: `mp`, `oa`, `web`) | a list of apps, each with the keys below |\n")
+	b.WriteString("| `apps` | | (dev: `mp`, `oa`, `web`, `app`) | a list of apps, each with the keys below |\n")
 	for _, k := range appKeys {
 		v := ""
 		if k.Env != "" {

@@ -55,6 +55,7 @@ var keys = []Key{
 	{Path: "registration", Env: "WXAUTH_REGISTRATION", Doc: "`auto` or `bind_phone`", ref: str(func(c *Config) *string { return &c.Registration })},
 	{Path: "redirects", Env: "WXAUTH_REDIRECTS", Default: "(dev: the server's origin)", Doc: "allowed redirect prefixes", kind: list, ref: strs(func(c *Config) *[]string { return &c.Redirects })},
 	{Path: "cors_origins", Env: "WXAUTH_CORS_ORIGINS", Default: "none", Doc: "origins allowed to call the API from a browser", kind: list, ref: strs(func(c *Config) *[]string { return &c.CORSOrigins })},
+	{Path: "token_header", Env: "WXAUTH_TOKEN_HEADER", Default: "empty: `Authorization: Bearer` only", Doc: "a header of your own (`X-Wx-Ticket`) from which the authenticated endpoints read the raw access token; `Authorization: Bearer` keeps working beside it (both present: the same token, else 400); CORS allows it ([api.md](api.md#conventions))", ref: str(func(c *Config) *string { return &c.TokenHeader })},
 	{Path: "secret", Env: "WXAUTH_SECRET", Default: "(dev: generated into `<data>/secret`)", Doc: "≥ 32 bytes; keys refresh tokens and encrypts secrets at rest; required by `serve` and `keys rotate`", ref: str(func(c *Config) *string { return &c.Secret })},
 	{Path: "log_level", Env: "WXAUTH_LOG_LEVEL", Doc: "`debug`, `info`, `warn`, `error`", ref: str(func(c *Config) *string { return &c.LogLevel })},
 	{Path: "log_format", Env: "WXAUTH_LOG_FORMAT", Doc: "`auto` (text for a human on a terminal, JSON otherwise), `text` or `json`", ref: str(func(c *Config) *string { return &c.LogFormat })},
@@ -81,7 +82,7 @@ var keys = []Key{
 // appKeys are the keys of one entry of apps.
 var appKeys = []Key{
 	{Path: "name", Doc: "the app's key in requests (`app`): lower-case letters, digits and `_`"},
-	{Path: "kind", Doc: "`miniprogram`, `official_account` or `website`"},
+	{Path: "kind", Doc: "`miniprogram`, `official_account`, `website` or `mobile_app` ([app-login.md](app-login.md))"},
 	{Path: "appid", Doc: "WeChat's appid"},
 	{Path: "secret", Env: "WXAUTH_APP_<NAME>_SECRET", Doc: "WeChat's app secret; better from the environment"},
 	{Path: "domains", Doc: "`official_account`, `website`: the hosts registered on WeChat (web authorization domain, callback domain), a list; required by `serve` ([h5.md](h5.md#what-to-register-on-wechat))"},

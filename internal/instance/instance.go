@@ -232,7 +232,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	go func() { defer close(hdone); hub.Run(hctx) }()
 	inst.closers = append(inst.closers, func() error { hcancel(); <-hdone; return nil })
 	api, err := server.New(server.Config{
-		Revocations: hub, AppTokens: appTokens, CORSOrigins: cfg.CORSOrigins,
+		Revocations: hub, AppTokens: appTokens, CORSOrigins: cfg.CORSOrigins, TokenHeader: cfg.TokenHeader,
 		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		Login:         inst.Login, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,

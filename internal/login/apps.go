@@ -20,10 +20,15 @@ const (
 	// KindWebsite logs in on a desktop browser by scanning a QR code
 	// (connect/qrconnect, snsapi_login).
 	KindWebsite Kind = "website"
+	// KindMobileApp logs in from an iOS or Android app through the WeChat
+	// SDK's SendAuth (an Open Platform mobile app, reference §6.1).
+	KindMobileApp Kind = "mobile_app"
 )
 
 // Kinds lists every kind, in the order the docs give them.
-func Kinds() []Kind { return []Kind{KindMiniProgram, KindOfficialAccount, KindWebsite} }
+func Kinds() []Kind {
+	return []Kind{KindMiniProgram, KindOfficialAccount, KindWebsite, KindMobileApp}
+}
 
 // ParseKind reads a configured kind.
 func ParseKind(s string) (Kind, bool) {

@@ -192,13 +192,9 @@ func (s *Service) exchange(ctx context.Context, f flow, code string) (Result, er
 			return Result{}, err
 		}
 	}
-	creds, err := json.Marshal(oauthCredentials{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, ExpiresAt: tok.ExpiresAt})
+	sealed, err := s.sealOAuth(app, tok)
 	if err != nil {
-		return Result{}, fmt.Errorf("keep user tokens: %w", err)
-	}
-	sealed, err := s.cfg.Seal.Seal(creds, OAuthContext(app.AppID, tok.OpenID))
-	if err != nil {
-		return Result{}, fmt.Errorf("seal user tokens: %w", err)
+		return Result{}, err
 	}
 	return s.SignIn(ctx, Identity{App: app, OpenID: tok.OpenID, UnionID: tok.UnionID, Nickname: profile.Nickname,
 		AvatarURL: profile.HeadImgURL, Credentials: sealed}, Options{Inviter: f.Inviter, ReturnTo: f.ReturnTo})
@@ -210,6 +206,20 @@ type oauthCredentials struct {
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token"`
 	ExpiresAt    time.Time `json:"expires_at"`
+}
+
+// sealOAuth seals the user tokens of an OAuth grant for the session, bound
+// to the identity (OAuthContext).
+func (s *Service) sealOAuth(app App, tok wechat.OAuthToken) ([]byte, error) {
+	creds, err := json.Marshal(oauthCredentials{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, ExpiresAt: tok.ExpiresAt})
+	if err != nil {
+		return nil, fmt.Errorf("keep user tokens: %w", err)
+	}
+	sealed, err := s.cfg.Seal.Seal(creds, OAuthContext(app.AppID, tok.OpenID))
+	if err != nil {
+		return nil, fmt.Errorf("seal user tokens: %w", err)
+	}
+	return sealed, nil
 }
 
 // OAuthContext binds sealed OAuth credentials to their identity.

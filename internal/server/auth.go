@@ -2,21 +2,28 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/token"
+	"github.com/wxauth/wxauth/internal/tokenheader"
 )
 
 type claimsKey struct{}
 
-// authed runs h only for requests with a valid bearer access token whose
-// session is live; h finds the claims with claimsFrom.
+// authed runs h only for requests with a valid access token whose session
+// is live; h finds the claims with claimsFrom. The token is read where
+// Config.TokenHeader says (internal/tokenheader): Authorization: Bearer,
+// and the named header if one is configured.
 func (s *Server) authed(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		tok, ok := bearerToken(r)
-		if !ok {
+		tok, err := tokenheader.Read(r.Header, s.cfg.TokenHeader)
+		switch {
+		case errors.Is(err, tokenheader.ErrConflict):
+			return errInvalidRequest("send the access token once: " + tokenheader.Describe(s.cfg.TokenHeader) +
+				" or Authorization: Bearer <token>, the same token if both")
+		case err != nil:
 			return token.ErrInvalidToken
 		}
 		c, err := s.cfg.Tokens.Authenticate(r.Context(), tok)
@@ -33,12 +40,8 @@ func claimsFrom(r *http.Request) api.Claims {
 }
 
 // bearerToken reads "Authorization: Bearer <token>" (RFC 6750 §2.1; the
-// scheme is case-insensitive).
+// scheme is case-insensitive): how service keys are always sent.
 func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if len(h) < 7 || !strings.EqualFold(h[:7], "Bearer ") {
-		return "", false
-	}
-	t := strings.TrimSpace(h[7:])
-	return t, t != ""
+	t, err := tokenheader.Read(r.Header, "")
+	return t, err == nil
 }

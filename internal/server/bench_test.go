@@ -121,3 +121,24 @@ func BenchmarkHTTPLogin(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHTTPAppLogin is a returning user's native app login: a SendAuth
+// code from the sandbox (in process), POST /v1/app/login, which calls the
+// sandbox's /sns/oauth2/access_token and /sns/userinfo over loopback HTTP
+// (two WeChat calls, against the mini program's one), seals WeChat's user
+// tokens and opens a session. Compare with BenchmarkHTTPLogin.
+func BenchmarkHTTPAppLogin(b *testing.B) {
+	s := benchServer(b)
+	appid := s.AppID(b, "app")
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			code, err := s.Sandbox.IssueAppCode(appid, "alice")
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp, err := s.HTTP.Post(s.URL+"/v1/app/login", "application/json",
+				strings.NewReader(`{"app":"app","code":"`+code+`"}`))
+			drain(b, resp, err, 200)
+		}
+	})
+}

@@ -11,10 +11,16 @@ import (
 // binding cookie) are allowed only where that cookie is read.
 type cors struct {
 	origins map[string]bool
+	// allowHeaders answers Access-Control-Allow-Headers: the token header,
+	// when one is configured, besides the fixed ones.
+	allowHeaders string
 }
 
-func newCORS(origins []string) cors {
-	c := cors{origins: make(map[string]bool, len(origins))}
+func newCORS(origins []string, tokenHeader string) cors {
+	c := cors{origins: make(map[string]bool, len(origins)), allowHeaders: "Authorization, Content-Type, X-Request-Id"}
+	if tokenHeader != "" {
+		c.allowHeaders += ", " + http.CanonicalHeaderKey(tokenHeader)
+	}
 	for _, o := range origins {
 		c.origins[strings.TrimSuffix(o, "/")] = true
 	}
@@ -41,7 +47,7 @@ func (c cors) wrap(next http.Handler) http.Handler {
 			if allowed {
 				h.Set("Access-Control-Allow-Origin", origin)
 				h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
-				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+				h.Set("Access-Control-Allow-Headers", c.allowHeaders)
 				h.Set("Access-Control-Max-Age", "600")
 				if credentialed(r.URL.Path) {
 					h.Set("Access-Control-Allow-Credentials", "true")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/wxauth/wxauth/api"
@@ -17,23 +18,33 @@ func (s *Server) miniprogramLogin(w http.ResponseWriter, r *http.Request) error 
 	if req.Code == "" {
 		return errInvalidRequest(`"code" is required: the code from wx.login()`)
 	}
+	return s.codeLogin(w, r, "miniprogram", req.App, func(ctx context.Context) (login.Result, error) {
+		return s.cfg.Login.MiniProgram(ctx, login.MiniProgramRequest{App: req.App, Code: req.Code, Inviter: req.Inviter})
+	})
+}
+
+// codeLogin is what the logins a client posts a WeChat code to share (the
+// mini program's, the native app's): the attempt charged to the client
+// address before WeChat is asked, the metrics, and the answer — tokens, or
+// a bind ticket under bind_phone.
+func (s *Server) codeLogin(w http.ResponseWriter, r *http.Request, kind, app string, flow func(context.Context) (login.Result, error)) error {
 	if err := s.cfg.Limits.LoginAttempt(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
 		return err
 	}
-	res, err := s.cfg.Login.MiniProgram(r.Context(), login.MiniProgramRequest{App: req.App, Code: req.Code, Inviter: req.Inviter})
+	res, err := flow(r.Context())
 	if err != nil {
 		// Label by configured app only: a client-chosen name would let
 		// anyone grow the metric without bound.
-		app := "unknown"
-		if _, ok := s.cfg.Login.Apps().Named(req.App); ok {
-			app = req.App
+		label := "unknown"
+		if _, ok := s.cfg.Login.Apps().Named(app); ok {
+			label = app
 		}
 		e, _ := translate(err)
-		s.m.Logins.WithLabelValues(app, e.Code).Inc()
+		s.m.Logins.WithLabelValues(label, e.Code).Inc()
 		return err
 	}
 	if res.BindTicket != "" {
-		s.m.Logins.WithLabelValues("miniprogram", "bind_required").Inc()
+		s.m.Logins.WithLabelValues(kind, "bind_required").Inc()
 		writeJSON(w, http.StatusOK, api.BindRequired{BindRequired: true, BindTicket: res.BindTicket})
 		return nil
 	}

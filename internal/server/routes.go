@@ -12,6 +12,8 @@ func (s *Server) routes() {
 	s.handle("POST /v1/sms/send", s.smsSend)
 	s.handle("POST /v1/bind", s.bindPhone)
 
+	s.handle("POST /v1/app/login", s.appLogin)
+
 	s.handle("GET /v1/oauth/wechat/authorize", s.authorize)
 	s.handle("POST /v1/oauth/wechat/login", s.oauthLogin)
 

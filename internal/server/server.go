@@ -15,6 +15,7 @@ import (
 	"github.com/wxauth/wxauth/internal/revocation"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/internal/token"
+	"github.com/wxauth/wxauth/internal/tokenheader"
 	"github.com/wxauth/wxauth/internal/wechatstatus"
 )
 
@@ -53,6 +54,11 @@ type Config struct {
 	Revocations *revocation.Hub
 	// CORSOrigins may call the API from a browser (cors_origins).
 	CORSOrigins []string
+	// TokenHeader, if not empty, names a header (token_header, such as
+	// X-Wx-Ticket) from which the authenticated endpoints read the raw
+	// access token, besides Authorization: Bearer (internal/tokenheader);
+	// CORS allows it. Empty: Authorization: Bearer only.
+	TokenHeader string
 	// SecureCookies marks cookies Secure (an https issuer).
 	SecureCookies bool
 	// WeChatProblems, if not nil, gives WeChat's current refusals that an
@@ -111,7 +117,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.routes()
-	s.handler = newCORS(cfg.CORSOrigins).wrap(s.mux)
+	if err := tokenheader.Check(cfg.TokenHeader); err != nil {
+		return nil, fmt.Errorf("server: Config.TokenHeader: %w", err)
+	}
+	s.handler = newCORS(cfg.CORSOrigins, cfg.TokenHeader).wrap(s.mux)
 	return s, nil
 }
 

@@ -41,6 +41,12 @@ export interface ClientOptions {
   window?: any
   /** Web: the fetch to use (default window.fetch). */
   fetch?: FetchLike
+  /**
+   * The header the access token goes in, as the raw value: `X-Wx-Ticket` sends
+   * `X-Wx-Ticket: <token>` instead of `Authorization: Bearer <token>`. The server
+   * must be configured with the same `token_header`. Default: `Authorization: Bearer`.
+   */
+  tokenHeader?: string
 }
 
 /** What the SDK uses of fetch (the global fetch is one); typed here so that a mini program project needs no DOM types. */

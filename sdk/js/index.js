@@ -11,7 +11,7 @@
 
 import { REFRESH_HELPS, SESSION_GONE, WxAuthError, errorCode, httpError } from './src/errors.js'
 import { createEvents } from './src/events.js'
-import { finish, createSender } from './src/http.js'
+import { checkTokenHeader, finish, createSender } from './src/http.js'
 import { createLogin } from './src/login.js'
 import { detectPlatform, makeEnv, memoryStorage } from './src/platform.js'
 import { VERIFIER_KEY, createRedirect } from './src/redirect.js'
@@ -40,7 +40,7 @@ export function createClient(options) {
   const app = options.app
   const events = createEvents(options.onLoginRequired)
   const tokens = createTokenStore({ storage: env.storage, miniProgram: env.miniProgram, onSave: events.rearm })
-  const { send, post } = createSender(env, baseURL)
+  const { send, post } = createSender(env, baseURL, checkTokenHeader(options.tokenHeader))
   let epoch = 0 // +1 at every logout and every session made elsewhere: a login finishing after it is dropped
   const newSession = () => { epoch++ }
 

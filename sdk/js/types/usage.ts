@@ -21,6 +21,10 @@ const same: typeof createClient = createClientDefault
 createClient({ app: 'mp' })
 // @ts-expect-error platform is one of wx, uni, web
 createClient({ baseURL: 'https://a.example', platform: 'alipay' })
+// The token in a header of the server's token_header instead of Authorization: Bearer.
+createClient({ baseURL: 'https://a.example', tokenHeader: 'X-Wx-Ticket' })
+// @ts-expect-error tokenHeader is a header name
+createClient({ baseURL: 'https://a.example', tokenHeader: true })
 
 async function use(): Promise<void> {
   const login: TokenResponse | BindRequiredResponse = await auth.login({ inviter: 'u1' })
