@@ -297,6 +297,8 @@ func (s *Sandbox) routes() {
 	s.handleControl("GET /stats", s.stats)
 	s.handleControl("GET /sms", s.listSMS)
 	s.handleControl("POST /followers", s.setFollower)
+	s.handleControl("GET /browser/user", s.browserUserPage)
+	s.handleControl("POST /browser/user", s.browserUserSet)
 	s.mux.HandleFunc(ControlPrefix+"/", s.controlNotFound)
 }
 
