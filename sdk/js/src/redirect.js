@@ -97,7 +97,10 @@ export function createRedirect({ env, baseURL, app, post, tokens, emit, newSessi
       check: opts.check ? '1' : undefined,
     }
     const url = `${baseURL}/v1/oauth/wechat/authorize?${queryString(params)}`
-    loc.assign(url)
+    // A check replaces this history entry: it comes straight back here, and
+    // Back should not land on the page it left.
+    if (opts.check) loc.replace(url)
+    else loc.assign(url)
     return url
   }
 

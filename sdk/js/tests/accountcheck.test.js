@@ -24,15 +24,15 @@ function storageArea() {
 // wechatTab is one tab of WeChat's in-app browser on url.
 function wechatTab(url) {
   const tab = {
-    assigned: [],
+    left: [], // the URLs the page left for (location.assign or location.replace)
     localStorage: storageArea(),
     sessionStorage: storageArea(),
     crypto: globalThis.crypto,
     fetch,
     navigator: { userAgent: WECHAT_UA },
     location: {
-      assign(u) { tab.assigned.push(u) },
-      replace(u) { go(u) },
+      assign(u) { tab.left.push(u) },
+      replace(u) { tab.left.push(u); go(u) },
     },
     history: { state: null, replaceState(_s, _t, u) { go(u) } },
   }
@@ -45,7 +45,7 @@ function wechatTab(url) {
   return tab
 }
 
-// followWeChat is the browser and WeChat after the SDK assigned an
+// followWeChat is the browser and WeChat after the SDK left for an
 // authorize URL: wxauth's 302, WeChat's page approving for `user`
 // (sandbox_user=), the 302 back to the page with code and state.
 async function followWeChat(authorizeURL, user) {
@@ -87,14 +87,14 @@ describe('checkAccount', () => {
       const login = await auth.handleRedirect()
       assert.equal(login.user.nickname, 'Alice')
       assert.equal(tab.localStorage.getItem(CHECKED_AT_KEY), String(Date.now()))
-      const assigned = tab.assigned.length
+      const left = tab.left.length
 
       // Reloads within `every`: no round trip.
       for (const wait of [0, 5 * MINUTE, 4 * MINUTE + 59000]) {
         mock.timers.tick(wait)
         const r = await auth.handleRedirect()
         assert.deepEqual(r, { loggedIn: true, bindRequired: false, bindTicket: null, returnTo: null })
-        assert.equal(tab.assigned.length, assigned, 'no round trip within every')
+        assert.equal(tab.left.length, left, 'no round trip within every')
       }
 
       // Past `every`: one silent snsapi_base round trip marked check=1.
@@ -102,14 +102,14 @@ describe('checkAccount', () => {
       tab.go(`${srv.base}/app/orders?x=1#top`)
       let r = await auth.handleRedirect()
       assert.equal(r.accountCheck, 'started')
-      assert.equal(tab.assigned.length, assigned + 1)
-      const q = new URL(tab.assigned.at(-1)).searchParams
+      assert.equal(tab.left.length, left + 1)
+      const q = new URL(tab.left.at(-1)).searchParams
       assert.equal(q.get('check'), '1')
       assert.equal(q.get('scope'), 'snsapi_base')
       assert.equal(tab.localStorage.getItem(CHECKED_AT_KEY), String(Date.now()))
 
       let before = await srv.counters()
-      tab.go(await followWeChat(tab.assigned.at(-1), 'alice'))
+      tab.go(await followWeChat(tab.left.at(-1), 'alice'))
       r = await auth.handleRedirect()
       let d = delta(before, await srv.counters())
       assert.equal(r.accountCheck, 'same')
@@ -122,7 +122,7 @@ describe('checkAccount', () => {
       // Just checked: the next load does nothing.
       r = await auth.handleRedirect()
       assert.equal(r.accountCheck, undefined)
-      assert.equal(tab.assigned.length, assigned + 1)
+      assert.equal(tab.left.length, left + 1)
 
       // The phone's WeChat account is bob's now.
       const aliceToken = tab.localStorage.getItem(STORAGE_KEYS.accessToken)
@@ -130,7 +130,7 @@ describe('checkAccount', () => {
       r = await auth.handleRedirect()
       assert.equal(r.accountCheck, 'started')
       before = await srv.counters()
-      tab.go(await followWeChat(tab.assigned.at(-1), 'bob'))
+      tab.go(await followWeChat(tab.left.at(-1), 'bob'))
       r = await auth.handleRedirect()
       d = delta(before, await srv.counters())
       assert.equal(r.accountCheck, 'switched')
