@@ -134,3 +134,20 @@ func TestOAuthCheckBindPhone(t *testing.T) {
 		t.Errorf("check as a new person under bind_phone = %d %s, want a bind ticket", r.Status, r.Body)
 	}
 }
+
+// A check is limited per client address like a login: over the limit it
+// answers 429 with Retry-After.
+func TestOAuthCheckRateLimited(t *testing.T) {
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.RateLimits.LoginPerIP = "2/1m" }))
+	b := newBrowser(t, s, wechatUA)
+	alice := h5Login(t, s, b, "alice") // the first attempt of the minute
+	verifier, challenge := pkce("check-verifier-0123456789-0123456789-0123456789")
+	code, state := b.authorizeAs("alice", checkParams(s, challenge))
+	if r := postCheck(t, s, code, state, verifier+"x", alice.AccessToken); r.Status != 400 {
+		t.Fatalf("the second attempt = %d %s, want 400 (another browser)", r.Status, r.Body)
+	}
+	r := postCheck(t, s, code, state, verifier, alice.AccessToken)
+	if r.Status != http.StatusTooManyRequests || r.Error(t).Code != api.CodeRateLimited || r.Header.Get("Retry-After") == "" {
+		t.Errorf("the third attempt = %d %s, want 429 rate_limited with Retry-After", r.Status, r.Body)
+	}
+}
