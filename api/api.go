@@ -102,6 +102,28 @@ type BindRequired struct {
 	ReturnTo     string `json:"return_to,omitempty"`
 }
 
+// AccountCheck answers POST /v1/oauth/wechat/check when the WeChat
+// identity is the session's own user (docs/h5.md "Noticing an account
+// switch"): nothing else happened.
+type AccountCheck struct {
+	SameUser bool `json:"same_user"`
+}
+
+// AccountSwitch answers POST /v1/oauth/wechat/check when another person
+// is in WeChat: same_user false and that person's login, which the page
+// keeps after ending the old session.
+type AccountSwitch struct {
+	SameUser bool `json:"same_user"`
+	OAuthLoginResponse
+}
+
+// AccountSwitchBind answers POST /v1/oauth/wechat/check when the person
+// in WeChat has no user yet and registration requires a phone.
+type AccountSwitchBind struct {
+	SameUser bool `json:"same_user"`
+	BindRequired
+}
+
 // Revocation is one event of GET /v1/revocations, the push that lets
 // resource servers refuse a logged-out session's access tokens at once
 // without asking wxauth on every request. The stream is Server-Sent Events

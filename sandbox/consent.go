@@ -219,7 +219,7 @@ func (s *Sandbox) handlePage(path, kind string) {
 	s.calls[path] = 0
 	s.mux.HandleFunc(http.MethodGet+" "+OpenPrefix+path, func(w http.ResponseWriter, r *http.Request) {
 		if f := s.beginCall(path); f != nil && s.runFault(w, r, path, f, func(code int) {
-			s.writePageError(w, &pageError{code, "injected fault"})
+			s.writePageError(w, r, &pageError{code, "injected fault"})
 		}) {
 			return
 		}
@@ -239,22 +239,29 @@ func (s *Sandbox) handlePage(path, kind string) {
 // Allow button per test user (id "allow-NAME") and a Deny button (id
 // "deny"). A button posts its choice to the same URL, which mints the code
 // only then and answers where to go; the page goes there with
-// location.replace, so it leaves no History entry of its own.
+// location.replace, so it leaves no History entry of its own. A browser
+// with a current WeChat user (browseruser.go) asking for snsapi_base is
+// approved at once as that user, as WeChat approves snsapi_base silently
+// for the phone's account (reference §5.1).
 func (s *Sandbox) authorizePage(w http.ResponseWriter, r *http.Request, kind string) {
 	if kind == KindOfficialAccount && !inWeChat(r) {
-		s.writePageError(w, errWeChatOnly)
+		s.writePageError(w, r, errWeChatOnly)
 		return
 	}
 	q := r.URL.Query()
 	req, perr := s.parseAuthorize(q, kind)
 	if perr != nil {
-		s.writePageError(w, perr)
+		s.writePageError(w, r, perr)
 		return
 	}
-	if name := q.Get("sandbox_user"); name != "" {
+	name := q.Get("sandbox_user")
+	if name == "" && req.scope == ScopeBase {
+		name = s.browserUser(r)
+	}
+	if name != "" {
 		code, err := s.IssueOAuthCode(req.app.AppID, name, req.scope)
 		if err != nil {
-			s.writePageError(w, &pageError{0, "sandbox_user: " + err.Error()})
+			s.writePageError(w, r, &pageError{0, "sandbox_user: " + err.Error()})
 			return
 		}
 		setPageHeaders(w, "")
@@ -270,7 +277,11 @@ func (s *Sandbox) authorizePage(w http.ResponseWriter, r *http.Request, kind str
 		return
 	}
 	u, _ := url.Parse(req.redirectURI) // checked by parseAuthorize
+	lang := pageLang(r)
+	t := pageMessages[lang]
 	page := consentPage{
+		Lang:         htmlLang(lang),
+		T:            t,
 		Nonce:        nonce,
 		AppName:      req.app.Name,
 		AppID:        req.app.AppID,
@@ -279,11 +290,11 @@ func (s *Sandbox) authorizePage(w http.ResponseWriter, r *http.Request, kind str
 	}
 	switch req.scope {
 	case ScopeBase:
-		page.Lead = "wants your openid in this Official Account. Real WeChat asks nothing for snsapi_base; the sandbox asks which test user you are."
+		page.Lead = t["lead_base"]
 	case ScopeUserInfo:
-		page.Lead = "asks for your nickname and profile photo."
+		page.Lead = t["lead_userinfo"]
 	case ScopeLogin:
-		page.Lead = "asks you to scan a QR code with WeChat to sign in. In the sandbox, pick the test user who scans."
+		page.Lead = t["lead_login"]
 	}
 	for _, u := range s.Users() {
 		page.Users = append(page.Users, consentUser{ID: "allow-" + u.Name, Name: u.Name, Nickname: u.Nickname, Snapshot: u.Snapshot != "" && req.scope == ScopeUserInfo})
@@ -386,14 +397,20 @@ func setPageHeaders(w http.ResponseWriter, nonce string) {
 }
 
 // writePageError renders the page WeChat shows instead of redirecting
-// (reference §5.1), with HTTP 400 so that scripts notice. The code, if
-// any, is in the element with id "errcode".
-func (s *Sandbox) writePageError(w http.ResponseWriter, e *pageError) {
+// (reference §5.1), with HTTP 400 so that scripts notice, in the
+// browser's language (Detail, for the developer, stays English). The
+// code, if any, is in the element with id "errcode".
+func (s *Sandbox) writePageError(w http.ResponseWriter, r *http.Request, e *pageError) {
 	nonce, err := s.nonce()
 	if err != nil {
 		nonce = ""
 	}
-	msg, ok := pageErrmsgs[e.Code]
+	lang := pageLang(r)
+	msgs := pageErrmsgs
+	if lang == langZH {
+		msgs = pageErrmsgsZH
+	}
+	msg, ok := msgs[e.Code]
 	if !ok && e.Code != 0 {
 		msg = errmsgs[e.Code]
 	}
@@ -401,7 +418,7 @@ func (s *Sandbox) writePageError(w http.ResponseWriter, e *pageError) {
 		msg = wechatOnlyMsg
 	}
 	var buf bytes.Buffer
-	if err := errorTemplate.Execute(&buf, errorPage{Nonce: nonce, Code: e.Code, Errmsg: msg, Detail: e.Detail}); err != nil {
+	if err := errorTemplate.Execute(&buf, errorPage{Lang: htmlLang(lang), T: pageMessages[lang], Nonce: nonce, Code: e.Code, Errmsg: msg, Detail: e.Detail}); err != nil {
 		http.Error(w, e.Error(), http.StatusBadRequest)
 		return
 	}
@@ -413,6 +430,8 @@ func (s *Sandbox) writePageError(w http.ResponseWriter, e *pageError) {
 
 // consentPage is what the consent page shows.
 type consentPage struct {
+	Lang         string            // the html lang attribute
+	T            map[string]string // pageMessages of the page's language
 	Nonce        string
 	AppName      string
 	AppID        string
@@ -429,6 +448,8 @@ type consentUser struct {
 
 // errorPage is what an error page shows.
 type errorPage struct {
+	Lang   string
+	T      map[string]string
 	Nonce  string
 	Code   int
 	Errmsg string
@@ -443,7 +464,8 @@ main{width:100%;max-width:420px;margin:24px;padding:28px 24px;background:#fff;bo
 .tag{display:inline-block;margin:0 0 12px;padding:2px 8px;border-radius:4px;background:#e7f8ee;color:#06ae56;font-size:12px;font-weight:600;letter-spacing:.04em;text-transform:uppercase}
 h1{margin:0 0 8px;font-size:22px;line-height:1.3}
 p{margin:0 0 12px}
-.meta{color:#7f7f7f;font-size:13px;word-break:break-all}
+.meta{color:#7f7f7f;font-size:13px;overflow-wrap:break-word}
+#detail{overflow-wrap:break-word}
 code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f5f5f5;padding:1px 4px;border-radius:3px}
 .users{display:flex;flex-direction:column;gap:10px;margin:20px 0 10px}
 button{width:100%;padding:12px 16px;border:0;border-radius:8px;font:inherit;font-weight:600;cursor:pointer}
@@ -458,27 +480,28 @@ button:disabled{opacity:.5;cursor:wait}
 </style>{{end}}`
 
 var consentTemplate = template.Must(template.New("consent").Parse(pageStyle + `<!doctype html>
-<html lang="en">
+<html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in to {{.AppName}} · WeChat sandbox</title>
+<title>{{printf .T.consent_title .AppName}}</title>
 {{template "style" .}}
 </head>
 <body>
 <main>
-<p class="tag">WeChat sandbox</p>
+<p class="tag">{{.T.tag}}</p>
 <h1 id="app">{{.AppName}}</h1>
-<p>{{.Lead}}</p>
-<p class="meta">appid <code>{{.AppID}}</code> · scope <code id="scope">{{.Scope}}</code> · returns to <code>{{.RedirectHost}}</code></p>
+<p id="lead">{{.Lead}}</p>
+<p class="meta">appid <code>{{.AppID}}</code> · scope <code id="scope">{{.Scope}}</code> · {{.T.returns_to}} <code>{{.RedirectHost}}</code></p>
 <div class="users">
+{{- $t := .T}}
 {{- range .Users}}
-<button type="button" class="allow" id="{{.ID}}" data-user="{{.Name}}">Allow as {{.Nickname}}{{if .Snapshot}}<small>snapshot-page virtual user (is_snapshotuser)</small>{{end}}</button>
+<button type="button" class="allow" id="{{.ID}}" data-user="{{.Name}}">{{printf $t.allow_as .Nickname}}{{if .Snapshot}}<small>{{$t.snapshot}}</small>{{end}}</button>
 {{- end}}
 </div>
-<button type="button" class="deny" id="deny">Deny</button>
-<p id="status" role="status"></p>
-<noscript><p>This page needs JavaScript. Scripts can add <code>&amp;sandbox_user=alice</code> to the URL instead.</p></noscript>
+<button type="button" class="deny" id="deny">{{.T.deny}}</button>
+<p id="status" role="status" data-declined="{{.T.declined}}" data-failed="{{.T.failed}}"></p>
+<noscript><p>{{.T.noscript}}</p></noscript>
 </main>
 <script nonce="{{.Nonce}}">
 (function () {
@@ -497,7 +520,7 @@ var consentTemplate = template.Must(template.New("consent").Parse(pageStyle + `<
         if (resp.ok && body.denied) {
           // As WeChat: a refusal sends nobody anywhere; the page stays.
           buttons.forEach(function (b) { b.disabled = false; });
-          status.textContent = "You declined. WeChat does not return to the site: this page stays.";
+          status.textContent = status.getAttribute("data-declined");
           return;
         }
         if (!resp.ok || !body.redirect) {
@@ -507,7 +530,7 @@ var consentTemplate = template.Must(template.New("consent").Parse(pageStyle + `<
       });
     }).catch(function (err) {
       buttons.forEach(function (b) { b.disabled = false; });
-      status.textContent = "Could not continue: " + err.message;
+      status.textContent = status.getAttribute("data-failed") + err.message;
     });
   }
   document.querySelectorAll("button[data-user]").forEach(function (b) {
@@ -521,20 +544,20 @@ var consentTemplate = template.Must(template.New("consent").Parse(pageStyle + `<
 `))
 
 var errorTemplate = template.Must(template.New("error").Parse(pageStyle + `<!doctype html>
-<html lang="en">
+<html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Cannot open this page · WeChat sandbox</title>
+<title>{{.T.error_title}}</title>
 {{template "style" .}}
 </head>
 <body>
 <main>
-<p class="tag">WeChat sandbox</p>
+<p class="tag">{{.T.tag}}</p>
 {{if .Code}}<p class="code" id="errcode">{{.Code}}</p>{{end}}
-<h1 id="error">{{if .Errmsg}}{{.Errmsg}}{{else}}This page cannot be opened{{end}}</h1>
-<p id="detail">{{.Detail}}</p>
-<p class="meta">WeChat shows an error page instead of redirecting when an authorization link is wrong.</p>
+<h1 id="error">{{if .Errmsg}}{{.Errmsg}}{{else}}{{.T.error_heading}}{{end}}</h1>
+<p id="detail" lang="en">{{.Detail}}</p>
+<p class="meta">{{.T.error_meta}}</p>
 </main>
 </body>
 </html>

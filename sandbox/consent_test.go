@@ -75,6 +75,8 @@ func (e *env) pageRequestAs(t *testing.T, ua, method, path, query, form string) 
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("User-Agent", ua)
+	// These tests read the English page (pagelang_test.go reads both).
+	req.Header.Set("Accept-Language", "en-US,en;q=0.9")
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {

@@ -300,6 +300,8 @@ func (s *Sandbox) routes() {
 	s.handleControl("GET /sms", s.listSMS)
 	s.handleControl("POST /followers", s.setFollower)
 	s.handleControl("POST /app/code", s.createAppCode)
+	s.handleControl("GET /browser/user", s.browserUserPage)
+	s.handleControl("POST /browser/user", s.browserUserSet)
 	s.mux.HandleFunc(ControlPrefix+"/", s.controlNotFound)
 }
 

@@ -7,10 +7,12 @@
 // file only draws the page, so it reads as a recipe for an H5 page.
 
 import { createClient, STORAGE_KEYS, VERIFIER_KEY } from './sdk/index.js'
+import { lang, t, translatePage } from './i18n.js'
 
 const TOKEN_API_KEY = 'wxauth.demo.token_api' // localStorage: the server the tokens belong to
 const API_KEY = 'wxauth.demo.api' // sessionStorage: ?api= remembered for this tab
 const BIND_KEY = 'wxauth.demo.bind' // sessionStorage: {ticket, returnTo, api} while the bind page shows
+const CHECK_EVERY_KEY = 'wxauth.demo.check_every' // sessionStorage: ?check_every= remembered for this tab
 const BURST = 20 // requests fired at once by the "20 requests" button
 
 const $ = (id) => document.getElementById(id)
@@ -39,6 +41,17 @@ function resolveAPI() {
 const resolved = resolveAPI()
 const API = resolved.base || location.origin
 
+// How often the SDK checks that the phone's WeChat account is still the
+// session's user (docs/h5.md "Noticing an account switch"): ?check_every=
+// (remembered for the tab, as WeChat's redirect back carries only code and
+// state), else the page's data-check-every; "off" disables it.
+function resolveCheckEvery() {
+  const fromQuery = new URLSearchParams(location.search).get('check_every')
+  if (fromQuery) sessionStorage.setItem(CHECK_EVERY_KEY, fromQuery)
+  const every = fromQuery || sessionStorage.getItem(CHECK_EVERY_KEY) || document.documentElement.dataset.checkEvery
+  return every && every !== 'off' ? { every } : undefined
+}
+
 // ---------------------------------------------------------------------------
 // The SDK's client. Tokens live in localStorage under the SDK's keys
 // (wxauth.access_token, …); the storage below only adds what a page with a
@@ -63,6 +76,7 @@ const auth = createClient({
   app: 'oa', // the default; the App select below overrides it per login
   platform: 'web',
   storage,
+  checkAccount: resolveCheckEvery(),
   // No session can be restored (logged out elsewhere, revoked, refresh token
   // replayed): the SDK cleared the tokens; show the login button.
   onLoginRequired: () => showView('login-view'),
@@ -104,7 +118,7 @@ function showView(id, busyText) {
 
 function errorText(e) {
   if (e.code === 'network_error') {
-    return `wxauth at ${API} did not answer (is it running, and is this page's origin in cors_origins?): ${e.message}`
+    return t('no_answer', { api: API, msg: e.message })
   }
   return e.message
 }
@@ -114,13 +128,13 @@ function errorText(e) {
 // and sends the browser to /v1/oauth/wechat/authorize, then to WeChat.
 
 const SCOPES = {
-  oa: [['snsapi_userinfo', 'snsapi_userinfo — nickname and avatar (consent page)'], ['snsapi_base', 'snsapi_base — openid only (silent)']],
-  web: [['snsapi_login', 'snsapi_login — QR login']],
+  oa: [['snsapi_userinfo', 'scope_userinfo'], ['snsapi_base', 'scope_base']],
+  web: [['snsapi_login', 'scope_login']],
 }
 
 function fillScopes() {
   const scopes = SCOPES[$('app').value] || []
-  $('scope').replaceChildren(...scopes.map(([v, label]) => new Option(label, v)))
+  $('scope').replaceChildren(...scopes.map(([v, key]) => new Option(t(key), v)))
 }
 
 // returnTo is the page the user asked for: ?next= if given (the server
@@ -138,11 +152,14 @@ function startLogin() {
 // Back from WeChat: redirect_uri?code=…&state=… (or only state: denied).
 // auth.handleRedirect exchanges them, stores the tokens and replaces this
 // history entry with return_to, so that Back never lands on a spent code.
+// On a load with a session and no code it may instead start the account
+// check (checkAccount): the page leaves for WeChat and comes straight back.
 
 async function finishLogin() {
   const hadVerifier = !!sessionStorage.getItem(VERIFIER_KEY) // the SDK deletes it once the login answers
   const folder = location.pathname.replace(/[^/]*$/, '')
-  showView('busy', 'Signing in…')
+  const returning = new URLSearchParams(location.search).has('state')
+  showView('busy', t(returning ? 'signing_in' : 'loading_profile'))
   let r
   try {
     r = await auth.handleRedirect()
@@ -150,8 +167,11 @@ async function finishLogin() {
     showError(e.code, loginErrorText(e, hadVerifier))
     return route()
   }
+  if (r.accountCheck === 'started') return showView('busy', t('checking_account'))
+  if (r.accountCheck === 'switched') showNotice(t('account_switched'))
+  if (r.accountCheck === 'failed') showError(r.error && r.error.code, t('account_check_failed'))
   if (r.denied) {
-    showError('access_denied', 'You declined the WeChat authorization, so nothing was shared with this site. Log in again whenever you like.')
+    showError('access_denied', t('declined'))
     return route()
   }
   if (r.bindRequired) {
@@ -169,19 +189,17 @@ async function finishLogin() {
 function loginErrorText(e, hadVerifier) {
   switch (e.code) {
     case 'invalid_state':
-      return hadVerifier
-        ? 'This login link is used, expired, or belongs to another browser. Log in again.'
-        : 'This tab did not start this login (its PKCE verifier is missing), so it cannot finish it. Log in again.'
+      return t(hadVerifier ? 'state_used' : 'state_no_verifier')
     case 'invalid_code':
-      return 'WeChat refused the code (used or expired). Log in again.'
+      return t('code_refused')
     case 'snapshot_user':
-      return 'This is WeChat\'s preview of the page. Open the page fully to log in.'
+      return t('snapshot')
     case 'wechat_unavailable':
-      return 'WeChat did not answer. Log in again in a moment.'
+      return t('wechat_down')
     case 'network_error':
       // The SDK kept code and state in the URL: a reload within 60 s
       // finishes the same login.
-      return `${errorText(e)} Reload the page to finish logging in.`
+      return `${errorText(e)} ${t('reload_to_finish')}`
     default:
       return e.message
   }
@@ -227,7 +245,7 @@ function cooldown(seconds) {
   let left = seconds
   const tick = () => {
     btn.disabled = left > 0
-    btn.textContent = left > 0 ? `Send again in ${left}s` : 'Send code'
+    btn.textContent = left > 0 ? t('send_again', { s: left }) : t('send_code')
     if (left-- <= 0) clearInterval(cooldownTimer)
   }
   tick()
@@ -245,16 +263,16 @@ async function sendCode() {
   } catch (e) {
     if (e.code === 'invalid_ticket') {
       sessionStorage.removeItem(BIND_KEY)
-      showError(e.code, 'This bind page has expired. Log in again.')
+      showError(e.code, t('bind_expired'))
       history.replaceState(null, '', location.pathname)
       return route()
     }
-    if (e.code === 'phone_not_allowed') return showError(e.code, 'Codes are not sent to numbers of this country.')
+    if (e.code === 'phone_not_allowed') return showError(e.code, t('country_refused'))
     if (e.code === 'rate_limited' && e.retryAfter) cooldown(e.retryAfter)
-    return showError(e.code, e.code === 'rate_limited' ? `Too many codes for now; try again in ${e.retryAfter || 'a while'} s.` : errorText(e))
+    return showError(e.code, e.code === 'rate_limited' ? t('too_many_codes', { s: e.retryAfter || 60 }) : errorText(e))
   }
   updateInboxLink()
-  showNotice(`A code was sent to ${phone}. In development, read it in the sandbox SMS inbox.`)
+  showNotice(t('code_sent', { phone }))
   cooldown(60)
   $('sms-code').focus()
 }
@@ -269,11 +287,11 @@ async function bind(ev) {
   } catch (e) {
     if (e.code === 'invalid_ticket') {
       sessionStorage.removeItem(BIND_KEY)
-      showError(e.code, 'This bind page has expired. Log in again.')
+      showError(e.code, t('bind_expired'))
       history.replaceState(null, '', location.pathname)
       return route()
     }
-    return showError(e.code, e.code === 'invalid_sms_code' ? 'Wrong or expired code. Check it, or send a new one.' : errorText(e))
+    return showError(e.code, e.code === 'invalid_sms_code' ? t('wrong_code') : errorText(e))
   }
   sessionStorage.removeItem(BIND_KEY)
   goTo(b.returnTo)
@@ -291,7 +309,7 @@ function cancelBind() {
 // is about to expire, and on 401 token_expired refreshes once for all the
 // requests in flight and replays each once.
 
-const when = (s) => (s ? new Date(s).toLocaleString() : '—')
+const when = (s) => (s ? new Date(s).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en') : '—')
 
 // firstCharacter is what a reader sees as the first character of a
 // nickname: an emoji whole with its joiners ("👨‍👩‍👧"), never half of a
@@ -304,16 +322,16 @@ function firstCharacter(s) {
 }
 
 async function showProfile() {
-  showView('busy', 'Loading your profile…')
+  showView('busy', t('loading_profile'))
   let me, list
   try {
     ;[me, list] = (await Promise.all([auth.request({ url: '/v1/me' }), auth.request({ url: '/v1/sessions' })])).map((r) => r.data)
   } catch (e) {
-    showError(e.code, e.status === 401 ? 'Your session has ended. Log in again.' : errorText(e))
+    showError(e.code, e.status === 401 ? t('session_ended') : errorText(e))
     return showView('login-view')
   }
   const name = me.nickname || ''
-  $('profile-nickname').textContent = name || '(no nickname: snsapi_base gives only an openid)'
+  $('profile-nickname').textContent = name || t('no_nickname')
   $('profile-id').textContent = me.id
   $('profile-initial').textContent = firstCharacter(name || '?').toUpperCase()
   const img = $('profile-avatar')
@@ -326,7 +344,7 @@ async function showProfile() {
   } else {
     img.removeAttribute('src')
   }
-  $('profile-phone').textContent = me.phone || 'not bound'
+  $('profile-phone').textContent = me.phone || t('not_bound')
   $('profile-created').textContent = when(me.created_at)
   $('profile-identities').replaceChildren(...(me.identities || []).map((id) => {
     const li = document.createElement('li')
@@ -347,13 +365,13 @@ function sessionRow(s) {
   }
   const td = document.createElement('td')
   if (s.current) {
-    td.textContent = 'this browser'
+    td.textContent = t('this_browser')
     tr.className = 'current'
   } else {
     const btn = document.createElement('button')
     btn.type = 'button'
     btn.className = 'link'
-    btn.textContent = 'End'
+    btn.textContent = t('end_session')
     btn.onclick = async () => {
       try {
         await auth.request({ url: `/v1/sessions/${encodeURIComponent(s.id)}`, method: 'DELETE' })
@@ -375,15 +393,15 @@ function sessionRow(s) {
 async function burst() {
   const out = $('burst-result')
   out.removeAttribute('data-result')
-  out.textContent = `Sending ${BURST} requests…`
+  out.textContent = t('burst_sending', { n: BURST })
   let refreshes = 0
   const off = auth.on('refresh', () => { refreshes++ })
   const settled = await Promise.allSettled(Array.from({ length: BURST }, () => auth.request('/v1/me')))
   off()
   const ok = settled.filter((r) => r.status === 'fulfilled' && r.value.statusCode === 200).length
   const errors = settled.filter((r) => r.status === 'rejected').map((r) => r.reason?.code || String(r.reason))
-  out.textContent = `${ok} of ${BURST} succeeded, ${refreshes} refresh${refreshes === 1 ? '' : 'es'}` +
-    (errors.length ? `; failed: ${[...new Set(errors)].join(', ')}` : '')
+  out.textContent = t('burst_result', { ok, n: BURST, r: refreshes }) +
+    (errors.length ? t('burst_failed', { codes: [...new Set(errors)].join(', ') }) : '')
   out.dataset.result = JSON.stringify({ sent: BURST, ok, errors, refreshes })
 }
 
@@ -392,9 +410,9 @@ async function logout(all) {
   try {
     await auth.logout({ all }) // clears the tokens even if the call fails
   } catch (e) {
-    showError(e.code, `${errorText(e)} — logged out of this browser anyway.`)
+    showError(e.code, `${errorText(e)} ${t('logged_out_anyway')}`)
   }
-  showNotice(all ? 'Logged out everywhere.' : 'Logged out.')
+  showNotice(t(all ? 'logged_out_all' : 'logged_out'))
   history.replaceState(null, '', location.pathname)
   showView('login-view')
 }
@@ -412,6 +430,7 @@ function route() {
 }
 
 function main() {
+  translatePage()
   $('api-base').textContent = API
   // An Official Account's page opens only inside WeChat; elsewhere the
   // website app's QR login is the one that works (docs/h5.md).
@@ -436,7 +455,8 @@ function main() {
     showError('invalid_request', resolved.error)
     return showView('login-view')
   }
-  if (new URLSearchParams(location.search).has('state')) return finishLogin()
+  // Back from WeChat, or a session the SDK may check (checkAccount).
+  if (new URLSearchParams(location.search).has('state') || hasSession()) return finishLogin()
   route()
 }
 

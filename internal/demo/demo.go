@@ -11,7 +11,7 @@ import (
 // files are the page: no build step, no outside resources. The page runs on
 // the JavaScript SDK, served beside it from package sdkjs under /demo/sdk/.
 //
-//go:embed index.html app.js style.css
+//go:embed index.html app.js i18n.js style.css
 var files embed.FS
 
 // contentSecurityPolicy lets the page load only its own script and style.

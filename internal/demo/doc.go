@@ -1,10 +1,11 @@
 // Package demo serves the demo H5 page of `wxauth dev` at /demo/ (docs/configuration.md
-// "wxauth dev"): a plain page, three static files embedded in the binary, that walks
+// "wxauth dev"): a plain page, four static files embedded in the binary, that walks
 // through the whole browser login of docs/api.md "H5 and website login" —
 // PKCE in sessionStorage, WeChat's consent page (the sandbox's), the code
 // exchange, the history entry replaced with return_to, the profile, the
 // sessions, logout — and the bind page of §4 "Binding" when registration
-// requires a phone. The page runs on the JavaScript SDK (sdk/js, embedded
+// requires a phone, and the SDK's account check. It speaks Chinese and English
+// (i18n.js, by navigator.languages). The page runs on the JavaScript SDK (sdk/js, embedded
 // by package sdkjs), which it serves beside itself under /demo/sdk/.
 //
 // It owns only those files and the headers they are served with. It knows

@@ -15,6 +15,8 @@
 //   - oauth.go, oauthflow.go: Official Account H5 and website QR login,
 //     the state kept as an explicit record whose steps are compare-and-set
 //     operations on the one-time store;
+//   - check.go: the account check of an H5 page (is the phone's WeChat
+//     account still the session's user?) on that same record;
 //   - bind.go, smscode.go: bind-or-register, proving a phone by SMS code
 //     or mini program phone code;
 //   - miniprogramdata.go: the phone number and encrypted profile a mini

@@ -183,6 +183,9 @@ type Result struct {
 	// BindTicket is set instead of tokens when registration requires a
 	// phone and this person has no user yet.
 	BindTicket string
+
+	// sameUser: an account check found the session's own user (check.go).
+	sameUser bool
 }
 
 // SignIn is the one path from a WeChat identity to a session, which every
@@ -240,23 +243,8 @@ func (s *Service) SignIn(ctx context.Context, id Identity, opt Options) (Result,
 // known reports whether an identity already has a user: its own, or one
 // with the same unionid.
 func (s *Service) known(ctx context.Context, id storage.Identity) (bool, error) {
-	_, err := s.cfg.Users.Identity(ctx, id.AppID, id.OpenID)
-	switch {
-	case err == nil:
-		return true, nil
-	case !errors.Is(err, storage.ErrNotFound):
-		return false, fmt.Errorf("look up identity: %w", err)
-	case id.UnionID == "":
-		return false, nil
-	}
-	_, err = s.cfg.Users.UserByUnionID(ctx, id.UnionID)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, storage.ErrNotFound):
-		return false, nil
-	}
-	return false, fmt.Errorf("look up unionid: %w", err)
+	owner, err := s.owner(ctx, id)
+	return owner != "", err
 }
 
 // maxInviterLen bounds an inviter id: longer is no user id of ours.

@@ -34,6 +34,9 @@ type AuthorizeRequest struct {
 	// CodeChallenge is base64url(SHA-256(code_verifier)) of the page's
 	// verifier. Empty: the state is bound to a cookie instead.
 	CodeChallenge string
+	// Check starts an account check (check.go) instead of a login: a
+	// silent snsapi_base round trip whose result only CheckAccount takes.
+	Check bool
 }
 
 // AuthorizeResult says where to send the browser.
@@ -53,6 +56,11 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Authoriz
 	app, err := s.browserApp(req.App, req.UserAgent)
 	if err != nil {
 		return AuthorizeResult{}, err
+	}
+	if req.Check {
+		if err := checkable(app, req.Scope); err != nil {
+			return AuthorizeResult{}, err
+		}
 	}
 	if req.App != "" && app.Name != req.App {
 		req.Scope = "" // the website app stands in for an Official Account: snsapi_login
@@ -96,7 +104,7 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Authoriz
 		}
 	}
 	f := flow{Step: stepCreated, App: app.Name, Scope: scope, RedirectURI: req.RedirectURI, ReturnTo: req.ReturnTo,
-		Inviter: req.Inviter, Challenge: req.CodeChallenge, ExpiresAt: s.cfg.Now().UTC().Add(stateTTL)}
+		Inviter: req.Inviter, Challenge: req.CodeChallenge, Check: req.Check, ExpiresAt: s.cfg.Now().UTC().Add(stateTTL)}
 	res := AuthorizeResult{App: app.Name}
 	if f.Challenge == "" {
 		res.Cookie = randomAlnum(43)
@@ -156,19 +164,28 @@ type OAuthLoginRequest struct {
 	Cookie string
 }
 
-// exchange asks WeChat who the code belongs to (and, for the scopes that
-// allow it, the profile) and signs the user in.
+// exchange asks WeChat who the code belongs to and signs the user in.
 func (s *Service) exchange(ctx context.Context, f flow, code string) (Result, error) {
+	id, err := s.identify(ctx, f, code)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.SignIn(ctx, id, Options{Inviter: f.Inviter, ReturnTo: f.ReturnTo})
+}
+
+// identify asks WeChat who the code belongs to (and, for the scopes that
+// allow it, the profile): the identity a login or a check goes on with.
+func (s *Service) identify(ctx context.Context, f flow, code string) (Identity, error) {
 	app, ok := s.apps.Named(f.App)
 	if !ok {
-		return Result{}, ErrInvalidState.Say("the app of this login is no longer configured; start the login again")
+		return Identity{}, ErrInvalidState.Say("the app of this login is no longer configured; start the login again")
 	}
 	tok, err := s.cfg.WeChat.OAuthExchange(ctx, app.AppID, app.Secret, code)
 	if err != nil {
-		return Result{}, fmt.Errorf("exchange code: %w", err)
+		return Identity{}, fmt.Errorf("exchange code: %w", err)
 	}
 	if tok.Snapshot {
-		return Result{}, ErrSnapshotUser
+		return Identity{}, ErrSnapshotUser
 	}
 	var profile wechat.OAuthUser
 	if f.Scope == "snsapi_userinfo" || f.Scope == "snsapi_login" {
@@ -178,10 +195,10 @@ func (s *Service) exchange(ctx context.Context, f flow, code string) (Result, er
 			// (48001) is how snapshot-page tokens without the flag have
 			// been seen (reference §5.1): its ids may be virtual, so no
 			// user is made or linked from them.
-			return Result{}, ErrSnapshotUser.Because(err)
+			return Identity{}, ErrSnapshotUser.Because(err)
 		}
 		if err != nil {
-			return Result{}, err
+			return Identity{}, err
 		}
 		if tok.UnionID == "" {
 			tok.UnionID = profile.UnionID
@@ -189,15 +206,15 @@ func (s *Service) exchange(ctx context.Context, f flow, code string) (Result, er
 	}
 	if tok.UnionID == "" && app.Kind == KindOfficialAccount {
 		if tok.UnionID, err = s.followerUnionID(ctx, app, tok.OpenID); err != nil {
-			return Result{}, err
+			return Identity{}, err
 		}
 	}
 	sealed, err := s.sealOAuth(app, tok)
 	if err != nil {
-		return Result{}, err
+		return Identity{}, err
 	}
-	return s.SignIn(ctx, Identity{App: app, OpenID: tok.OpenID, UnionID: tok.UnionID, Nickname: profile.Nickname,
-		AvatarURL: profile.HeadImgURL, Credentials: sealed}, Options{Inviter: f.Inviter, ReturnTo: f.ReturnTo})
+	return Identity{App: app, OpenID: tok.OpenID, UnionID: tok.UnionID, Nickname: profile.Nickname,
+		AvatarURL: profile.HeadImgURL, Credentials: sealed}, nil
 }
 
 // oauthCredentials are the WeChat user tokens kept (sealed) on the session:

@@ -68,6 +68,9 @@ type flow struct {
 	RedirectURI string `json:"redirect_uri"`
 	ReturnTo    string `json:"return_to"`
 	Inviter     string `json:"inviter,omitempty"`
+	// Check marks an account check's record (check.go): only
+	// CheckAccount takes it, and it ends without a replay.
+	Check bool `json:"check,omitempty"`
 	// Challenge or CookieHash binds the record to one browser.
 	Challenge  string `json:"challenge,omitempty"`
 	CookieHash string `json:"cookie_hash,omitempty"`
@@ -139,6 +142,12 @@ const maxSteps = 2 + int(waitLimit/pollEvery) + 8
 // OAuthLogin exchanges the code WeChat returned, for the state this
 // server minted and this browser holds.
 func (s *Service) OAuthLogin(ctx context.Context, req OAuthLoginRequest) (Result, error) {
+	return s.takeFlow(ctx, req, "")
+}
+
+// takeFlow moves the record of req.State one step with req's code: a
+// login, or, when checkUser is set, an account check for that user.
+func (s *Service) takeFlow(ctx context.Context, req OAuthLoginRequest, checkUser string) (Result, error) {
 	if req.State == "" || len(req.State) > 128 || len(req.Code) > 512 || len(req.CodeVerifier) > 128 {
 		return Result{}, ErrInvalidRequest.Say(`"state" is required, and "state", "code" and "code_verifier" are at most 128, 512 and 128 characters`)
 	}
@@ -155,6 +164,13 @@ func (s *Service) OAuthLogin(ctx context.Context, req OAuthLoginRequest) (Result
 		now := s.cfg.Now().UTC()
 		if !now.Before(f.ExpiresAt) {
 			return Result{}, ErrInvalidState.Say("the login state expired; start the login again")
+		}
+		if f.Check != (checkUser != "") {
+			// The record stays: it is its owner's, for the other endpoint.
+			if f.Check {
+				return Result{}, ErrInvalidState.Say("this state was started for an account check; post it to /v1/oauth/wechat/check")
+			}
+			return Result{}, ErrInvalidState.Say("this state was started for a login, not an account check; post it to /v1/oauth/wechat/login")
 		}
 		switch f.Step {
 		case stepCreated:
@@ -175,7 +191,7 @@ func (s *Service) OAuthLogin(ctx context.Context, req OAuthLoginRequest) (Result
 			} else if err != nil {
 				return Result{}, err
 			}
-			return s.finishFlow(ctx, key, claimed, next, req.Code)
+			return s.finishFlow(ctx, key, claimed, next, req.Code, checkUser)
 		case stepExchanging:
 			if f.CodeHash != codeHash {
 				return Result{}, ErrInvalidState.Say("this state was used with another code; start the login again")
@@ -201,14 +217,21 @@ func (s *Service) OAuthLogin(ctx context.Context, req OAuthLoginRequest) (Result
 }
 
 // finishFlow runs the exchange of a claimed record and records its end:
-// issued (for a replay) or ended. Recording is checked: a failure to
-// record after a session was issued is logged and the login answered, as
-// the session exists (a duplicate post then gets invalid_state).
-func (s *Service) finishFlow(ctx context.Context, key string, claimed []byte, f flow, code string) (Result, error) {
-	res, err := s.exchange(ctx, f, code)
+// issued (for a replay) or ended (always for a check: its answer was
+// given once). Recording is checked: a failure to record after a session
+// was issued is logged and the login answered, as the session exists (a
+// duplicate post then gets invalid_state).
+func (s *Service) finishFlow(ctx context.Context, key string, claimed []byte, f flow, code, checkUser string) (Result, error) {
+	var res Result
+	var err error
+	if f.Check {
+		res, err = s.check(ctx, f, code, checkUser)
+	} else {
+		res, err = s.exchange(ctx, f, code)
+	}
 	next := f
 	next.Step, next.ExpiresAt = stepEnded, s.cfg.Now().UTC().Add(replayTTL)
-	if err == nil && res.BindTicket == "" {
+	if err == nil && res.BindTicket == "" && !f.Check {
 		next.Step, next.UserID, next.IsNewUser = stepIssued, res.User.ID, res.IsNew
 	}
 	// The record must move even if the request was cancelled: the waiting

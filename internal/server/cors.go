@@ -28,7 +28,9 @@ func newCORS(origins []string, tokenHeader string) cors {
 }
 
 // credentialed lists the paths whose requests carry the binding cookie.
-func credentialed(path string) bool { return path == "/v1/oauth/wechat/login" }
+func credentialed(path string) bool {
+	return path == "/v1/oauth/wechat/login" || path == "/v1/oauth/wechat/check"
+}
 
 func (c cors) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

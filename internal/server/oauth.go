@@ -22,9 +22,13 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Limits.Authorize(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
 		return err
 	}
+	check := q.Get("check")
+	if check != "" && check != "1" {
+		return errInvalidRequest(`check is 1 (an account check) or absent`)
+	}
 	res, err := s.cfg.Login.Authorize(r.Context(), login.AuthorizeRequest{
 		App: q.Get("app"), UserAgent: r.UserAgent(), RedirectURI: q.Get("redirect_uri"), ReturnTo: q.Get("return_to"),
-		Scope: q.Get("scope"), Inviter: q.Get("inviter"), CodeChallenge: q.Get("code_challenge"),
+		Scope: q.Get("scope"), Inviter: q.Get("inviter"), CodeChallenge: q.Get("code_challenge"), Check: check == "1",
 	})
 	if err != nil {
 		return err

@@ -273,6 +273,9 @@ func TestCORS(t *testing.T) {
 	if h := pre("https://app.example.com", "/v1/oauth/wechat/login"); h.Get("Access-Control-Allow-Credentials") != "true" {
 		t.Errorf("the cookie-bound login lacks credentials: %v", h)
 	}
+	if h := pre("https://app.example.com", "/v1/oauth/wechat/check"); h.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Errorf("the cookie-bound account check lacks credentials: %v", h)
+	}
 	if h := pre("https://evil.example.com", "/v1/token/refresh"); h.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("an unlisted origin got CORS headers: %v", h)
 	}

@@ -16,6 +16,7 @@ func (s *Server) routes() {
 
 	s.handle("GET /v1/oauth/wechat/authorize", s.authorize)
 	s.handle("POST /v1/oauth/wechat/login", s.oauthLogin)
+	s.handle("POST /v1/oauth/wechat/check", s.authed(s.oauthCheck))
 
 	s.handle("POST /v1/token/refresh", s.refresh)
 	s.handle("POST /v1/logout", s.authed(s.logout))

@@ -47,6 +47,17 @@ export interface ClientOptions {
    * must be configured with the same `token_header`. Default: `Authorization: Bearer`.
    */
   tokenHeader?: string
+  /**
+   * H5 inside WeChat: notice that the phone's WeChat account changed under a kept session.
+   * At most once per `every`, `handleRedirect()` runs a silent snsapi_base round trip and
+   * asks wxauth whether the account is still the session's user (docs/h5.md).
+   */
+  checkAccount?: CheckAccountOptions
+}
+
+export interface CheckAccountOptions {
+  /** How often at most: milliseconds, or a duration such as `"24h"`, `"30m"`, `"90s"`, `"7d"`. */
+  every: number | string
 }
 
 /** What the SDK uses of fetch (the global fetch is one); typed here so that a mini program project needs no DOM types. */
@@ -172,6 +183,14 @@ export interface RedirectResult {
   denied?: boolean
   user?: UserBrief
   isNewUser?: boolean
+  /**
+   * With `checkAccount`: `started` (the page is leaving for the silent round trip: draw nothing),
+   * `same` (the session's user is still in WeChat), `switched` (another person: the old session
+   * was ended and this one logged in, or `bindRequired`), `failed` (the session is kept).
+   */
+  accountCheck?: 'started' | 'same' | 'switched' | 'failed'
+  /** Why a check failed, when it did. */
+  error?: WxAuthError | null
 }
 
 export interface StartWeChatLoginOptions {

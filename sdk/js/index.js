@@ -9,6 +9,7 @@
 // request.js (which token a request carries, what a 401 leads to),
 // redirect.js (H5), scope.js (permissions), events.js, errors.js.
 
+import { createAccountCheck } from './src/accountcheck.js'
 import { REFRESH_HELPS, SESSION_GONE, WxAuthError, errorCode, httpError } from './src/errors.js'
 import { createEvents } from './src/events.js'
 import { checkTokenHeader, finish, createSender } from './src/http.js'
@@ -47,21 +48,33 @@ export function createClient(options) {
   const login = createLogin({ env, app, post, tokens, events, refreshInFlight: () => refresh.current(), epoch: () => epoch })
   const refresh = createRefresh({ tokens, post, loginInFlight: login.current, emit: events.emit })
   const { request, getAccessToken } = createRequests({ env, apiBaseURL, trusted, send, tokens, events, login, refresh })
-  const { startWeChatLogin, handleRedirect } = createRedirect({ env, baseURL, app, post, tokens, emit: events.emit, newSession })
+  const check = env.miniProgram ? null : createAccountCheck(options.checkAccount, env.storage)
+  const { startWeChatLogin, handleRedirect } = createRedirect({
+    env, baseURL, app, post, tokens, emit: events.emit, newSession, check, postWithSession, endSession: () => logout(),
+  })
+
+  // postWithSession posts with the session's access token, refreshed first
+  // if it is expiring and once more after a 401 a refresh helps; null
+  // without a session.
+  async function postWithSession(path, body) {
+    let t = await tokens.read()
+    if (!t.access) return null
+    if (tokens.expiring(t)) t = await refresh().then(tokens.read, () => t)
+    let res = await post(path, body, t.access)
+    if (res.statusCode === 401 && REFRESH_HELPS.has(errorCode(res))) {
+      const fresh = await refresh().then(tokens.read, () => null)
+      if (fresh && fresh.access) res = await post(path, body, fresh.access)
+    }
+    return res
+  }
 
   async function logout({ all = false } = {}) {
     newSession()
     let failure = null
     try {
-      let t = await tokens.read()
-      if (t.access) {
-        if (tokens.expiring(t)) t = await refresh().then(tokens.read, () => t)
-        const body = all ? { all: true } : {}
-        let res = await post('/v1/logout', body, t.access)
-        if (res.statusCode === 401 && REFRESH_HELPS.has(errorCode(res))) {
-          const fresh = await refresh().then(tokens.read, () => null)
-          if (fresh && fresh.access) res = await post('/v1/logout', body, fresh.access)
-        }
+      const body = all ? { all: true } : {}
+      const res = await postWithSession('/v1/logout', body)
+      if (res) {
         // A session already over, or a token the server cannot read even
         // after a refresh: nothing left that this client can end.
         const over = res.statusCode === 401 && (SESSION_GONE.has(errorCode(res)) || errorCode(res) === 'invalid_token')
