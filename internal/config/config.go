@@ -71,6 +71,8 @@ type Config struct {
 	// KeyReload is how often instances reload the shared signing keys; a
 	// new key signs after two reloads.
 	KeyReload Duration
+	// QRLogin configures logins by scanning a code (docs/qrlogin.md).
+	QRLogin QRLogin
 
 	// lines are the file's line of each key path Parse read, for the
 	// problems Validate finds.
@@ -192,6 +194,17 @@ type App struct {
 	// official_account (its web authorization domain) or website app (its
 	// callback domain): exact host names, no port (docs/h5.md).
 	Domains []string
+	// QRLoginPage is the miniprogram page a QR login's code opens, e.g.
+	// pages/qrlogin/index (no leading "/", no query); empty: the home
+	// page. QRLoginEnvVersion is the version it opens: release (empty),
+	// trial or develop (docs/qrlogin.md).
+	QRLoginPage, QRLoginEnvVersion string
+}
+
+// QRLogin is qrlogin.*.
+type QRLogin struct {
+	// TTL is a QR login ticket's lifetime.
+	TTL Duration
 }
 
 // LogValue keeps the app secret out of logs.
@@ -247,6 +260,7 @@ func Defaults() Config {
 		LogLevel:     "info",
 		LogFormat:    "auto",
 		KeyReload:    Duration(15 * time.Second),
+		QRLogin:      QRLogin{TTL: Duration(5 * time.Minute)},
 		// Generous per IP: many mobile users in China share a carrier-grade
 		// NAT address.
 		RateLimits: RateLimits{
@@ -410,6 +424,15 @@ func (c *Config) Validate(needSecret bool) error {
 		if len(a.Domains) > 0 && a.Kind != KindOfficialAccount && a.Kind != KindWebsite {
 			bad(key+".domains", "only official_account and website apps have domains")
 		}
+		if (a.QRLoginPage != "" || a.QRLoginEnvVersion != "") && a.Kind != KindMiniProgram {
+			bad(key+".qrlogin_page", "only miniprogram apps have QR login pages")
+		}
+		if p := a.QRLoginPage; p != "" && (strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#& ") || len(p) > 128) {
+			bad(key+".qrlogin_page", "%q is not a page path such as pages/qrlogin/index (no leading /, no query)", p)
+		}
+		if v := a.QRLoginEnvVersion; v != "" && v != "release" && v != "trial" && v != "develop" {
+			bad(key+".qrlogin_env_version", "%q is not release, trial or develop", v)
+		}
 	}
 	for _, k := range []struct {
 		key string
@@ -418,6 +441,9 @@ func (c *Config) Validate(needSecret bool) error {
 		if k.d <= 0 {
 			bad(k.key, "must be positive")
 		}
+	}
+	if c.QRLogin.TTL < Duration(30*time.Second) || c.QRLogin.TTL > Duration(30*time.Minute) {
+		bad("qrlogin.ttl", "must be between 30s and 30m")
 	}
 	if c.KeyReload < Duration(100*time.Millisecond) {
 		bad("key_reload", "must be at least 100ms")

@@ -75,6 +75,7 @@ var keys = []Key{
 	{Path: "sms.webhook_url", Env: "WXAUTH_SMS_WEBHOOK_URL", Doc: "where the webhook provider POSTs signed codes (https in `serve`)", ref: str(func(c *Config) *string { return &c.SMS.WebhookURL })},
 	{Path: "sms.countries", Env: "WXAUTH_SMS_COUNTRIES", Doc: "calling codes SMS codes may be sent to (`86`, `852`, `1`); others answer `phone_not_allowed` ([bind.md](bind.md#limits))", kind: list, ref: strs(func(c *Config) *[]string { return &c.SMS.Countries })},
 	{Path: "sms.daily_budget", Env: "WXAUTH_SMS_DAILY_BUDGET", Doc: "SMS codes the whole service sends per UTC day; beyond, 503 `unavailable` and `wxauth_sms_budget_exhausted_total` counts", ref: str(func(c *Config) *string { return &c.SMS.DailyBudget })},
+	{Path: "qrlogin.ttl", Env: "WXAUTH_QRLOGIN_TTL", Doc: "lifetime of a QR login ticket, 30s to 30m: how long a code shown on a PC can be scanned and confirmed ([qrlogin.md](qrlogin.md))", kind: duration, ref: dur(func(c *Config) *Duration { return &c.QRLogin.TTL })},
 	{Path: "key_reload", Env: "WXAUTH_KEY_RELOAD", Doc: "how often instances reload the shared signing keys; a new key signs after two reloads", kind: duration, ref: dur(func(c *Config) *Duration { return &c.KeyReload })},
 }
 
@@ -85,6 +86,8 @@ var appKeys = []Key{
 	{Path: "appid", Doc: "WeChat's appid"},
 	{Path: "secret", Env: "WXAUTH_APP_<NAME>_SECRET", Doc: "WeChat's app secret; better from the environment"},
 	{Path: "domains", Doc: "`official_account`, `website`: the hosts registered on WeChat (web authorization domain, callback domain), a list; required by `serve` ([h5.md](h5.md#what-to-register-on-wechat))"},
+	{Path: "qrlogin_page", Doc: "`miniprogram`: the page a QR login's code opens, e.g. `pages/qrlogin/index`; empty: the home page ([qrlogin.md](qrlogin.md))"},
+	{Path: "qrlogin_env_version", Doc: "`miniprogram`: the version a QR login's code opens, `release` (empty), `trial` or `develop` (these two skip WeChat's published-page check)"},
 }
 
 // serviceKeyKeys are the keys of one entry of service_keys.
@@ -113,6 +116,10 @@ func appField(a *App, name string) *string {
 		return &a.AppID
 	case "secret":
 		return &a.Secret
+	case "qrlogin_page":
+		return &a.QRLoginPage
+	case "qrlogin_env_version":
+		return &a.QRLoginEnvVersion
 	}
 	return nil
 }
