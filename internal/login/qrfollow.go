@@ -43,9 +43,10 @@ func (st QRState) Final() bool {
 // after (at once when after is empty), or the state as it is once wait
 // has passed. Only the poll token's holder may follow (ErrQRPollToken);
 // a confirmed ticket's login is delivered to one read, which moves it to
-// delivered: later reads get ErrInvalidQRTicket. A ticket expired before
-// the call is ErrInvalidQRTicket; one that expires while waited on
-// answers QRExpired.
+// delivered: later reads get ErrInvalidQRTicket. An expired ticket is
+// ErrInvalidQRTicket to a first read (after empty); a follower that names
+// the status it saw last, or waits while the ticket expires, hears
+// QRExpired (while the store still holds the record).
 func (s *Service) FollowQR(ctx context.Context, ticket, pollToken, after string, wait time.Duration) (QRState, error) {
 	var wake <-chan struct{}
 	if s.cfg.Wake != nil && validTicket(ticket) {
@@ -71,7 +72,7 @@ func (s *Service) FollowQR(ctx context.Context, ticket, pollToken, after string,
 		switch {
 		case t.Step == qrDelivered:
 			return QRState{}, ErrInvalidQRTicket
-		case !now.Before(t.ExpiresAt) && first:
+		case !now.Before(t.ExpiresAt) && first && after == "":
 			return QRState{}, ErrInvalidQRTicket
 		case !now.Before(t.ExpiresAt):
 			return QRState{Status: QRExpired}, nil
