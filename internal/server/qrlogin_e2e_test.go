@@ -32,8 +32,8 @@ type qrTicket struct {
 }
 
 type qrStatus struct {
-	Status    string            `json:"status"`
-	ExpiresIn int               `json:"expires_in"`
+	Status    string             `json:"status"`
+	ExpiresIn int                `json:"expires_in"`
 	Login     *api.TokenResponse `json:"login"`
 }
 
