@@ -150,7 +150,7 @@ var testApps = []App{
 
 // newFixture is a Service on memstore with fake WeChat and SMS; edit
 // changes the Config before New.
-func newFixture(t *testing.T, edit ...func(*Config)) *fixture {
+func newFixture(t testing.TB, edit ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{store: memstore.New(), wc: &fakeWeChat{}, sms: &sentCodes{}, clock: fakeclock.New(t0)}
 	key, err := signer.Generate(nil, t0)
