@@ -15,6 +15,7 @@ import { finish, createSender } from './src/http.js'
 import { createLogin } from './src/login.js'
 import { detectPlatform, makeEnv, memoryStorage } from './src/platform.js'
 import { VERIFIER_KEY, createRedirect } from './src/redirect.js'
+import { createQRLogin } from './src/qrlogin.js'
 import { createRefresh } from './src/refresh.js'
 import { createRequests } from './src/request.js'
 import { createEnsureScope } from './src/scope.js'
@@ -48,6 +49,7 @@ export function createClient(options) {
   const refresh = createRefresh({ tokens, post, loginInFlight: login.current, emit: events.emit })
   const { request, getAccessToken } = createRequests({ env, apiBaseURL, trusted, send, tokens, events, login, refresh })
   const { startWeChatLogin, handleRedirect } = createRedirect({ env, baseURL, app, post, tokens, emit: events.emit, newSession })
+  const qr = createQRLogin({ baseURL, send, post, tokens, events, newSession, request })
 
   async function logout({ all = false } = {}) {
     newSession()
@@ -110,6 +112,10 @@ export function createClient(options) {
     handleRedirect,
     bind,
     sendSmsCode,
+    qrLogin: (opts) => qr.qrLogin({ app, ...opts }),
+    scanQR: qr.scanQR,
+    confirmQR: qr.confirmQR,
+    cancelQR: qr.cancelQR,
     ensureScope: createEnsureScope(env.ui),
     on: events.on,
     off: events.off,
