@@ -28,8 +28,8 @@ type Rules struct {
 	// address, per UTC day (Window 24h): the service's spending cap.
 	SMSDailyBudget Rule
 	// AuthorizePerIP counts browser logins started per client address:
-	// the authorize endpoint is unauthenticated and stores a state each
-	// time.
+	// the authorize endpoint and QR login tickets are unauthenticated and
+	// store a state or a ticket each time (one counter for both).
 	AuthorizePerIP Rule
 }
 
@@ -75,7 +75,8 @@ func (p *Policy) LoginAttempt(ctx context.Context, clientIP string) error {
 }
 
 // Authorize counts a browser login started from clientIP (GET
-// /v1/oauth/wechat/authorize): a *storage.LimitError when over the limit.
+// /v1/oauth/wechat/authorize, POST /v1/qrlogin): a *storage.LimitError
+// when over the limit.
 func (p *Policy) Authorize(ctx context.Context, clientIP string) error {
 	if p == nil || clientIP == "" {
 		return nil
