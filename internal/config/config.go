@@ -141,6 +141,10 @@ type RateLimits struct {
 	// AuthorizePerIP counts GET /v1/oauth/wechat/authorize per client
 	// address: unauthenticated, and each one stores a state.
 	AuthorizePerIP string
+	// QRLoginPerIP counts the reads of QR login tickets per client
+	// address (GET /v1/qrlogin/{ticket} and its image): unauthenticated
+	// but for a poll token, each one a store read.
+	QRLoginPerIP string
 }
 
 // Rules are the parsed rate limits (Validate reports bad ones), for
@@ -159,6 +163,7 @@ func (r RateLimits) Rules() ratelimit.Rules {
 		SMSPerPhoneDay:    parse("sms_phone_day", r.SMSPerPhoneDay),
 		SMSPerIP:          parse("sms_ip_hour", r.SMSPerIPHour),
 		AuthorizePerIP:    parse("authorize_ip", r.AuthorizePerIP),
+		QRLoginPerIP:      parse("qrlogin_ip", r.QRLoginPerIP),
 	}
 }
 
@@ -274,6 +279,9 @@ func Defaults() Config {
 			SMSPerIPHour:      "30/1h",
 			// As generous as logins: a state per page load behind one NAT.
 			AuthorizePerIP: "300/1m",
+			// A browser reads its ticket about three times a minute (long
+			// polls of 25 s, the image once): generous for an office NAT.
+			QRLoginPerIP: "1200/1m",
 		},
 		SMS: SMS{Countries: []string{"86"}, DailyBudget: "10000"},
 	}

@@ -31,6 +31,9 @@ type Rules struct {
 	// the authorize endpoint and QR login tickets are unauthenticated and
 	// store a state or a ticket each time (one counter for both).
 	AuthorizePerIP Rule
+	// QRLoginPerIP counts the reads of QR login tickets (follow, image)
+	// per client address.
+	QRLoginPerIP Rule
 }
 
 // Policy is the one place that says which limits apply to which request.
@@ -82,6 +85,16 @@ func (p *Policy) Authorize(ctx context.Context, clientIP string) error {
 		return nil
 	}
 	return p.limiter.Check(ctx, p.rules.AuthorizePerIP, clientIP)
+}
+
+// QRLoginRead counts a read of a QR login ticket from clientIP (GET
+// /v1/qrlogin/{ticket}, its image): a *storage.LimitError when over the
+// limit.
+func (p *Policy) QRLoginRead(ctx context.Context, clientIP string) error {
+	if p == nil || clientIP == "" {
+		return nil
+	}
+	return p.limiter.Check(ctx, p.rules.QRLoginPerIP, clientIP)
 }
 
 // NewSession is what opening a session for userID charges.

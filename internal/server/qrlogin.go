@@ -62,6 +62,9 @@ func (s *Server) qrCreate(w http.ResponseWriter, r *http.Request) error {
 // qrImage is GET /v1/qrlogin/{ticket}/image: the picture to scan,
 // cacheable by the browser for the ticket's remaining lifetime.
 func (s *Server) qrImage(w http.ResponseWriter, r *http.Request) error {
+	if err := s.cfg.Limits.QRLoginRead(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
+		return err
+	}
 	pic, ct, maxAge, err := s.cfg.Login.QRImage(r.Context(), r.PathValue("ticket"))
 	if err != nil {
 		return err
@@ -151,6 +154,9 @@ func (s *Server) qrFollow(w http.ResponseWriter, r *http.Request) error {
 	case "", login.QRWaiting, login.QRScanned, login.QRConfirmed, login.QRCanceled, login.QRExpired:
 	default:
 		return errInvalidRequest(`"after" is a status: waiting, scanned, confirmed, canceled or expired`)
+	}
+	if err := s.cfg.Limits.QRLoginRead(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
+		return err
 	}
 	ticket := r.PathValue("ticket")
 	if wantsEventStream(r) {

@@ -355,6 +355,7 @@ func TestQRLoginRefusals(t *testing.T) {
 	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
 		c.Apps = append(config.DevApps(), config.App{Name: "mp2", Kind: config.KindMiniProgram, AppID: "wxd0000000000000e5", Secret: "sandbox-secret-mp2-000000000000005"})
 		c.RateLimits.AuthorizePerIP = "6/1m"
+		c.RateLimits.QRLoginPerIP = "4/1m"
 	}))
 	for _, app := range []string{"oa", "web", "nope"} {
 		qrWantError(t, "create for "+app, s.Do(t, "POST", "/v1/qrlogin", map[string]string{"app": app}, ""), 400, "unknown_app")
@@ -371,6 +372,14 @@ func TestQRLoginRefusals(t *testing.T) {
 		last = s.Do(t, "POST", "/v1/qrlogin", map[string]string{"app": "mp"}, "")
 	}
 	qrWantError(t, "create past the limit", last, 429, "rate_limited")
+	// Reads count apart: the unknown ticket's image above, then 3 polls.
+	for range 3 {
+		if r := s.Do(t, "GET", "/v1/qrlogin/"+tk.Ticket, nil, tk.PollToken); r.Status != 200 {
+			t.Fatalf("poll within the limit = %d %s", r.Status, r.Body)
+		}
+	}
+	qrWantError(t, "poll past the limit", s.Do(t, "GET", "/v1/qrlogin/"+tk.Ticket, nil, tk.PollToken), 429, "rate_limited")
+	qrWantError(t, "image past the limit", s.Do(t, "GET", tk.ImageURL, nil, ""), 429, "rate_limited")
 }
 
 // Two instances sharing Redis: the browser waits on one, the phone
