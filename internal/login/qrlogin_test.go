@@ -315,3 +315,42 @@ func TestDescribeAndMask(t *testing.T) {
 		}
 	}
 }
+
+// Many readers with the poll token (tabs, retries) race for a confirmed
+// ticket: exactly one receives the login; the others are told the ticket
+// is used.
+func TestQRDeliveredOnce(t *testing.T) {
+	f, _ := newQRFixture(t)
+	alice := f.mpUser(t, "alice")
+	tk := f.newTicket(t)
+	if _, err := f.svc.ScanQR(t.Context(), tk.Ticket, alice); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.ConfirmQR(t.Context(), tk.Ticket, alice); err != nil {
+		t.Fatal(err)
+	}
+	var got, used atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			st, err := f.svc.FollowQR(t.Context(), tk.Ticket, tk.PollToken, QRScanned, 0)
+			switch {
+			case err == nil && st.Tokens != nil:
+				got.Add(1)
+			case errors.Is(err, ErrInvalidQRTicket):
+				used.Add(1)
+			default:
+				t.Errorf("FollowQR = %+v, %v", st, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if got.Load() != 1 || used.Load() != 31 {
+		t.Errorf("%d readers got the login and %d were refused, want 1 and 31", got.Load(), used.Load())
+	}
+}

@@ -291,6 +291,28 @@ func TestQRLoginEventStream(t *testing.T) {
 	qrWantError(t, "confirm after cancel", s.Do(t, "POST", "/v1/qrlogin/"+tk.Ticket+"/confirm", nil, mp), 409, "ticket_conflict")
 }
 
+// Two tabs follow one ticket with its poll token: one stream delivers the
+// login, the other ends with an error event (invalid_ticket).
+func TestQRLoginTwoStreamsOneDelivery(t *testing.T) {
+	s := servertest.New(t)
+	tk := qrCreate(t, s, "mp")
+	a, b := follow(t, s, tk), follow(t, s, tk)
+	next(t, a)
+	next(t, b)
+	mp := phone(t, s, "mp", "alice", tk.Ticket)
+	s.Do(t, "POST", "/v1/qrlogin/"+tk.Ticket+"/scan", nil, mp)
+	next(t, a)
+	next(t, b)
+	s.Do(t, "POST", "/v1/qrlogin/"+tk.Ticket+"/confirm", nil, mp)
+	evA, evB := next(t, a), next(t, b)
+	if evA.name == "error" {
+		evA, evB = evB, evA
+	}
+	if evA.name != "confirmed" || evA.data.Login == nil || evB.name != "error" {
+		t.Fatalf("events %+v and %+v, want one confirmed with tokens and one error", evA, evB)
+	}
+}
+
 // Confirm racing cancel over HTTP: exactly one kind wins.
 func TestQRLoginConfirmRacesCancel(t *testing.T) {
 	s := servertest.New(t)
