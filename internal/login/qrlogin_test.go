@@ -2,6 +2,7 @@ package login
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -352,5 +353,45 @@ func TestQRDeliveredOnce(t *testing.T) {
 	wg.Wait()
 	if got.Load() != 1 || used.Load() != 31 {
 		t.Errorf("%d readers got the login and %d were refused, want 1 and 31", got.Load(), used.Load())
+	}
+}
+
+// droppingWaker loses every signal, as a broken subscription does.
+type droppingWaker struct{ watching atomic.Int32 }
+
+func (w *droppingWaker) Watch(string) (<-chan struct{}, func()) {
+	w.watching.Add(1)
+	return make(chan struct{}), func() {}
+}
+func (*droppingWaker) Signal(context.Context, string) error { return nil }
+
+// A lost signal only delays the browser until its slow re-read.
+func TestQRFollowSurvivesLostSignal(t *testing.T) {
+	w := &droppingWaker{}
+	f := newFixture(t, func(c *Config) { c.Wake = w })
+	f.svc.cfg.QRAfter = f.clock.After
+	tk := f.newTicket(t)
+	alice := f.mpUser(t, "alice")
+	got := make(chan QRState, 1)
+	go func() {
+		st, err := f.svc.FollowQR(t.Context(), tk.Ticket, tk.PollToken, QRWaiting, 25*time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- st
+	}()
+	// Waiting: its deadline and its safety re-read are armed.
+	waitFor(t, "the browser to wait", func() bool { return w.watching.Load() == 1 && f.clock.Waiters() == 2 })
+	if _, err := f.svc.ScanQR(t.Context(), tk.Ticket, alice); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case st := <-got:
+		t.Fatalf("woken without a signal nor a re-read: %+v", st)
+	default:
+	}
+	f.clock.Advance(qrSafetyRead)
+	if st := <-got; st.Status != QRScanned {
+		t.Errorf("after the re-read: %+v, want scanned", st)
 	}
 }
