@@ -40,8 +40,8 @@ func (st QRState) Final() bool {
 }
 
 // FollowQR answers the ticket's state as soon as its status differs from
-// after (at once when after is empty), or the state as it is once wait
-// has passed. Only the poll token's holder may follow (ErrQRPollToken);
+// after (at once when after is empty, or the status is final), or the
+// state as it is once wait has passed. Only the poll token's holder may follow (ErrQRPollToken);
 // a confirmed ticket's login is delivered to one read, which moves it to
 // delivered: later reads get ErrInvalidQRTicket. An expired ticket is
 // ErrInvalidQRTicket to a first read (after empty); a follower that names
@@ -78,7 +78,9 @@ func (s *Service) FollowQR(ctx context.Context, ticket, pollToken, after string,
 			return QRState{Status: QRExpired}, nil
 		}
 		st := QRState{Status: t.public(), ExpiresIn: t.ExpiresAt.Sub(now)}
-		if st.Status != after {
+		// A final status answers at once, whatever after says: nothing
+		// more will come, and a confirmed login is delivered.
+		if st.Status != after || st.Final() {
 			if st.Status != QRConfirmed {
 				return st, nil
 			}
