@@ -33,6 +33,10 @@ const (
 	// CodeInsufficientScope: a valid service key used outside its scopes
 	// (see [ServiceKeyScopes]).
 	CodeInsufficientScope = "insufficient_scope"
+	// CodeTicketConflict: a QR login ticket is not in a state that allows
+	// the step (scanned by another user, confirmed or cancelled already,
+	// not scanned yet); of a confirm and a cancel that race, the loser.
+	CodeTicketConflict = "ticket_conflict"
 	// CodeNotFound is not in the contract's table; it answers 404 for routes
 	// and resources that do not exist (DELETE /v1/sessions/{id}).
 	CodeNotFound = "not_found"
@@ -66,6 +70,7 @@ var statuses = map[string]int{
 	CodePhoneNotAllowed:      400,
 	CodeWeChatClientRequired: 400,
 	CodeInsufficientScope:    403,
+	CodeTicketConflict:       409,
 	CodeNotFound:             404,
 	CodeMethodNotAllowed:     405,
 	CodeServerError:          500,

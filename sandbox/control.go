@@ -99,12 +99,14 @@ type appJSON struct {
 	IPWhitelist []string `json:"ip_whitelist,omitempty"`
 	// Domains are the app's registered web domains (App.Domains).
 	Domains []string `json:"domains,omitempty"`
+	// Pages are a mini program's published pages (App.Pages).
+	Pages []string `json:"pages,omitempty"`
 	// SessionKey is shown for apps with a policy of their own.
 	SessionKey *sessionKeyJSON `json:"session_key,omitempty"`
 }
 
 func toAppJSON(a App) appJSON {
-	out := appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound, IPWhitelist: a.IPWhitelist, Domains: a.Domains}
+	out := appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound, IPWhitelist: a.IPWhitelist, Domains: a.Domains, Pages: a.Pages}
 	if a.SessionKey != nil {
 		p := a.SessionKey.withDefaults()
 		out.SessionKey = &sessionKeyJSON{RotateOnCode: p.RotateOnCode, MinRotation: p.MinRotation.String(), TTL: p.TTL.String()}
@@ -164,7 +166,7 @@ func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound, IPWhitelist: req.IPWhitelist, Domains: req.Domains}
+	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound, IPWhitelist: req.IPWhitelist, Domains: req.Domains, Pages: req.Pages}
 	if req.SessionKey != nil {
 		p, err := req.SessionKey.policy()
 		if err != nil {

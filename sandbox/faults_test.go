@@ -159,6 +159,7 @@ func TestStats(t *testing.T) {
 		"/wxa/checksession":                0,
 		"/wxa/resetusersessionkey":         0,
 		"/wxa/business/getuserphonenumber": 0,
+		wxaCodePath:                        0,
 		"/sns/oauth2/access_token":         0,
 		"/sns/oauth2/refresh_token":        0,
 		"/sns/userinfo":                    0,
@@ -188,6 +189,8 @@ func TestStats(t *testing.T) {
 	e.get(t, "/sns/userinfo", nil)                        // 41001
 	e.get(t, "/sns/auth", nil)                            // 41001
 	e.page(t, qrconnectPath, "")                          // error page
+	e.postWxaCode(t, tok, `{}`)                           // 40169
+	want[wxaCodePath] = 1
 	want[loginPath] = 4
 	want["/sns/oauth2/access_token"] = 1
 	want["/sns/oauth2/refresh_token"] = 1

@@ -90,6 +90,10 @@ type App struct {
 	// shows error 10003. Empty means none is registered: every
 	// redirect_uri is refused (but see [Config.DevOrigins]).
 	Domains []string
+	// Pages are a mini program's published pages ("pages/index/index"):
+	// a mini program code asked with check_path true must open one of
+	// them (41030 otherwise). Empty: any page is taken as published.
+	Pages []string
 }
 
 // Config configures a [Sandbox]. The zero value is a sandbox with no apps.
@@ -175,6 +179,7 @@ type Sandbox struct {
 	oauth       oauthState
 	sms         smsInbox
 	follows     map[appUser]follow // Official Account followers, when not the default
+	wxaCodes    wxaCodes           // the mini program codes drawn (wxacode.go)
 	started     time.Time          // when the default followers followed
 }
 
@@ -280,6 +285,7 @@ func (s *Sandbox) routes() {
 	s.handleWeChat("/sns/userinfo", s.userInfo, http.MethodGet)
 	s.handleWeChat("/sns/auth", s.snsAuth, http.MethodGet)
 	s.handleWeChat("/cgi-bin/user/info", s.userInfoFollower, http.MethodGet)
+	s.handleWeChat("/wxa/getwxacodeunlimit", s.getWxaCodeUnlimit, http.MethodPost)
 
 	// WeChat's browser pages (reference §5.1, §6; docs/sandbox.md).
 	s.handlePage(pathAuthorize, KindOfficialAccount)
@@ -302,6 +308,7 @@ func (s *Sandbox) routes() {
 	s.handleControl("POST /app/code", s.createAppCode)
 	s.handleControl("GET /browser/user", s.browserUserPage)
 	s.handleControl("POST /browser/user", s.browserUserSet)
+	s.handleControl("POST /miniprogram/scan", s.scanWxaCode)
 	s.mux.HandleFunc(ControlPrefix+"/", s.controlNotFound)
 }
 
@@ -374,6 +381,9 @@ func validateApp(a App) error {
 	}
 	if len(a.Name) > 128 {
 		return errors.New("Name is longer than 128 bytes")
+	}
+	if len(a.Pages) > 0 && a.Kind != KindMiniProgram {
+		return fmt.Errorf("Pages are for %s apps, not %s", KindMiniProgram, a.Kind)
 	}
 	if a.SessionKey != nil {
 		if a.Kind != KindMiniProgram {

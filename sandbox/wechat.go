@@ -35,6 +35,9 @@ var errmsgs = map[int]string{
 	42002: "refresh_token expired",
 	42003: "code expired",
 	45009: "reach max api daily quota limit",
+	40097: "invalid args",
+	40169: "invalid length for scene",
+	41030: "invalid page",
 	45011: "api minute-quota reach limit mustslower retry next minute",
 	47001: "data format error",
 	48001: "api unauthorized",
@@ -185,6 +188,12 @@ func (s *Sandbox) writeWeChat(w http.ResponseWriter, r *http.Request, path strin
 	case refusal:
 		code = int(e.code)
 		v = errorBody{Errcode: code, Errmsg: e.msg + ", rid: " + s.rid()}
+	case picture:
+		// A mini program code: the bytes themselves, no JSON.
+		w.Header().Set("Content-Type", "image/png")
+		w.WriteHeader(http.StatusOK)
+		w.Write(e)
+		return
 	}
 	body, err := json.Marshal(v)
 	if err != nil {

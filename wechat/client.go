@@ -215,6 +215,10 @@ type request struct {
 	// host even after its request was written. The endpoints of
 	// idempotentEndpoints are so whatever this says.
 	idempotent bool
+	// picture, when not nil, receives a success answer that is not JSON
+	// (a mini program code's bytes, up to maxPicture); a JSON answer is
+	// read as usual.
+	picture *[]byte
 }
 
 // idempotentEndpoints spend no code and change nothing WeChat keeps
@@ -348,12 +352,23 @@ func (c *Client) roundTrip(ctx context.Context, base string, req request, out an
 		// body says, it is not WeChat's answer.
 		return a, &HTTPError{Endpoint: req.endpoint, Status: resp.StatusCode}
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	limit := maxBody
+	if req.picture != nil {
+		limit = maxPicture
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
 		return a, transportError(ctx, req.endpoint, err, r)
 	}
-	if len(data) > maxBody {
-		return a, unexpected(req.endpoint, fmt.Sprintf("body larger than %d bytes", maxBody), nil, r)
+	if len(data) > limit {
+		return a, unexpected(req.endpoint, fmt.Sprintf("body larger than %d bytes", limit), nil, r)
+	}
+	if req.picture != nil && !isJSONAnswer(resp.Header.Get("Content-Type"), data) {
+		if len(data) == 0 {
+			return a, unexpected(req.endpoint, "empty picture", nil, r)
+		}
+		*req.picture = data
+		return a, nil
 	}
 
 	// JSON whatever the Content-Type: WeChat often says text/plain (reference §1).
@@ -367,6 +382,9 @@ func (c *Client) roundTrip(ctx context.Context, base string, req request, out an
 	if st.Errcode != 0 {
 		a.errcode = st.Errcode
 		return a, &APIError{Endpoint: req.endpoint, Code: st.Errcode, Msg: r.redact(st.Errmsg)}
+	}
+	if req.picture != nil {
+		return a, unexpected(req.endpoint, "a JSON success without a picture", nil, r)
 	}
 	if out == nil {
 		return a, nil

@@ -212,6 +212,12 @@ var endpointClasses = map[string]map[int][]error{
 	// §1.1 48001 api unauthorized, on the app-token call of §5.3's
 	// follower lookup: the account lacks that API.
 	endpointFollowerInfo: {48001: {ErrAPIUnauthorized}},
+
+	// getUnlimitedQRCode: 41030, the page does not exist in the published
+	// mini program (or none is published), is the operator's to fix
+	// (qrlogin_page, check_path); 40169, a scene WeChat refuses, is a
+	// request it should never have been sent.
+	endpointWxaCodeUnlimit: {41030: {ErrConfiguration}, 40169: {ErrInvalidRequest}},
 }
 
 // oauthTokenClasses are the errcodes of the endpoints that take the user's

@@ -77,6 +77,8 @@ type Config struct {
 	// KeyReload is how often instances reload the shared signing keys; a
 	// new key signs after two reloads.
 	KeyReload Duration
+	// QRLogin configures logins by scanning a code (docs/qrlogin.md).
+	QRLogin QRLogin
 
 	// lines are the file's line of each key path Parse read, for the
 	// problems Validate finds.
@@ -145,6 +147,10 @@ type RateLimits struct {
 	// AuthorizePerIP counts GET /v1/oauth/wechat/authorize per client
 	// address: unauthenticated, and each one stores a state.
 	AuthorizePerIP string
+	// QRLoginPerIP counts the reads of QR login tickets per client
+	// address (GET /v1/qrlogin/{ticket} and its image): unauthenticated
+	// but for a poll token, each one a store read.
+	QRLoginPerIP string
 }
 
 // Rules are the parsed rate limits (Validate reports bad ones), for
@@ -163,6 +169,7 @@ func (r RateLimits) Rules() ratelimit.Rules {
 		SMSPerPhoneDay:    parse("sms_phone_day", r.SMSPerPhoneDay),
 		SMSPerIP:          parse("sms_ip_hour", r.SMSPerIPHour),
 		AuthorizePerIP:    parse("authorize_ip", r.AuthorizePerIP),
+		QRLoginPerIP:      parse("qrlogin_ip", r.QRLoginPerIP),
 	}
 }
 
@@ -198,6 +205,17 @@ type App struct {
 	// official_account (its web authorization domain) or website app (its
 	// callback domain): exact host names, no port (docs/h5.md).
 	Domains []string
+	// QRLoginPage is the miniprogram page a QR login's code opens, e.g.
+	// pages/qrlogin/index (no leading "/", no query); empty: the home
+	// page. QRLoginEnvVersion is the version it opens: release (empty),
+	// trial or develop (docs/qrlogin.md).
+	QRLoginPage, QRLoginEnvVersion string
+}
+
+// QRLogin is qrlogin.*.
+type QRLogin struct {
+	// TTL is a QR login ticket's lifetime.
+	TTL Duration
 }
 
 // LogValue keeps the app secret out of logs.
@@ -253,6 +271,7 @@ func Defaults() Config {
 		LogLevel:     "info",
 		LogFormat:    "auto",
 		KeyReload:    Duration(15 * time.Second),
+		QRLogin:      QRLogin{TTL: Duration(5 * time.Minute)},
 		// Generous per IP: many mobile users in China share a carrier-grade
 		// NAT address.
 		RateLimits: RateLimits{
@@ -266,6 +285,9 @@ func Defaults() Config {
 			SMSPerIPHour:      "30/1h",
 			// As generous as logins: a state per page load behind one NAT.
 			AuthorizePerIP: "300/1m",
+			// A browser reads its ticket about three times a minute (long
+			// polls of 25 s, the image once): generous for an office NAT.
+			QRLoginPerIP: "1200/1m",
 		},
 		SMS: SMS{Countries: []string{"86"}, DailyBudget: "10000"},
 	}
@@ -416,6 +438,15 @@ func (c *Config) Validate(needSecret bool) error {
 		if len(a.Domains) > 0 && a.Kind != KindOfficialAccount && a.Kind != KindWebsite {
 			bad(key+".domains", "only official_account and website apps have domains")
 		}
+		if (a.QRLoginPage != "" || a.QRLoginEnvVersion != "") && a.Kind != KindMiniProgram {
+			bad(key+".qrlogin_page", "only miniprogram apps have QR login pages")
+		}
+		if p := a.QRLoginPage; p != "" && (strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#& ") || len(p) > 128) {
+			bad(key+".qrlogin_page", "%q is not a page path such as pages/qrlogin/index (no leading /, no query)", p)
+		}
+		if v := a.QRLoginEnvVersion; v != "" && v != "release" && v != "trial" && v != "develop" {
+			bad(key+".qrlogin_env_version", "%q is not release, trial or develop", v)
+		}
 	}
 	if err := tokenheader.Check(c.TokenHeader); err != nil {
 		bad("token_header", "%v", err)
@@ -429,6 +460,9 @@ func (c *Config) Validate(needSecret bool) error {
 		if k.d <= 0 {
 			bad(k.key, "must be positive")
 		}
+	}
+	if c.QRLogin.TTL < Duration(30*time.Second) || c.QRLogin.TTL > Duration(30*time.Minute) {
+		bad("qrlogin.ttl", "must be between 30s and 30m")
 	}
 	if c.KeyReload < Duration(100*time.Millisecond) {
 		bad("key_reload", "must be at least 100ms")

@@ -214,6 +214,7 @@ func TestSMSLimits(t *testing.T) {
 		{"sms_per_phone_day", r.SMSPerPhoneDay, 10, 24 * time.Hour},
 		{"sms_per_ip_hour", r.SMSPerIP, 30, time.Hour},
 		{"authorize_per_ip", r.AuthorizePerIP, 300, time.Minute},
+		{"qrlogin_per_ip", r.QRLoginPerIP, 1200, time.Minute},
 	} {
 		if tc.got.Limit != tc.limit || tc.got.Window != tc.per {
 			t.Errorf("default %s = %v, want %d/%v", tc.name, tc.got, tc.limit, tc.per)

@@ -67,7 +67,8 @@ var keys = []Key{
 	{Path: "rate_limits.sms_per_phone_minute", Env: "WXAUTH_RATE_SMS_PER_PHONE_MINUTE", Doc: "SMS codes per phone, spaced by window/N after the last ([bind.md](bind.md))", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerPhoneMinute })},
 	{Path: "rate_limits.sms_per_phone_day", Env: "WXAUTH_RATE_SMS_PER_PHONE_DAY", Doc: "SMS codes per phone (the day turns at 00:00 UTC)", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerPhoneDay })},
 	{Path: "rate_limits.sms_per_ip_hour", Env: "WXAUTH_RATE_SMS_PER_IP_HOUR", Doc: "SMS codes per client address", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerIPHour })},
-	{Path: "rate_limits.authorize_per_ip", Env: "WXAUTH_RATE_AUTHORIZE_PER_IP", Doc: "browser logins started (`GET /v1/oauth/wechat/authorize`, each keeps a state) per client address", ref: str(func(c *Config) *string { return &c.RateLimits.AuthorizePerIP })},
+	{Path: "rate_limits.authorize_per_ip", Env: "WXAUTH_RATE_AUTHORIZE_PER_IP", Doc: "browser logins started (`GET /v1/oauth/wechat/authorize` and `POST /v1/qrlogin`, each keeps a state or a ticket) per client address, one counter for both", ref: str(func(c *Config) *string { return &c.RateLimits.AuthorizePerIP })},
+	{Path: "rate_limits.qrlogin_per_ip", Env: "WXAUTH_RATE_QRLOGIN_PER_IP", Doc: "reads of QR login tickets (`GET /v1/qrlogin/{ticket}` and its image) per client address", ref: str(func(c *Config) *string { return &c.RateLimits.QRLoginPerIP })},
 	{Path: "sms.provider", Env: "WXAUTH_SMS_PROVIDER", Default: "empty: none (dev: the sandbox inbox)", Doc: "`tencent`, `aliyun`, `webhook`, or `dev` (`wxauth dev` only); `serve` under `bind_phone` requires one ([bind.md](bind.md#sms-providers)); credentials only from `WXAUTH_SMS_*` variables", ref: str(func(c *Config) *string { return &c.SMS.Provider })},
 	{Path: "sms.template", Env: "WXAUTH_SMS_TEMPLATE", Doc: "the provider's template id for the code message", ref: str(func(c *Config) *string { return &c.SMS.Template })},
 	{Path: "sms.sign_name", Env: "WXAUTH_SMS_SIGN_NAME", Doc: "the approved signature (签名) the message carries (tencent, aliyun)", ref: str(func(c *Config) *string { return &c.SMS.SignName })},
@@ -76,6 +77,7 @@ var keys = []Key{
 	{Path: "sms.webhook_url", Env: "WXAUTH_SMS_WEBHOOK_URL", Doc: "where the webhook provider POSTs signed codes (https in `serve`)", ref: str(func(c *Config) *string { return &c.SMS.WebhookURL })},
 	{Path: "sms.countries", Env: "WXAUTH_SMS_COUNTRIES", Doc: "calling codes SMS codes may be sent to (`86`, `852`, `1`); others answer `phone_not_allowed` ([bind.md](bind.md#limits))", kind: list, ref: strs(func(c *Config) *[]string { return &c.SMS.Countries })},
 	{Path: "sms.daily_budget", Env: "WXAUTH_SMS_DAILY_BUDGET", Doc: "SMS codes the whole service sends per UTC day; beyond, 503 `unavailable` and `wxauth_sms_budget_exhausted_total` counts", ref: str(func(c *Config) *string { return &c.SMS.DailyBudget })},
+	{Path: "qrlogin.ttl", Env: "WXAUTH_QRLOGIN_TTL", Doc: "lifetime of a QR login ticket, 30s to 30m: how long a code shown on a PC can be scanned and confirmed ([qrlogin.md](qrlogin.md))", kind: duration, ref: dur(func(c *Config) *Duration { return &c.QRLogin.TTL })},
 	{Path: "key_reload", Env: "WXAUTH_KEY_RELOAD", Doc: "how often instances reload the shared signing keys; a new key signs after two reloads", kind: duration, ref: dur(func(c *Config) *Duration { return &c.KeyReload })},
 }
 
@@ -86,6 +88,8 @@ var appKeys = []Key{
 	{Path: "appid", Doc: "WeChat's appid"},
 	{Path: "secret", Env: "WXAUTH_APP_<NAME>_SECRET", Doc: "WeChat's app secret; better from the environment"},
 	{Path: "domains", Doc: "`official_account`, `website`: the hosts registered on WeChat (web authorization domain, callback domain), a list; required by `serve` ([h5.md](h5.md#what-to-register-on-wechat))"},
+	{Path: "qrlogin_page", Doc: "`miniprogram`: the page a QR login's code opens, e.g. `pages/qrlogin/index`; empty: the home page ([qrlogin.md](qrlogin.md))"},
+	{Path: "qrlogin_env_version", Doc: "`miniprogram`: the version a QR login's code opens, `release` (empty), `trial` or `develop` (these two skip WeChat's published-page check)"},
 }
 
 // serviceKeyKeys are the keys of one entry of service_keys.
@@ -114,6 +118,10 @@ func appField(a *App, name string) *string {
 		return &a.AppID
 	case "secret":
 		return &a.Secret
+	case "qrlogin_page":
+		return &a.QRLoginPage
+	case "qrlogin_env_version":
+		return &a.QRLoginEnvVersion
 	}
 	return nil
 }

@@ -8,6 +8,7 @@
 
 import { createClient, STORAGE_KEYS, VERIFIER_KEY } from './sdk/index.js'
 import { lang, t, translatePage } from './i18n.js'
+import { qrPanel, MINIPROGRAM_STRINGS } from './qrpanel.js'
 
 const TOKEN_API_KEY = 'wxauth.demo.token_api' // localStorage: the server the tokens belong to
 const API_KEY = 'wxauth.demo.api' // sessionStorage: ?api= remembered for this tab
@@ -113,6 +114,7 @@ function clearMessages() {
 
 function showView(id, busyText) {
   for (const v of ['busy', 'login-view', 'bind-view', 'profile-view']) $(v).hidden = v !== id
+  $('qr-mp').hidden = id !== 'login-view' // the QR login goes with the other ways to log in
   if (busyText) $('busy-text').textContent = busyText
 }
 
@@ -417,6 +419,19 @@ async function logout(all) {
   showView('login-view')
 }
 
+// A QR login's tokens arrive from the panel, not through the SDK's own login:
+// kept under the SDK's keys, where the client reads them on every request.
+function qrLoggedIn(login) {
+  if (login.bind_required) {
+    sessionStorage.setItem(BIND_KEY, JSON.stringify({ ticket: login.bind_ticket, returnTo: '/demo/', api: API }))
+    return route()
+  }
+  storage.set(STORAGE_KEYS.accessToken, login.access_token)
+  storage.set(STORAGE_KEYS.refreshToken, login.refresh_token)
+  storage.set(STORAGE_KEYS.expiresAt, String(Date.now() + login.expires_in * 1000))
+  route()
+}
+
 // ---------------------------------------------------------------------------
 // What to show.
 
@@ -445,6 +460,7 @@ function main() {
   $('logout').addEventListener('click', () => logout(false))
   $('logout-all').addEventListener('click', () => logout(true))
   $('burst').addEventListener('click', burst)
+  qrPanel($('qr-mp'), { api: API, app: 'mp', strings: MINIPROGRAM_STRINGS, onLogin: qrLoggedIn })
   // A page restored from the back/forward cache shows what it showed when
   // left (before the login, maybe): draw it again from storage.
   addEventListener('pageshow', (ev) => { if (ev.persisted) { clearMessages(); route() } })

@@ -11,15 +11,16 @@ import (
 // files are the page: no build step, no outside resources. The page runs on
 // the JavaScript SDK, served beside it from package sdkjs under /demo/sdk/.
 //
-//go:embed index.html app.js i18n.js style.css
+//go:embed index.html app.js i18n.js qrpanel.js style.css
 var files embed.FS
 
 // contentSecurityPolicy lets the page load only its own script and style.
 // connect-src stays open to any http(s) origin because the wxauth server the
 // page talks to is chosen at run time (?api=); img-src allows https avatars
-// (WeChat's thirdwx.qlogo.cn).
+// (WeChat's thirdwx.qlogo.cn) and blob: (the QR login's picture, fetched
+// from that server).
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' https: data:; connect-src 'self' http: https:; " +
+	"img-src 'self' https: data: blob:; connect-src 'self' http: https:; " +
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Handler serves the demo page under /demo/ (mount it on that pattern):

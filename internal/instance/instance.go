@@ -30,6 +30,7 @@ import (
 	"github.com/wxauth/wxauth/internal/storage/redisstore"
 	"github.com/wxauth/wxauth/internal/storage/sqlstore"
 	"github.com/wxauth/wxauth/internal/token"
+	"github.com/wxauth/wxauth/internal/wakeup"
 	"github.com/wxauth/wxauth/internal/wechatstatus"
 	"github.com/wxauth/wxauth/wechat"
 )
@@ -57,6 +58,9 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// After times the QR login's waits (long poll, re-reads, expiry);
+	// nil means time.After. Tests pass their clock's.
+	After func(time.Duration) <-chan time.Time
 	// SMS sends the codes of the bind flow; nil: the sender sms.provider
 	// names (none or dev: the development sender, which hands them to
 	// DeliverSMS, the sandbox's inbox, and never logs them).
@@ -72,6 +76,7 @@ type sessionStore interface {
 	storage.OneTime
 	storage.Limiter
 	storage.Revocations
+	storage.Signals
 	wechat.TokenCache
 }
 
@@ -210,7 +215,21 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	limits := ratelimit.NewPolicy(rules, inst.Sessions, inst.Sessions, opt.Now)
 	apps := make([]login.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
-		apps[i] = login.App{Name: a.Name, Kind: login.Kind(a.Kind), AppID: a.AppID, Secret: a.Secret, Domains: a.Domains}
+		apps[i] = login.App{Name: a.Name, Kind: login.Kind(a.Kind), AppID: a.AppID, Secret: a.Secret, Domains: a.Domains,
+			QRPage: a.QRLoginPage, QREnvVersion: a.QRLoginEnvVersion}
+	}
+	// One signal subscription per instance wakes its QR login browsers.
+	wake := wakeup.New(inst.Sessions, opt.After, opt.Logger)
+	wctx, wcancel := context.WithCancel(context.Background())
+	wdone := make(chan struct{})
+	go func() { defer close(wdone); wake.Run(wctx) }()
+	inst.closers = append(inst.closers, func() error { wcancel(); <-wdone; return nil })
+	select {
+	case <-wake.Ready():
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(5 * time.Second):
+		opt.Logger.Warn("the QR login signal subscription is not up yet; browsers notice steps on their slow re-read until it is")
 	}
 	sender := opt.SMS
 	if sender == nil {
@@ -222,6 +241,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		Tokens: inst.Tokens, Seal: box, Secret: []byte(cfg.Secret), SMS: sender,
 		SMSCountries: cfg.SMS.Countries, OnSMSBudgetSpent: inst.Metrics.SMSBudgetExhausted.Inc,
 		Redirects: redirect.New(cfg.Redirects), Limits: limits, Now: opt.Now, Logger: opt.Logger,
+		QRTTL: cfg.QRLogin.TTL.D(), Wake: wake, QRAfter: opt.After,
 	})
 	if err != nil {
 		return nil, err

@@ -52,6 +52,11 @@ type App struct {
 	// browser only to these, exactly. Empty: not known, not checked
 	// (`serve` requires them; development relies on the sandbox).
 	Domains []string
+	// QRPage is the mini program page a QR login's code opens
+	// (qrlogin_page, "pages/qrlogin/index"); empty: the home page.
+	// QREnvVersion is the version it opens (qrlogin_env_version:
+	// release, trial, develop); empty: release.
+	QRPage, QREnvVersion string
 }
 
 // Apps is the registry of configured apps.

@@ -36,6 +36,11 @@ var (
 	ErrPhoneNotAllowed  = clienterr.New(api.CodePhoneNotAllowed, "SMS codes are not sent to this country")
 	ErrTicketSendsSpent = clienterr.New(api.CodeRateLimited, fmt.Sprintf("this bind ticket has had its %d SMS codes; enter one of them, or log in again", MaxSends))
 
+	// QR logins (qrlogin.go).
+	ErrInvalidQRTicket = clienterr.New(api.CodeInvalidTicket, "the QR login ticket is unknown, used or expired; show a new code")
+	ErrQRConflict      = clienterr.New(api.CodeTicketConflict, "the QR login ticket is not in a state that allows this step")
+	ErrQRPollToken     = clienterr.New(api.CodeInvalidToken, "the poll token of this ticket is required as the bearer token")
+
 	// Mini program data.
 	ErrSessionKeyExpired = clienterr.New(api.CodeSessionKeyExpired, "the data cannot be decrypted with this session's session_key; call wx.login, log in again, then ask WeChat for the data again")
 	ErrInvalidSignature  = clienterr.New(api.CodeInvalidSignature, "the data's signature or watermark does not match")

@@ -45,6 +45,9 @@ type fakeWeChat struct {
 	followers     map[string]wechat.Follower
 	followerErr   error
 	followerCalls atomic.Int32
+	wxaCodes      atomic.Int32
+	// wxaHold, when set, blocks WxaCodeUnlimit until closed.
+	wxaHold chan struct{}
 }
 
 func (w *fakeWeChat) Code2Session(ctx context.Context, appID, secret, code string) (wechat.Session, error) {
@@ -147,7 +150,7 @@ var testApps = []App{
 
 // newFixture is a Service on memstore with fake WeChat and SMS; edit
 // changes the Config before New.
-func newFixture(t *testing.T, edit ...func(*Config)) *fixture {
+func newFixture(t testing.TB, edit ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{store: memstore.New(), wc: &fakeWeChat{}, sms: &sentCodes{}, clock: fakeclock.New(t0)}
 	key, err := signer.Generate(nil, t0)
@@ -239,4 +242,14 @@ func (s failingOneTime) PutOnce(ctx context.Context, key string, v []byte, ttl t
 		return errDown
 	}
 	return s.OneTime.PutOnce(ctx, key, v, ttl)
+}
+
+// WxaCodeUnlimit draws a fake picture naming the scene; wxaCodes counts
+// the calls.
+func (w *fakeWeChat) WxaCodeUnlimit(ctx context.Context, tok string, req wechat.WxaCodeRequest) ([]byte, error) {
+	w.wxaCodes.Add(1)
+	if w.wxaHold != nil {
+		<-w.wxaHold
+	}
+	return append([]byte("\x89PNG\r\n\x1a\n"), req.Scene...), nil
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/internal/seal"
@@ -32,6 +34,7 @@ type WeChat interface {
 	OAuthRefresh(ctx context.Context, appID, refreshToken string) (wechat.OAuthToken, error)
 	OAuthUserInfo(ctx context.Context, accessToken, openID string) (wechat.OAuthUser, error)
 	FollowerInfo(ctx context.Context, accessToken, openID string) (wechat.Follower, error)
+	WxaCodeUnlimit(ctx context.Context, accessToken string, req wechat.WxaCodeRequest) ([]byte, error)
 }
 
 // AppTokens runs calls that need an app access token, refetching once on a
@@ -79,6 +82,17 @@ type Config struct {
 	// Limits says which limits apply (optional: none).
 	Limits *ratelimit.Policy
 
+	// QR logins (qrlogin.go). QRTTL is a ticket's lifetime (optional:
+	// DefaultQRTTL). Wake wakes the browsers waiting on a ticket on every
+	// instance (optional: they notice on their slow re-read). QRAfter
+	// times those waits (optional: time.After). QRImages draws the
+	// pictures of more kinds of app, by kind (optional: the mini program
+	// code only); a kind takes QR logins once it has one.
+	QRTTL    time.Duration
+	Wake     Waker
+	QRAfter  func(time.Duration) <-chan time.Time
+	QRImages map[Kind]QRImage
+
 	// Now is the clock (optional: time.Now); After waits on it (optional:
 	// time.After). Tests pass a fakeclock's.
 	Now   func() time.Time
@@ -95,6 +109,10 @@ type Service struct {
 	cfg    Config
 	apps   *Apps
 	macKey []byte
+	// qrImages draws each kind's QR login picture; imageFlight makes one
+	// drawing per ticket on this instance.
+	qrImages    map[Kind]QRImage
+	imageFlight singleflight.Group
 }
 
 // New checks cfg and makes a Service.
@@ -132,7 +150,12 @@ func New(cfg Config) (*Service, error) {
 	// here.
 	m := hmac.New(sha256.New, cfg.Secret)
 	m.Write([]byte("wxauth bind v1"))
-	return &Service{cfg: cfg, apps: apps, macKey: m.Sum(nil)}, nil
+	s := &Service{cfg: cfg, apps: apps, macKey: m.Sum(nil)}
+	s.qrImages = map[Kind]QRImage{KindMiniProgram: s.miniProgramCode}
+	for k, f := range cfg.QRImages {
+		s.qrImages[k] = f
+	}
+	return s, nil
 }
 
 // Apps is the app registry.

@@ -28,9 +28,12 @@ type Rules struct {
 	// address, per UTC day (Window 24h): the service's spending cap.
 	SMSDailyBudget Rule
 	// AuthorizePerIP counts browser logins started per client address:
-	// the authorize endpoint is unauthenticated and stores a state each
-	// time.
+	// the authorize endpoint and QR login tickets are unauthenticated and
+	// store a state or a ticket each time (one counter for both).
 	AuthorizePerIP Rule
+	// QRLoginPerIP counts the reads of QR login tickets (follow, image)
+	// per client address.
+	QRLoginPerIP Rule
 }
 
 // Policy is the one place that says which limits apply to which request.
@@ -75,12 +78,23 @@ func (p *Policy) LoginAttempt(ctx context.Context, clientIP string) error {
 }
 
 // Authorize counts a browser login started from clientIP (GET
-// /v1/oauth/wechat/authorize): a *storage.LimitError when over the limit.
+// /v1/oauth/wechat/authorize, POST /v1/qrlogin): a *storage.LimitError
+// when over the limit.
 func (p *Policy) Authorize(ctx context.Context, clientIP string) error {
 	if p == nil || clientIP == "" {
 		return nil
 	}
 	return p.limiter.Check(ctx, p.rules.AuthorizePerIP, clientIP)
+}
+
+// QRLoginRead counts a read of a QR login ticket from clientIP (GET
+// /v1/qrlogin/{ticket}, its image): a *storage.LimitError when over the
+// limit.
+func (p *Policy) QRLoginRead(ctx context.Context, clientIP string) error {
+	if p == nil || clientIP == "" {
+		return nil
+	}
+	return p.limiter.Check(ctx, p.rules.QRLoginPerIP, clientIP)
 }
 
 // NewSession is what opening a session for userID charges.

@@ -18,6 +18,13 @@ func (s *Server) routes() {
 	s.handle("POST /v1/oauth/wechat/login", s.oauthLogin)
 	s.handle("POST /v1/oauth/wechat/check", s.authed(s.oauthCheck))
 
+	s.handle("POST /v1/qrlogin", s.qrCreate)
+	s.handle("GET /v1/qrlogin/{ticket}", s.qrFollow)
+	s.handle("GET /v1/qrlogin/{ticket}/image", s.qrImage)
+	s.handle("POST /v1/qrlogin/{ticket}/scan", s.authed(s.qrScan))
+	s.handle("POST /v1/qrlogin/{ticket}/confirm", s.authed(s.qrConfirm))
+	s.handle("POST /v1/qrlogin/{ticket}/cancel", s.authed(s.qrCancel))
+
 	s.handle("POST /v1/token/refresh", s.refresh)
 	s.handle("POST /v1/logout", s.authed(s.logout))
 	s.handle("GET /v1/me", s.authed(s.me))

@@ -201,6 +201,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		DeliverSMS:   sb.DeliverSMS,
 		Logger:       log,
 		Now:          s.Clock.Now,
+		After:        s.Clock.After,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -208,6 +208,36 @@ export type BindOptions =
   | { bindTicket: string; phone: string; smsCode: string }
   | { bindTicket: string; phoneCode: string }
 
+/** A QR login's progress (docs/qrlogin.md), for `qrLogin`'s `onStatus`. */
+export interface QRLoginStatus {
+  /** `created` (show `imageURL`), then `waiting`, `scanned`, `confirmed`, `canceled` or `expired`. */
+  status: 'created' | 'waiting' | 'scanned' | 'confirmed' | 'canceled' | 'expired'
+  ticket: string
+  /** The mini program code to show (`<img src>`). */
+  imageURL: string
+  /** Seconds the ticket has left. */
+  expiresIn?: number
+}
+
+export interface QRLoginOptions {
+  /** The mini program whose code to show; default: the client's `app`. */
+  app?: string
+  onStatus?: (status: QRLoginStatus) => void
+  /** Stops following between two polls (rejects with `aborted`). */
+  signal?: AbortSignal
+}
+
+/** What the phone is shown after a scan: who asks to log in. */
+export interface QRScanInfo {
+  app: string
+  /** e.g. "Chrome on Windows". */
+  browser: string
+  /** The asking address, masked ("203.0.113.*"); absent when unknown. */
+  place?: string
+  created_at: string
+  expires_in: number
+}
+
 export interface ScopeModal {
   title?: string
   content?: string
@@ -244,6 +274,14 @@ export interface Client {
   bind(options: BindOptions): Promise<TokenResponse>
   /** POST /v1/sms/send for the login's bind ticket (purpose `bind` by default); the code works only with that ticket. */
   sendSmsCode(options: { bindTicket: string; phone: string; purpose?: string }): Promise<void>
+  /** PC page: POST /v1/qrlogin, then follows the ticket (long poll) until the phone confirms; stores the tokens. Rejects with `qr_canceled` or `qr_expired`. */
+  qrLogin(options?: QRLoginOptions): Promise<TokenResponse | BindRequiredResponse>
+  /** Mini program opened by the code: POST /v1/qrlogin/{ticket}/scan with this session (logging in first). */
+  scanQR(ticket: string): Promise<QRScanInfo>
+  /** The user confirms: the PC page gets a session of this user. */
+  confirmQR(ticket: string): Promise<{ status: 'confirmed' }>
+  /** The user refuses: the PC page is told. */
+  cancelQR(ticket: string): Promise<{ status: 'canceled' }>
   /** Mini program: getSetting → authorize → (refused) showModal → openSetting. Concurrent calls share one flow. */
   ensureScope(scope: string, modal?: ScopeModal): Promise<boolean>
   /** Subscribes; answers a function that unsubscribes. */
@@ -254,7 +292,7 @@ export interface Client {
 export declare class WxAuthError extends Error {
   constructor(code: string, status: number, message?: string, extra?: object)
   name: 'WxAuthError'
-  /** The contract's error code (`invalid_code`, `token_expired`, …), or the SDK's own: `network_error`, `wx_login_failed`, `bind_required`, `not_supported`, `logged_out`, `http_<status>`. */
+  /** The contract's error code (`invalid_code`, `token_expired`, …), or the SDK's own: `network_error`, `wx_login_failed`, `bind_required`, `not_supported`, `logged_out`, `qr_canceled`, `qr_expired`, `aborted`, `http_<status>`. */
   code: string
   /** The HTTP status; 0 when no HTTP answer was involved. */
   status: number

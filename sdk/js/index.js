@@ -16,6 +16,7 @@ import { checkTokenHeader, finish, createSender } from './src/http.js'
 import { createLogin } from './src/login.js'
 import { detectPlatform, makeEnv, memoryStorage } from './src/platform.js'
 import { VERIFIER_KEY, createRedirect } from './src/redirect.js'
+import { createQRLogin } from './src/qrlogin.js'
 import { createRefresh } from './src/refresh.js'
 import { createRequests } from './src/request.js'
 import { createEnsureScope } from './src/scope.js'
@@ -67,6 +68,7 @@ export function createClient(options) {
     }
     return res
   }
+  const qr = createQRLogin({ baseURL, send, post, tokens, events, newSession, request })
 
   async function logout({ all = false } = {}) {
     newSession()
@@ -123,6 +125,10 @@ export function createClient(options) {
     handleRedirect,
     bind,
     sendSmsCode,
+    qrLogin: (opts) => qr.qrLogin({ app, ...opts }),
+    scanQR: qr.scanQR,
+    confirmQR: qr.confirmQR,
+    cancelQR: qr.cancelQR,
     ensureScope: createEnsureScope(env.ui),
     on: events.on,
     off: events.off,

@@ -32,3 +32,10 @@ func TestRevocations(t *testing.T) {
 func TestTokenCache(t *testing.T) {
 	storagetest.RunTokenCache(t, func(*testing.T) wechat.TokenCache { return memstore.New() })
 }
+
+func TestSignals(t *testing.T) {
+	storagetest.RunSignals(t, func(*testing.T) (storage.Signals, storage.Signals) {
+		s := memstore.New()
+		return s, s
+	})
+}

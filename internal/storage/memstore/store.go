@@ -33,6 +33,7 @@ type Store struct {
 	counters    windowCounters
 	appTokens   // wechat.TokenCache, embedded: AppToken, SetAppToken, DropAppToken, LockAppToken
 	revocations revocations
+	signals     signals
 }
 
 // New returns an empty Store.

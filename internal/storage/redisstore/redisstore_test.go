@@ -74,6 +74,23 @@ func TestRevocations(t *testing.T) {
 	}
 }
 
+func TestSignals(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			url := testURL(t, b.env)
+			storagetest.RunSignals(t, func(t *testing.T) (storage.Signals, storage.Signals) {
+				a := openTest(t, url)
+				b, err := Open(t.Context(), Config{URL: url, Prefix: a.prefix})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { b.Close() })
+				return a, b
+			})
+		})
+	}
+}
+
 func testURL(t testing.TB, env string) string {
 	t.Helper()
 	url := os.Getenv(env)

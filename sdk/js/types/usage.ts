@@ -72,6 +72,16 @@ async function use(): Promise<void> {
     }
   }
   console.log(id, status, refreshed, token, url, granted, same)
+
+  // QR login: the PC page, then the mini program opened by the code.
+  const ac = new AbortController()
+  const qr = await auth.qrLogin({ app: 'mp', signal: ac.signal, onStatus: (st) => console.log(st.status, st.imageURL, st.ticket) })
+  if ('bind_required' in qr) console.log(qr.bind_ticket)
+  else console.log(qr.access_token)
+  const who = await auth.scanQR('ticket')
+  console.log(who.browser, who.place, (await auth.confirmQR('ticket')).status, (await auth.cancelQR('ticket')).status)
+  // @ts-expect-error the ticket is required
+  auth.scanQR()
 }
 
 const origin: string | null = originOf('https://a.example/x')
