@@ -219,12 +219,21 @@ export interface QRLoginStatus {
   expiresIn?: number
 }
 
+/** The part of an `AbortSignal` that `qrLogin` uses. */
+export interface AbortSignalLike {
+  readonly aborted: boolean
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void
+}
+
 export interface QRLoginOptions {
   /** The mini program whose code to show; default: the client's `app`. */
   app?: string
   onStatus?: (status: QRLoginStatus) => void
-  /** Stops following between two polls (rejects with `aborted`). */
-  signal?: AbortSignal
+  /**
+   * Stops following between two polls (rejects with `aborted`): an `AbortSignal`, or
+   * anything shaped like one (mini program runtimes have no DOM types).
+   */
+  signal?: AbortSignalLike
 }
 
 /** What the phone is shown after a scan: who asks to log in. */
