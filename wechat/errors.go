@@ -212,6 +212,10 @@ var endpointClasses = map[string]map[int][]error{
 	// §1.1 48001 api unauthorized, on the app-token call of §5.3's
 	// follower lookup: the account lacks that API.
 	endpointFollowerInfo: {48001: {ErrAPIUnauthorized}},
+
+	// 48001 on qrcode/create: only a verified service account may mint
+	// parametric QR codes (docs/follow-login.md), an operator's matter.
+	endpointQRCodeCreate: {48001: {ErrAPIUnauthorized, ErrConfiguration}},
 }
 
 // oauthTokenClasses are the errcodes of the endpoints that take the user's
