@@ -62,6 +62,9 @@ type Options struct {
 	// DeliverSMS, the sandbox's inbox, and never logs them).
 	SMS        sms.Sender
 	DeliverSMS func(phone, code, purpose string)
+	// OnFollowScan is told of each follow-to-login scan WeChat pushes
+	// (server.Config.OnFollowScan); nil: scans are logged and dropped.
+	OnFollowScan server.FollowScanHook
 }
 
 // sessionStore is what the session store must do: sessions, one-time items,
@@ -178,6 +181,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	wc, err := wechat.New(wechat.Config{
 		APIBases:   cfg.WeChat.APIBases(),
 		OpenBase:   cfg.WeChat.OpenBase,
+		MPBase:     cfg.WeChat.MPBase,
 		HTTPClient: opt.HTTPClient,
 		Timeout:    cfg.WeChat.Timeout.D(),
 		Observe: func(c wechat.Call) {
@@ -210,7 +214,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	limits := ratelimit.NewPolicy(rules, inst.Sessions, inst.Sessions, opt.Now)
 	apps := make([]login.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
-		apps[i] = login.App{Name: a.Name, Kind: login.Kind(a.Kind), AppID: a.AppID, Secret: a.Secret, Domains: a.Domains}
+		apps[i] = login.App{Name: a.Name, Kind: login.Kind(a.Kind), AppID: a.AppID, Secret: a.Secret, Domains: a.Domains,
+			PushToken: a.PushToken, PushAESKey: a.PushAESKey}
 	}
 	sender := opt.SMS
 	if sender == nil {
@@ -237,7 +242,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		Login:         inst.Login, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
 		ServiceKeys: serviceKeys(cfg.ServiceKeys), Limits: limits, TrustedProxyHeader: cfg.TrustedProxyHeader,
-		WeChatProblems: wstatus.Problems,
+		WeChatProblems: wstatus.Problems, OnFollowScan: opt.OnFollowScan,
 	})
 	if err != nil {
 		return nil, err

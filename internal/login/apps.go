@@ -47,6 +47,12 @@ type App struct {
 	// browser only to these, exactly. Empty: not known, not checked
 	// (`serve` requires them; development relies on the sandbox).
 	Domains []string
+	// PushToken and PushAESKey are an Official Account's server
+	// configuration on WeChat (docs/follow-login.md): the token that
+	// signs WeChat's pushes and the EncodingAESKey of safe mode. Empty
+	// PushToken: the app takes no pushes; empty PushAESKey: plaintext
+	// pushes only.
+	PushToken, PushAESKey string
 }
 
 // Apps is the registry of configured apps.
