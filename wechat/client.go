@@ -23,8 +23,8 @@ const (
 	DefaultOpenBase = "https://open.weixin.qq.com"
 	// DefaultMPBase serves the pictures of parametric QR codes
 	// ([Client.ShowQRCode]).
-	DefaultMPBase = "https://mp.weixin.qq.com"
-	DefaultTimeout  = 5 * time.Second
+	DefaultMPBase  = "https://mp.weixin.qq.com"
+	DefaultTimeout = 5 * time.Second
 	// DefaultRetryBackoff is the wait before the one retry of a call that
 	// spends no code, after WeChat answered -1 (reference §1 "Retries").
 	DefaultRetryBackoff = 300 * time.Millisecond
