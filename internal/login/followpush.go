@@ -96,8 +96,8 @@ func (s *Service) VerifyPushURL(appName string, q PushQuery) error {
 // it carries, or nil when there is nothing to do: another message or
 // event, or a push already handled (WeChat pushes again when it got no
 // answer within five seconds; each scan is handled once, known by the
-// user's openid and CreateTime as WeChat advises, shared by every
-// instance through the one-time store).
+// user's openid and CreateTime as WeChat advises, and the event type,
+// shared by every instance through the one-time store).
 //
 // A plaintext push's signature does not cover its body, so a signature
 // is accepted once; an app with an EncodingAESKey takes safe mode only,
@@ -152,7 +152,9 @@ func (s *Service) ReceivePush(ctx context.Context, appName string, q PushQuery, 
 	if !ok || len(scene) > 64 {
 		return nil, nil
 	}
-	fresh, err := s.firstPushSeen(ctx, "event:"+app.AppID+":"+m.FromUserName+":"+strconv.FormatInt(m.CreateTime, 10))
+	// WeChat's key for events is FromUserName + CreateTime; the event
+	// type keeps a subscribe and a SCAN of the same second apart.
+	fresh, err := s.firstPushSeen(ctx, "event:"+app.AppID+":"+m.FromUserName+":"+strconv.FormatInt(m.CreateTime, 10)+":"+m.Event)
 	if err != nil || !fresh {
 		return nil, err
 	}
