@@ -54,8 +54,10 @@ type FollowScan struct {
 	Scene  string
 }
 
-// pushApp is the app a push names: an Official Account with a push token.
-func (s *Service) pushApp(name string) (App, error) {
+// PushApp is the app a push names: an Official Account with a push
+// token; else [ErrPushUnknownApp]. A look-up in memory, so that the
+// server limits only pushes to real apps (bounded counters).
+func (s *Service) PushApp(name string) (App, error) {
 	app, ok := s.apps.Named(name)
 	if !ok || app.Kind != KindOfficialAccount || app.PushToken == "" {
 		return App{}, ErrPushUnknownApp
@@ -79,7 +81,7 @@ func (s *Service) checkPushTime(ts string) error {
 // VerifyPushURL checks WeChat's URL check (GET with signature, timestamp,
 // nonce and echostr) for app appName: nil means echostr may be echoed.
 func (s *Service) VerifyPushURL(appName string, q PushQuery) error {
-	app, err := s.pushApp(appName)
+	app, err := s.PushApp(appName)
 	if err != nil {
 		return err
 	}
@@ -103,7 +105,7 @@ func (s *Service) VerifyPushURL(appName string, q PushQuery) error {
 // is accepted once; an app with an EncodingAESKey takes safe mode only,
 // whose msg_signature covers the encrypted message.
 func (s *Service) ReceivePush(ctx context.Context, appName string, q PushQuery, body []byte) (*FollowScan, error) {
-	app, err := s.pushApp(appName)
+	app, err := s.PushApp(appName)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,9 @@ func pushQuery(r *http.Request) login.PushQuery {
 // configuration; echostr is echoed only when the signature verifies.
 func (s *Server) pushCheck(w http.ResponseWriter, r *http.Request) error {
 	app := r.PathValue("app")
+	if _, err := s.cfg.Login.PushApp(app); err != nil {
+		return err
+	}
 	if err := s.cfg.Limits.Push(r.Context(), app, clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
 		return err
 	}
@@ -48,6 +51,9 @@ func (s *Server) pushCheck(w http.ResponseWriter, r *http.Request) error {
 // answered "success".
 func (s *Server) pushReceive(w http.ResponseWriter, r *http.Request) error {
 	app := r.PathValue("app")
+	if _, err := s.cfg.Login.PushApp(app); err != nil {
+		return err
+	}
 	if err := s.cfg.Limits.Push(r.Context(), app, clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
 		return err
 	}

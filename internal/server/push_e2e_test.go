@@ -17,6 +17,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	qrreader "github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/servertest"
 	"github.com/wxauth/wxauth/sandbox"
@@ -402,5 +403,26 @@ func TestFollowerIdentity(t *testing.T) {
 	}
 	if st := s.Sandbox.Stats(); st["/cgi-bin/qrcode/create"] != 0 || st["/cgi-bin/showqrcode"] != 0 {
 		t.Fatalf("refused arguments reached WeChat: %v", st)
+	}
+}
+
+// Pushes are limited per app and sending address, before any work; a name
+// that is no push app is refused without a counter.
+func TestPushRateLimited(t *testing.T) {
+	s := servertest.New(t, servertest.Configure(func(c *config.Config) { c.RateLimits.PushPerIP = "2/1m" }))
+	for i := range 3 {
+		status, body := postPush(t, s, "oa", "signature=x&timestamp=1&nonce=2", []byte("<xml/>"))
+		want := http.StatusForbidden
+		if i == 2 {
+			want = http.StatusTooManyRequests
+		}
+		if status != want {
+			t.Fatalf("push %d = %d %s, want %d", i, status, body, want)
+		}
+	}
+	for range 3 {
+		if status, _ := postPush(t, s, "nope", "", nil); status != http.StatusNotFound {
+			t.Fatalf("push to an unknown app = %d, want 404", status)
+		}
 	}
 }
