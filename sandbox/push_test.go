@@ -2,12 +2,14 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,5 +191,41 @@ func TestPushSafeMode(t *testing.T) {
 	q := got.query
 	if q.Get("encrypt_type") != "aes" || q.Get("msg_signature") != pushSign("pushtoken1", q.Get("timestamp"), q.Get("nonce"), env.Encrypt) {
 		t.Fatalf("safe-mode query %v", q)
+	}
+}
+
+// The control API takes an Official Account's push settings and shows its
+// push URL, never its token or EncodingAESKey; scan and event answer the
+// push's result.
+func TestControlPush(t *testing.T) {
+	rc := &receiver{}
+	hs := httptest.NewServer(rc)
+	t.Cleanup(hs.Close)
+	e := newEnv(t, nil)
+	const key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	body := map[string]any{"name": "svc", "kind": "official_account", "appid": "wx00000000000000e1", "secret": "secret-e",
+		"push_url": hs.URL, "push_token": "tok123abc", "push_aes_key": key}
+	var created map[string]any
+	if status := e.control(t, http.MethodPost, "/apps", body, &created); status != http.StatusCreated || created["push_url"] != hs.URL {
+		t.Fatalf("POST /apps = %d %v", status, created)
+	}
+	var raw json.RawMessage
+	e.control(t, http.MethodGet, "/apps", nil, &raw)
+	if strings.Contains(string(raw), "tok123abc") || strings.Contains(string(raw), key) {
+		t.Fatalf("GET /apps shows push secrets: %s", raw)
+	}
+	var res PushResult
+	if status := e.control(t, http.MethodPost, "/officialaccount/event", map[string]any{"appid": "wx00000000000000e1", "user": "bob", "event": "CLICK", "event_key": "k"}, &res); status != 200 || !res.Delivered {
+		t.Fatalf("POST /officialaccount/event = %d %+v", status, res)
+	}
+	var ce controlError
+	if status := e.control(t, http.MethodPost, "/officialaccount/scan", map[string]any{"appid": "wx00000000000000e1", "user": "bob", "scene": "none"}, &ce); status != http.StatusNotFound {
+		t.Fatalf("scan of no code = %d %+v, want 404", status, ce)
+	}
+	if status := e.control(t, http.MethodPost, "/officialaccount/push", map[string]any{"appid": "wx00000000000000e1", "url": hs.URL, "token": "x"}, &ce); status != http.StatusBadRequest {
+		t.Fatalf("a 1-character token = %d, want 400", status)
+	}
+	if status := e.control(t, http.MethodPost, "/officialaccount/push", map[string]any{"appid": "wx00000000000000e1", "url": hs.URL, "token": "tok456"}, nil); status != http.StatusNoContent {
+		t.Fatalf("set push = %d, want 204", status)
 	}
 }
