@@ -102,18 +102,16 @@ func parseXML(body []byte, v any) error {
 	// WeChat sends UTF-8; any other declared charset is refused rather
 	// than guessed.
 	dec.CharsetReader = nil
-	var root struct {
-		XMLName xml.Name
-		Inner   []byte `xml:",innerxml"`
-	}
+	var root struct{ XMLName xml.Name }
+	// The decoder's messages quote the body; they stay out of the error.
 	if err := dec.Decode(&root); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: not XML", ErrMalformed)
 	}
 	if root.XMLName.Local != "xml" {
-		return fmt.Errorf("%w: root element is %q, not xml", ErrMalformed, root.XMLName.Local)
+		return fmt.Errorf("%w: the root element is not xml", ErrMalformed)
 	}
 	if err := xml.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: a field has the wrong type", ErrMalformed)
 	}
 	return nil
 }
