@@ -105,10 +105,10 @@
 //	POST /faults                   misbehave on a path       [Sandbox.InjectFault]
 //	GET  /stats                    calls per WeChat path     [Sandbox.Stats]
 //	GET  /sms?phone=…              delivered text messages   [Sandbox.SMS]
-//	POST /followers                follow or unfollow an OA  [Sandbox.SetFollower]
 //	POST /officialaccount/push     an OA's push settings     [Sandbox.SetPush]
 //	POST /officialaccount/scan     scan an OA's QR code      [Sandbox.Scan]
 //	POST /officialaccount/event    push a chosen event       [Sandbox.PushEvent]
+//	POST /followers                follow or unfollow an OA  [Sandbox.SetFollower]
 //
 // Go tests also have [Sandbox.IssueOAuthCode] (what Allow on a consent page
 // mints) and [Sandbox.DeliverSMS], which wxauth's development SMS sender

@@ -322,10 +322,10 @@ func (s *Sandbox) routes() {
 	s.handleControl("POST /faults", s.createFault)
 	s.handleControl("GET /stats", s.stats)
 	s.handleControl("GET /sms", s.listSMS)
-	s.handleControl("POST /followers", s.setFollower)
 	s.handleControl("POST /officialaccount/push", s.setPushControl)
 	s.handleControl("POST /officialaccount/scan", s.scan)
 	s.handleControl("POST /officialaccount/event", s.pushEventControl)
+	s.handleControl("POST /followers", s.setFollower)
 	s.mux.HandleFunc(ControlPrefix+"/", s.controlNotFound)
 }
 
