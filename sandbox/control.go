@@ -103,10 +103,13 @@ type appJSON struct {
 	Pages []string `json:"pages,omitempty"`
 	// SessionKey is shown for apps with a policy of their own.
 	SessionKey *sessionKeyJSON `json:"session_key,omitempty"`
+	// PushURL is an Official Account's push URL (App.PushURL); its
+	// token and EncodingAESKey are never shown.
+	PushURL string `json:"push_url,omitempty"`
 }
 
 func toAppJSON(a App) appJSON {
-	out := appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound, IPWhitelist: a.IPWhitelist, Domains: a.Domains, Pages: a.Pages}
+	out := appJSON{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Unbound: a.Unbound, IPWhitelist: a.IPWhitelist, Domains: a.Domains, Pages: a.Pages, PushURL: a.PushURL}
 	if a.SessionKey != nil {
 		p := a.SessionKey.withDefaults()
 		out.SessionKey = &sessionKeyJSON{RotateOnCode: p.RotateOnCode, MinRotation: p.MinRotation.String(), TTL: p.TTL.String()}
@@ -161,12 +164,15 @@ func (s *Sandbox) listApps(w http.ResponseWriter, r *http.Request) error {
 func (s *Sandbox) createApp(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		appJSON
-		Secret string `json:"secret"`
+		Secret     string `json:"secret"`
+		PushToken  string `json:"push_token"`
+		PushAESKey string `json:"push_aes_key"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound, IPWhitelist: req.IPWhitelist, Domains: req.Domains, Pages: req.Pages}
+	a := App{Name: req.Name, Kind: req.Kind, AppID: req.AppID, Secret: req.Secret, Unbound: req.Unbound, IPWhitelist: req.IPWhitelist, Domains: req.Domains, Pages: req.Pages,
+		PushURL: req.PushURL, PushToken: req.PushToken, PushAESKey: req.PushAESKey}
 	if req.SessionKey != nil {
 		p, err := req.SessionKey.policy()
 		if err != nil {

@@ -33,6 +33,12 @@
 //	GET  /sns/userinfo                      nickname and avatar (§5.5)
 //	GET  /sns/auth                          is a user token valid (§5.6)
 //	GET  /cgi-bin/user/info                 an Official Account's follower (§5.3, §7)
+//	POST /cgi-bin/qrcode/create             a parametric QR code (docs/sandbox.md)
+//
+// Under MPPrefix, standing for https://mp.weixin.qq.com: GET
+// /cgi-bin/showqrcode, the code's picture (a real QR code). Official
+// Accounts with push settings are pushed the events of scans, signed and,
+// with an EncodingAESKey, encrypted as WeChat does (push.go).
 //
 // checksession, resetusersessionkey and getuserphonenumber take an app
 // access token and answer 41001, 40001 or 42001 for a missing, unknown or
@@ -100,6 +106,9 @@
 //	POST /faults                   misbehave on a path       [Sandbox.InjectFault]
 //	GET  /stats                    calls per WeChat path     [Sandbox.Stats]
 //	GET  /sms?phone=…              delivered text messages   [Sandbox.SMS]
+//	POST /officialaccount/push     an OA's push settings     [Sandbox.SetPush]
+//	POST /officialaccount/scan     scan an OA's QR code      [Sandbox.ScanQRCode]
+//	POST /officialaccount/event    push a chosen event       [Sandbox.PushEvent]
 //	POST /followers                follow or unfollow an OA  [Sandbox.SetFollower]
 //	POST /app/code                 a mobile app's SendAuth code [Sandbox.IssueAppCode]
 //

@@ -154,6 +154,8 @@ func TestStats(t *testing.T) {
 	want := map[string]int{
 		"/cgi-bin/token":                   0,
 		"/cgi-bin/user/info":               0,
+		"/cgi-bin/qrcode/create":           0,
+		"/cgi-bin/showqrcode":              0,
 		"/cgi-bin/stable_token":            0,
 		loginPath:                          0,
 		"/wxa/checksession":                0,

@@ -27,6 +27,7 @@ var ipGuarded = map[string]map[string]bool{
 		"/sns/oauth2/refresh_token": true,
 		"/sns/userinfo":             true,
 		"/sns/auth":                 true,
+		"/cgi-bin/qrcode/create":    true,
 	},
 }
 

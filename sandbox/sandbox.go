@@ -94,6 +94,14 @@ type App struct {
 	// a mini program code asked with check_path true must open one of
 	// them (41030 otherwise). Empty: any page is taken as published.
 	Pages []string
+	// PushURL, PushToken and PushAESKey are an Official Account's server
+	// configuration (服务器配置, push.go): where WeChat pushes its events,
+	// the token that signs them (3–32 letters and digits), and the
+	// EncodingAESKey (43 characters) that, when set, makes every push
+	// safe mode (encrypted). Empty PushURL: nothing is pushed.
+	PushURL    string
+	PushToken  string
+	PushAESKey string
 }
 
 // Config configures a [Sandbox]. The zero value is a sandbox with no apps.
@@ -142,6 +150,11 @@ type Config struct {
 	// serve the pages from a loopback port. Scheme, host and port must
 	// match exactly. Nil means none: only [App.Domains].
 	DevOrigins []string
+	// PushTimeout is how long a push waits for the account's server to
+	// answer before WeChat drops it and tries again (three more times at
+	// most). Zero means [DefaultPushTimeout], WeChat's five seconds; tests
+	// of a slow server set less. It is real time, as injected delays are.
+	PushTimeout time.Duration
 	// Logger receives one debug line per WeChat call and notes on faults.
 	// It never sees secrets, codes or session keys. Nil discards.
 	Logger *slog.Logger
@@ -181,6 +194,10 @@ type Sandbox struct {
 	follows     map[appUser]follow // Official Account followers, when not the default
 	wxaCodes    wxaCodes           // the mini program codes drawn (wxacode.go)
 	started     time.Time          // when the default followers followed
+	qrcodes     map[string]*qrCode // parametric QR codes by ticket
+	qrSweep     time.Time
+	pushTimeout time.Duration
+	pushClient  *http.Client
 }
 
 // appUser keys per-app, per-user state.
@@ -208,6 +225,8 @@ func New(cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: AppTokenOverlap is negative (%v)", cfg.AppTokenOverlap)
 	case cfg.AppTokenDailyQuota < 0:
 		return nil, fmt.Errorf("sandbox: AppTokenDailyQuota is negative (%d)", cfg.AppTokenDailyQuota)
+	case cfg.PushTimeout < 0:
+		return nil, fmt.Errorf("sandbox: PushTimeout is negative (%v)", cfg.PushTimeout)
 	}
 	if err := cfg.SessionKey.validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: SessionKey: %w", err)
@@ -235,6 +254,10 @@ func New(cfg Config) (*Sandbox, error) {
 		oauth:        newOAuthState(),
 		sms:          newSMSInbox(),
 		follows:      make(map[appUser]follow),
+		qrcodes:      make(map[string]*qrCode),
+		pushTimeout:  cmp.Or(cfg.PushTimeout, DefaultPushTimeout),
+		// Pushes never follow redirects: WeChat posts to the URL as set.
+		pushClient: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 	s.oaDenyStays = cfg.OfficialAccountDenyStays
 	for _, o := range cfg.DevOrigins {
@@ -286,6 +309,9 @@ func (s *Sandbox) routes() {
 	s.handleWeChat("/sns/auth", s.snsAuth, http.MethodGet)
 	s.handleWeChat("/cgi-bin/user/info", s.userInfoFollower, http.MethodGet)
 	s.handleWeChat("/wxa/getwxacodeunlimit", s.getWxaCodeUnlimit, http.MethodPost)
+	s.handleWeChat(pathQRCodeCreate, s.qrcodeCreate, http.MethodPost)
+	s.calls[pathShowQRCode] = 0
+	s.mux.HandleFunc("GET "+MPPrefix+pathShowQRCode, s.showQRCode)
 
 	// WeChat's browser pages (reference §5.1, §6; docs/sandbox.md).
 	s.handlePage(pathAuthorize, KindOfficialAccount)
@@ -304,6 +330,9 @@ func (s *Sandbox) routes() {
 	s.handleControl("POST /faults", s.createFault)
 	s.handleControl("GET /stats", s.stats)
 	s.handleControl("GET /sms", s.listSMS)
+	s.handleControl("POST /officialaccount/push", s.setPushControl)
+	s.handleControl("POST /officialaccount/scan", s.scan)
+	s.handleControl("POST /officialaccount/event", s.pushEventControl)
 	s.handleControl("POST /followers", s.setFollower)
 	s.handleControl("POST /app/code", s.createAppCode)
 	s.handleControl("GET /browser/user", s.browserUserPage)
@@ -392,6 +421,9 @@ func validateApp(a App) error {
 		if err := a.SessionKey.validate(); err != nil {
 			return fmt.Errorf("SessionKey: %w", err)
 		}
+	}
+	if err := checkPushSettings(a); err != nil {
+		return err
 	}
 	for _, d := range a.Domains {
 		if d == "" || len(d) > 253 || d != strings.ToLower(d) || strings.ContainsAny(d, ":/@?#%[]\\") || strings.IndexFunc(d, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {

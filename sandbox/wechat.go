@@ -40,6 +40,8 @@ var errmsgs = map[int]string{
 	41030: "invalid page",
 	45011: "api minute-quota reach limit mustslower retry next minute",
 	47001: "data format error",
+	40052: "invalid action name",
+	40053: "invalid action info, please check document",
 	48001: "api unauthorized",
 	87008: "invalid sig_method",
 	87009: "invalid signature",

@@ -115,11 +115,11 @@ func (s *Sandbox) getWxaCodeUnlimit(r *http.Request) any {
 	return picture(png)
 }
 
-// Scan is what the mini program sees when user scans the code drawn for
+// ScanMiniProgramCode is what the mini program sees when user scans the code drawn for
 // scene in the mini program appID: the page it opens and a fresh wx.login
 // code. A scene no code was drawn for is [ErrNotFound]: a phone cannot
 // scan a code that does not exist.
-func (s *Sandbox) Scan(appID, user, scene string) (page, code string, err error) {
+func (s *Sandbox) ScanMiniProgramCode(appID, user, scene string) (page, code string, err error) {
 	s.mu.Lock()
 	page, ok := s.wxaCodes.pages[appScene{appID, scene}]
 	s.mu.Unlock()
@@ -151,7 +151,7 @@ func (s *Sandbox) scanWxaCode(w http.ResponseWriter, r *http.Request) error {
 	if req.Scene == "" {
 		return errors.New("scene is missing")
 	}
-	page, code, err := s.Scan(req.AppID, req.User, req.Scene)
+	page, code, err := s.ScanMiniProgramCode(req.AppID, req.User, req.Scene)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func TestWxaCodeUnlimit(t *testing.T) {
 	if q := u.Query(); q.Get("scene") != "Ab9-x.y~z!#$&'()*+,/:;=?@_" || q.Get("appid") != appA.AppID || q.Get("page") != "pages/qr/login" {
 		t.Errorf("QR code carries %v", q)
 	}
-	page, wxcode, err := e.sb.Scan(appA.AppID, "alice", "Ab9-x.y~z!#$&'()*+,/:;=?@_")
+	page, wxcode, err := e.sb.ScanMiniProgramCode(appA.AppID, "alice", "Ab9-x.y~z!#$&'()*+,/:;=?@_")
 	if err != nil || page != "pages/qr/login" || wxcode == "" {
 		t.Fatalf("Scan = %q, %q, %v", page, wxcode, err)
 	}

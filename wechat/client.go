@@ -21,7 +21,10 @@ import (
 const (
 	DefaultAPIBase  = "https://api.weixin.qq.com"
 	DefaultOpenBase = "https://open.weixin.qq.com"
-	DefaultTimeout  = 5 * time.Second
+	// DefaultMPBase serves the pictures of parametric QR codes
+	// ([Client.ShowQRCode]).
+	DefaultMPBase  = "https://mp.weixin.qq.com"
+	DefaultTimeout = 5 * time.Second
 	// DefaultRetryBackoff is the wait before the one retry of a call that
 	// spends no code, after WeChat answered -1 (reference §1 "Retries").
 	DefaultRetryBackoff = 300 * time.Millisecond
@@ -56,6 +59,10 @@ type Config struct {
 	// OpenBase is the base URL of WeChat's browser pages (OAuth consent,
 	// QR login). Empty means DefaultOpenBase.
 	OpenBase string
+	// MPBase is the base URL of mp.weixin.qq.com, which serves the
+	// pictures of parametric QR codes. Empty means DefaultMPBase. For
+	// wxauth's sandbox, e.g. "http://127.0.0.1:8080/sandbox/mp".
+	MPBase string
 	// HTTPClient sends the requests. Nil means a client of this package
 	// with dial, TLS and overall timeouts that does not follow redirects
 	// (never http.DefaultClient).
@@ -100,6 +107,7 @@ type Client struct {
 	apiBases []string
 	backoff  time.Duration
 	openBase string
+	mpBase   string
 	hc       *http.Client
 	timeout  time.Duration
 	observe  func(Call)
@@ -111,6 +119,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		backoff:  cfg.RetryBackoff,
 		openBase: cfg.OpenBase,
+		mpBase:   cmp.Or(cfg.MPBase, DefaultMPBase),
 		hc:       cfg.HTTPClient,
 		timeout:  cfg.Timeout,
 		observe:  cfg.Observe,
@@ -148,6 +157,9 @@ func New(cfg Config) (*Client, error) {
 		c.backoff = DefaultRetryBackoff
 	}
 	if c.openBase, err = checkBase("OpenBase", c.openBase); err != nil {
+		return nil, err
+	}
+	if c.mpBase, err = checkBase("MPBase", c.mpBase); err != nil {
 		return nil, err
 	}
 	if c.timeout < 0 {

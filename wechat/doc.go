@@ -23,6 +23,9 @@
 //     [Client.OAuthCheck]) and profile ([Client.OAuthUserInfo]). The
 //     user's OAuth tokens ([OAuthToken]) are not app access tokens: this
 //     package neither caches nor refreshes them.
+//   - Parametric QR codes of an Official Account ([Client.CreateQRCode],
+//     [Client.ShowQRCode] on mp.weixin.qq.com). What WeChat pushes back
+//     when one is scanned is read by package wechat/push.
 //
 // Each endpoint is one small method on the same request plumbing, which owns
 // the wire format (WeChat reference §1): bodies are parsed as JSON whatever

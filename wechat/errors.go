@@ -218,6 +218,9 @@ var endpointClasses = map[string]map[int][]error{
 	// (qrlogin_page, check_path); 40169, a scene WeChat refuses, is a
 	// request it should never have been sent.
 	endpointWxaCodeUnlimit: {41030: {ErrConfiguration}, 40169: {ErrInvalidRequest}},
+	// 48001 on qrcode/create: only a verified service account may mint
+	// parametric QR codes (docs/follow-login.md), an operator's matter.
+	endpointQRCodeCreate: {48001: {ErrAPIUnauthorized, ErrConfiguration}},
 }
 
 // oauthTokenClasses are the errcodes of the endpoints that take the user's

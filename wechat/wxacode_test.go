@@ -117,7 +117,7 @@ func TestWxaCodeUnlimitAgainstSandbox(t *testing.T) {
 	if err != nil || !bytes.HasPrefix(pic, pngHead) {
 		t.Fatalf("WxaCodeUnlimit = %d bytes, %v; want a PNG", len(pic), err)
 	}
-	if _, _, err := sb.Scan("wxmp", "alice", "abc123"); err != nil {
+	if _, _, err := sb.ScanMiniProgramCode("wxmp", "alice", "abc123"); err != nil {
 		t.Errorf("the sandbox cannot scan the code it drew: %v", err)
 	}
 	for _, tc := range []struct {

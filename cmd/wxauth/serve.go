@@ -87,7 +87,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 	if h := ln.Addr().(*net.TCPAddr).IP.String(); !strings.Contains(h, ":") { // an IPv6 address is no domain
 		own = append(own, h)
 	}
-	sb, err := sandbox.New(sandbox.Config{Apps: sandboxApps(cfg.Apps, own...), DevOrigins: devOrigins(origin, cfg.Redirects),
+	sb, err := sandbox.New(sandbox.Config{Apps: withPushes(sandboxApps(cfg.Apps, own...), cfg.Apps, origin), DevOrigins: devOrigins(origin, cfg.Redirects),
 		Logger: log.With("component", "sandbox")})
 	if err != nil {
 		ln.Close()

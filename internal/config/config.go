@@ -151,6 +151,10 @@ type RateLimits struct {
 	// address (GET /v1/qrlogin/{ticket} and its image): unauthenticated
 	// but for a poll token, each one a store read.
 	QRLoginPerIP string
+	// PushPerIP counts WeChat's pushes (/v1/wechat/push/{app}) per app
+	// and sending address: unauthenticated until the signature is
+	// checked, and a scan stores a dedupe mark.
+	PushPerIP string
 }
 
 // Rules are the parsed rate limits (Validate reports bad ones), for
@@ -170,6 +174,7 @@ func (r RateLimits) Rules() ratelimit.Rules {
 		SMSPerIP:          parse("sms_ip_hour", r.SMSPerIPHour),
 		AuthorizePerIP:    parse("authorize_ip", r.AuthorizePerIP),
 		QRLoginPerIP:      parse("qrlogin_ip", r.QRLoginPerIP),
+		PushPerIP:         parse("push_ip", r.PushPerIP),
 	}
 }
 
@@ -179,7 +184,10 @@ type WeChat struct {
 	// when one cannot be reached (see [WeChat.APIBases]).
 	APIBase  string
 	OpenBase string
-	Timeout  Duration // 0: 5s
+	// MPBase serves the pictures of parametric QR codes
+	// (mp.weixin.qq.com).
+	MPBase  string
+	Timeout Duration // 0: 5s
 }
 
 // APIBases is APIBase split at commas, blanks trimmed and empty items
@@ -205,6 +213,12 @@ type App struct {
 	// official_account (its web authorization domain) or website app (its
 	// callback domain): exact host names, no port (docs/h5.md).
 	Domains []string
+	// PushToken and PushAESKey are an official_account's server
+	// configuration on WeChat (服务器配置, docs/follow-login.md): the
+	// token that signs pushes and the EncodingAESKey of safe mode (empty:
+	// plaintext mode). Empty PushToken: the app takes no pushes.
+	PushToken  string
+	PushAESKey string
 	// QRLoginPage is the miniprogram page a QR login's code opens, e.g.
 	// pages/qrlogin/index (no leading "/", no query); empty: the home
 	// page. QRLoginEnvVersion is the version it opens: release (empty),
@@ -259,6 +273,7 @@ func Defaults() Config {
 		WeChat: WeChat{
 			APIBase:  "https://api.weixin.qq.com,https://api2.weixin.qq.com",
 			OpenBase: "https://open.weixin.qq.com",
+			MPBase:   "https://mp.weixin.qq.com",
 			Timeout:  Duration(5 * time.Second),
 		},
 		Tokens: Tokens{
@@ -288,6 +303,8 @@ func Defaults() Config {
 			// A browser reads its ticket about three times a minute (long
 			// polls of 25 s, the image once): generous for an office NAT.
 			QRLoginPerIP: "1200/1m",
+			// WeChat pushes from a few addresses, one push per scan.
+			PushPerIP: "1200/1m",
 		},
 		SMS: SMS{Countries: []string{"86"}, DailyBudget: "10000"},
 	}
@@ -402,6 +419,10 @@ func (c *Config) Validate(needSecret bool) error {
 	if !isURL(c.WeChat.OpenBase) {
 		bad("wechat.open_base", "%q is not an http(s) URL", c.WeChat.OpenBase)
 	}
+	if !isURL(c.WeChat.MPBase) {
+		bad("wechat.mp_base", "%q is not an http(s) URL", c.WeChat.MPBase)
+	}
+	c.validatePush(bad)
 	if c.WeChat.Timeout < 0 {
 		bad("wechat.timeout", "must not be negative")
 	}

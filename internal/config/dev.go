@@ -17,7 +17,9 @@ import (
 func DevApps() []App {
 	return []App{
 		{Name: "mp", Kind: KindMiniProgram, AppID: "wxd0000000000000a1", Secret: "sandbox-secret-mp-0000000000000001"},
-		{Name: "oa", Kind: KindOfficialAccount, AppID: "wxd0000000000000b2", Secret: "sandbox-secret-oa-0000000000000002"},
+		{Name: "oa", Kind: KindOfficialAccount, AppID: "wxd0000000000000b2", Secret: "sandbox-secret-oa-0000000000000002",
+			// The sandbox pushes its scans here in safe mode (docs/follow-login.md).
+			PushToken: "sandboxpushtoken0000000000000002", PushAESKey: "sandboxPushAESKey00000000000000000000000002"},
 		{Name: "web", Kind: KindWebsite, AppID: "wxd0000000000000c3", Secret: "sandbox-secret-web-000000000000003"},
 		{Name: "app", Kind: KindMobileApp, AppID: "wxd0000000000000a9", Secret: "sandbox-secret-app-000000000000009"},
 	}
@@ -39,6 +41,9 @@ func (c *Config) FillDev(origin, dataDir string) {
 	}
 	if c.WeChat.OpenBase == "" || c.WeChat.OpenBase == Defaults().WeChat.OpenBase {
 		c.WeChat.OpenBase = origin + "/sandbox/open"
+	}
+	if c.WeChat.MPBase == "" || c.WeChat.MPBase == Defaults().WeChat.MPBase {
+		c.WeChat.MPBase = origin + "/sandbox/mp"
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(dataDir, "wxauth.db")

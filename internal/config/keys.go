@@ -47,6 +47,7 @@ var keys = []Key{
 	{Path: "redis_url", Env: "WXAUTH_REDIS_URL", Default: "empty: in-process sessions", Doc: "`redis://host:6379/0`, `rediss://…`, `redis+cluster://h1:p1,h2:p2,…`, `redis+sentinel://s1:p1,s2:p2/master`", ref: str(func(c *Config) *string { return &c.RedisURL })},
 	{Path: "wechat.api_base", Env: "WXAUTH_WECHAT_API_BASE", Doc: "WeChat's API servers, comma-separated, tried in order when one cannot be reached (api2 is WeChat's disaster-recovery host; dev: the sandbox)", ref: str(func(c *Config) *string { return &c.WeChat.APIBase })},
 	{Path: "wechat.open_base", Env: "WXAUTH_WECHAT_OPEN_BASE", Doc: "WeChat's authorization pages (dev: the sandbox)", ref: str(func(c *Config) *string { return &c.WeChat.OpenBase })},
+	{Path: "wechat.mp_base", Env: "WXAUTH_WECHAT_MP_BASE", Doc: "where WeChat serves parametric QR code pictures (`showqrcode`; dev: the sandbox)", ref: str(func(c *Config) *string { return &c.WeChat.MPBase })},
 	{Path: "wechat.timeout", Env: "WXAUTH_WECHAT_TIMEOUT", Doc: "per call to WeChat", kind: duration, ref: dur(func(c *Config) *Duration { return &c.WeChat.Timeout })},
 	{Path: "tokens.access_ttl", Env: "WXAUTH_ACCESS_TTL", Doc: "access-token lifetime", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Tokens.AccessTTL })},
 	{Path: "tokens.refresh_ttl", Env: "WXAUTH_REFRESH_TTL", Doc: "idle session lifetime, sliding", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Tokens.RefreshTTL })},
@@ -69,6 +70,7 @@ var keys = []Key{
 	{Path: "rate_limits.sms_per_ip_hour", Env: "WXAUTH_RATE_SMS_PER_IP_HOUR", Doc: "SMS codes per client address", ref: str(func(c *Config) *string { return &c.RateLimits.SMSPerIPHour })},
 	{Path: "rate_limits.authorize_per_ip", Env: "WXAUTH_RATE_AUTHORIZE_PER_IP", Doc: "browser logins started (`GET /v1/oauth/wechat/authorize` and `POST /v1/qrlogin`, each keeps a state or a ticket) per client address, one counter for both", ref: str(func(c *Config) *string { return &c.RateLimits.AuthorizePerIP })},
 	{Path: "rate_limits.qrlogin_per_ip", Env: "WXAUTH_RATE_QRLOGIN_PER_IP", Doc: "reads of QR login tickets (`GET /v1/qrlogin/{ticket}` and its image) per client address", ref: str(func(c *Config) *string { return &c.RateLimits.QRLoginPerIP })},
+	{Path: "rate_limits.push_per_ip", Env: "WXAUTH_RATE_PUSH_PER_IP", Doc: "WeChat's pushes (`/v1/wechat/push/{app}`) per app and sending address ([follow-login.md](follow-login.md))", ref: str(func(c *Config) *string { return &c.RateLimits.PushPerIP })},
 	{Path: "sms.provider", Env: "WXAUTH_SMS_PROVIDER", Default: "empty: none (dev: the sandbox inbox)", Doc: "`tencent`, `aliyun`, `webhook`, or `dev` (`wxauth dev` only); `serve` under `bind_phone` requires one ([bind.md](bind.md#sms-providers)); credentials only from `WXAUTH_SMS_*` variables", ref: str(func(c *Config) *string { return &c.SMS.Provider })},
 	{Path: "sms.template", Env: "WXAUTH_SMS_TEMPLATE", Doc: "the provider's template id for the code message", ref: str(func(c *Config) *string { return &c.SMS.Template })},
 	{Path: "sms.sign_name", Env: "WXAUTH_SMS_SIGN_NAME", Doc: "the approved signature (签名) the message carries (tencent, aliyun)", ref: str(func(c *Config) *string { return &c.SMS.SignName })},
@@ -87,6 +89,8 @@ var appKeys = []Key{
 	{Path: "kind", Doc: "`miniprogram`, `official_account`, `website` or `mobile_app` ([app-login.md](app-login.md))"},
 	{Path: "appid", Doc: "WeChat's appid"},
 	{Path: "secret", Env: "WXAUTH_APP_<NAME>_SECRET", Doc: "WeChat's app secret; better from the environment"},
+	{Path: "push_token", Env: "WXAUTH_APP_<NAME>_PUSH_TOKEN", Doc: "`official_account`: the Token of its server configuration on WeChat, 3–32 letters and digits; signs WeChat's pushes ([follow-login.md](follow-login.md)); better from the environment"},
+	{Path: "push_aes_key", Env: "WXAUTH_APP_<NAME>_PUSH_AES_KEY", Doc: "`official_account`: the EncodingAESKey (43 characters) when WeChat pushes in safe mode; empty: plaintext mode only; better from the environment"},
 	{Path: "domains", Doc: "`official_account`, `website`: the hosts registered on WeChat (web authorization domain, callback domain), a list; required by `serve` ([h5.md](h5.md#what-to-register-on-wechat))"},
 	{Path: "qrlogin_page", Doc: "`miniprogram`: the page a QR login's code opens, e.g. `pages/qrlogin/index`; empty: the home page ([qrlogin.md](qrlogin.md))"},
 	{Path: "qrlogin_env_version", Doc: "`miniprogram`: the version a QR login's code opens, `release` (empty), `trial` or `develop` (these two skip WeChat's published-page check)"},
@@ -122,6 +126,10 @@ func appField(a *App, name string) *string {
 		return &a.QRLoginPage
 	case "qrlogin_env_version":
 		return &a.QRLoginEnvVersion
+	case "push_token":
+		return &a.PushToken
+	case "push_aes_key":
+		return &a.PushAESKey
 	}
 	return nil
 }

@@ -369,6 +369,12 @@ func (c *Config) ApplyEnv(env Env) error {
 			*f(&c.SMS) = v
 			continue
 		}
+		if app, field, ok := appPushVar(name); ok {
+			if !c.setAppPush(app, field, v) && len(c.Apps) > 0 {
+				ps = append(ps, Problem{Key: name, Msg: fmt.Sprintf("no app %q is configured", app)})
+			}
+			continue
+		}
 		if app, ok := appSecretVar(name); ok {
 			if !c.setAppSecret(app, v) && len(c.Apps) > 0 {
 				ps = append(ps, Problem{Key: name, Msg: fmt.Sprintf("no app %q is configured", app)})

@@ -66,6 +66,9 @@ type Options struct {
 	// DeliverSMS, the sandbox's inbox, and never logs them).
 	SMS        sms.Sender
 	DeliverSMS func(phone, code, purpose string)
+	// OnFollowScan is told of each follow-to-login scan WeChat pushes
+	// (server.Config.OnFollowScan); nil: scans are logged and dropped.
+	OnFollowScan server.FollowScanHook
 }
 
 // sessionStore is what the session store must do: sessions, one-time items,
@@ -183,6 +186,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	wc, err := wechat.New(wechat.Config{
 		APIBases:   cfg.WeChat.APIBases(),
 		OpenBase:   cfg.WeChat.OpenBase,
+		MPBase:     cfg.WeChat.MPBase,
 		HTTPClient: opt.HTTPClient,
 		Timeout:    cfg.WeChat.Timeout.D(),
 		Observe: func(c wechat.Call) {
@@ -216,7 +220,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	apps := make([]login.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
 		apps[i] = login.App{Name: a.Name, Kind: login.Kind(a.Kind), AppID: a.AppID, Secret: a.Secret, Domains: a.Domains,
-			QRPage: a.QRLoginPage, QREnvVersion: a.QRLoginEnvVersion}
+			QRPage: a.QRLoginPage, QREnvVersion: a.QRLoginEnvVersion,
+			PushToken: a.PushToken, PushAESKey: a.PushAESKey}
 	}
 	// One signal subscription per instance wakes its QR login browsers.
 	wake := wakeup.New(inst.Sessions, opt.After, opt.Logger)
@@ -257,7 +262,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		Login:         inst.Login, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
 		ServiceKeys: serviceKeys(cfg.ServiceKeys), Limits: limits, TrustedProxyHeader: cfg.TrustedProxyHeader,
-		WeChatProblems: wstatus.Problems,
+		WeChatProblems: wstatus.Problems, OnFollowScan: opt.OnFollowScan,
 	})
 	if err != nil {
 		return nil, err

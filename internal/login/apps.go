@@ -57,6 +57,12 @@ type App struct {
 	// QREnvVersion is the version it opens (qrlogin_env_version:
 	// release, trial, develop); empty: release.
 	QRPage, QREnvVersion string
+	// PushToken and PushAESKey are an Official Account's server
+	// configuration on WeChat (docs/follow-login.md): the token that
+	// signs WeChat's pushes and the EncodingAESKey of safe mode. Empty
+	// PushToken: the app takes no pushes; empty PushAESKey: plaintext
+	// pushes only.
+	PushToken, PushAESKey string
 }
 
 // Apps is the registry of configured apps.

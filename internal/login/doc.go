@@ -21,6 +21,9 @@
 //     or mini program phone code;
 //   - miniprogramdata.go: the phone number and encrypted profile a mini
 //     program sends after login, decrypted with the session's session_key.
+//   - follow.go, followpush.go: follow-to-login on an Official Account:
+//     the parametric QR code's picture, WeChat's pushes of a scan (each
+//     handled once) and the follower's identity.
 //
 // Errors a client may see are *clienterr.Error values made here, with
 // the sentence the client reads; anything else is internal (docs/api.md

@@ -34,6 +34,9 @@ type Rules struct {
 	// QRLoginPerIP counts the reads of QR login tickets (follow, image)
 	// per client address.
 	QRLoginPerIP Rule
+	// PushPerIP counts WeChat's pushes per app and sending address,
+	// before the signature is checked.
+	PushPerIP Rule
 }
 
 // Policy is the one place that says which limits apply to which request.
@@ -95,6 +98,15 @@ func (p *Policy) QRLoginRead(ctx context.Context, clientIP string) error {
 		return nil
 	}
 	return p.limiter.Check(ctx, p.rules.QRLoginPerIP, clientIP)
+}
+
+// Push counts a push to app from clientIP (POST /v1/wechat/push/{app}):
+// a *storage.LimitError when over the limit.
+func (p *Policy) Push(ctx context.Context, app, clientIP string) error {
+	if p == nil || clientIP == "" {
+		return nil
+	}
+	return p.limiter.Check(ctx, p.rules.PushPerIP, app+"|"+clientIP)
 }
 
 // NewSession is what opening a session for userID charges.

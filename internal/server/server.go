@@ -64,6 +64,11 @@ type Config struct {
 	// WeChatProblems, if not nil, gives WeChat's current refusals that an
 	// operator must act on, shown by /readyz (docs/deploy.md).
 	WeChatProblems func() []wechatstatus.Problem
+	// OnFollowScan is told of each scan of a follow-to-login QR code
+	// pushed by WeChat (push.go); nil: scans are logged and dropped.
+	OnFollowScan FollowScanHook
+	// FollowScanTimeout bounds OnFollowScan; zero: 4s.
+	FollowScanTimeout time.Duration
 }
 
 // Server is wxauth's HTTP API.
@@ -111,6 +116,9 @@ func New(cfg Config) (*Server, error) {
 		serviceKeys: newServiceKeys(cfg.ServiceKeys), streams: map[string]int{}}
 	if s.cfg.StreamWriteTimeout == 0 {
 		s.cfg.StreamWriteTimeout = 10 * time.Second
+	}
+	if s.cfg.FollowScanTimeout == 0 {
+		s.cfg.FollowScanTimeout = DefaultFollowScanTimeout
 	}
 	var err error
 	if s.openAPIJSON, err = openAPIJSON(api.OpenAPI); err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/wxauth/wxauth/internal/demo"
 	"github.com/wxauth/wxauth/internal/fakeclock"
 	"github.com/wxauth/wxauth/internal/instance"
+	"github.com/wxauth/wxauth/internal/server"
 	"github.com/wxauth/wxauth/sandbox"
 )
 
@@ -81,6 +82,29 @@ type options struct {
 	sessionKey sandbox.SessionKeyPolicy
 	// devOrigins are more origins the sandbox's apps may return to.
 	devOrigins []string
+	// Follow-to-login pushes (PushHook and its kin).
+	followScan     server.FollowScanHook
+	pushTimeout    time.Duration
+	pushPlaintext  map[string]bool
+	sandboxPushKey map[string]string
+}
+
+// PushHook receives the follow-to-login scans WeChat (the sandbox) pushes
+// to the stack (server.Config.OnFollowScan).
+func PushHook(h server.FollowScanHook) Option { return func(o *options) { o.followScan = h } }
+
+// SandboxPushTimeout is how long the sandbox waits for the stack to
+// answer a push before it pushes again (WeChat: 5 s).
+func SandboxPushTimeout(d time.Duration) Option { return func(o *options) { o.pushTimeout = d } }
+
+// PushPlaintext configures app name without an EncodingAESKey, in wxauth
+// and in the sandbox: its pushes are plaintext.
+func PushPlaintext(name string) Option { return func(o *options) { o.pushPlaintext[name] = true } }
+
+// SandboxPushAESKey gives app name an EncodingAESKey in the sandbox only,
+// as when the operator chose safe mode on WeChat but configured no key.
+func SandboxPushAESKey(name, key string) Option {
+	return func(o *options) { o.sandboxPushKey[name] = key }
 }
 
 // Quiet keeps only warnings and errors in Logs, for benchmarks.
@@ -153,7 +177,8 @@ func New(t testing.TB, opts ...Option) *Server {
 	cfg.Addr = strings.TrimPrefix(hs.URL, "http://")
 	cfg.Secret = "test-secret-0123456789abcdef0123456789"
 	cfg.LogLevel = "debug"
-	o := options{unbound: map[string]bool{}, secrets: map[string]string{}, ips: map[string][]string{}}
+	o := options{unbound: map[string]bool{}, secrets: map[string]string{}, ips: map[string][]string{},
+		pushPlaintext: map[string]bool{}, sandboxPushKey: map[string]string{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -161,6 +186,11 @@ func New(t testing.TB, opts ...Option) *Server {
 		e(&cfg)
 	}
 	cfg.FillDev(hs.URL, dir)
+	for i := range cfg.Apps {
+		if o.pushPlaintext[cfg.Apps[i].Name] {
+			cfg.Apps[i].PushAESKey = ""
+		}
+	}
 	// Validated as `wxauth dev` is (the stack is one, sandbox and all), with
 	// the secret set above.
 	if err := cfg.Validate(false); err != nil {
@@ -183,12 +213,19 @@ func New(t testing.TB, opts ...Option) *Server {
 		if secret, ok := o.secrets[a.Name]; ok {
 			apps[i].Secret = secret
 		}
+		// WeChat pushes to this stack, as the operator configured it.
+		if a.PushToken != "" {
+			apps[i].PushURL, apps[i].PushToken, apps[i].PushAESKey = hs.URL+"/v1/wechat/push/"+a.Name, a.PushToken, a.PushAESKey
+			if key, ok := o.sandboxPushKey[a.Name]; ok {
+				apps[i].PushAESKey = key
+			}
+		}
 	}
 	// The pages on this server's origin (a loopback port WeChat would
 	// refuse) are the sandbox's dev allowance, as in `wxauth dev`; other
 	// origins only through DevOrigin.
 	sb, err := sandbox.New(sandbox.Config{Apps: apps, SessionKey: o.sessionKey, DevOrigins: append([]string{hs.URL}, o.devOrigins...),
-		Now: s.Clock.Now, Logger: log})
+		Now: s.Clock.Now, Logger: log, PushTimeout: o.pushTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,6 +236,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		Mount:        map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
 		MetricsOnAPI: true, // as in `wxauth dev`
 		DeliverSMS:   sb.DeliverSMS,
+		OnFollowScan: o.followScan,
 		Logger:       log,
 		Now:          s.Clock.Now,
 		After:        s.Clock.After,
