@@ -67,7 +67,8 @@ type Options struct {
 	SMS        sms.Sender
 	DeliverSMS func(phone, code, purpose string)
 	// OnFollowScan is told of each follow-to-login scan WeChat pushes
-	// (server.Config.OnFollowScan); nil: scans are logged and dropped.
+	// (server.Config.OnFollowScan); nil: the login service completes the
+	// ticket (login.Service.FollowScanned). Tests replace it to watch.
 	OnFollowScan server.FollowScanHook
 }
 
@@ -256,13 +257,17 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	hdone := make(chan struct{})
 	go func() { defer close(hdone); hub.Run(hctx) }()
 	inst.closers = append(inst.closers, func() error { hcancel(); <-hdone; return nil })
+	followScan := opt.OnFollowScan
+	if followScan == nil {
+		followScan = inst.Login.FollowScanned
+	}
 	api, err := server.New(server.Config{
 		Revocations: hub, AppTokens: appTokens, CORSOrigins: cfg.CORSOrigins, TokenHeader: cfg.TokenHeader,
 		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		Login:         inst.Login, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
 		ServiceKeys: serviceKeys(cfg.ServiceKeys), Limits: limits, TrustedProxyHeader: cfg.TrustedProxyHeader,
-		WeChatProblems: wstatus.Problems, OnFollowScan: opt.OnFollowScan,
+		WeChatProblems: wstatus.Problems, OnFollowScan: followScan,
 	})
 	if err != nil {
 		return nil, err

@@ -253,3 +253,13 @@ func (w *fakeWeChat) WxaCodeUnlimit(ctx context.Context, tok string, req wechat.
 	}
 	return append([]byte("\x89PNG\r\n\x1a\n"), req.Scene...), nil
 }
+
+// CreateQRCode makes a fake parametric QR code for the scene.
+func (w *fakeWeChat) CreateQRCode(ctx context.Context, tok string, req wechat.QRCodeRequest) (wechat.QRCode, error) {
+	return wechat.QRCode{Ticket: "t-" + req.SceneStr, ExpireSeconds: req.ExpireSeconds, URL: "http://weixin.qq.com/q/" + req.SceneStr}, nil
+}
+
+// ShowQRCode draws a fake picture naming the ticket.
+func (w *fakeWeChat) ShowQRCode(ctx context.Context, ticket string) ([]byte, error) {
+	return append([]byte("\x89PNG\r\n\x1a\n"), ticket...), nil
+}

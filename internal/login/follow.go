@@ -2,7 +2,6 @@ package login
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -17,18 +16,6 @@ import (
 // /v1/wechat/push/{app} (followpush.go), and the login is completed with
 // [Service.FollowerIdentity]. The QR-ticket machinery (POST /v1/qrlogin)
 // calls [Service.FollowQRImage] for the picture.
-
-// qrCodes is what follow-to-login needs of the WeChat client beyond
-// [WeChat]; *wechat.Client has it (an optional ability, so the flows'
-// fakes need not).
-type qrCodes interface {
-	CreateQRCode(ctx context.Context, accessToken string, req wechat.QRCodeRequest) (wechat.QRCode, error)
-	ShowQRCode(ctx context.Context, ticket string) ([]byte, error)
-}
-
-// ErrNoQRCodes: the WeChat client given to the service cannot mint QR
-// codes (a test fake); never the case with *wechat.Client.
-var ErrNoQRCodes = errors.New("login: the WeChat client cannot make parametric QR codes")
 
 // FollowQRImage is the picture of a temporary parametric QR code of the
 // Official Account app whose scene is scene and which lives ttl (rounded
@@ -46,20 +33,16 @@ func (s *Service) FollowQRImage(ctx context.Context, app App, scene string, ttl 
 	if scene == "" || len(scene) > wechat.MaxQRCodeSceneStr || secs < 1 || secs > wechat.MaxQRCodeExpire {
 		return nil, "", ErrInvalidRequest.Say("a QR code needs a scene of 1 to 64 characters and a lifetime of 1 s to 30 days")
 	}
-	qc, ok := s.cfg.WeChat.(qrCodes)
-	if !ok {
-		return nil, "", ErrNoQRCodes
-	}
 	var qr wechat.QRCode
 	err = s.cfg.AppTokens.Do(ctx, app.AppID, func(token string) error {
 		var err error
-		qr, err = qc.CreateQRCode(ctx, token, wechat.QRCodeRequest{SceneStr: scene, ExpireSeconds: secs})
+		qr, err = s.cfg.WeChat.CreateQRCode(ctx, token, wechat.QRCodeRequest{SceneStr: scene, ExpireSeconds: secs})
 		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("create QR code: %w", err)
 	}
-	img, err = qc.ShowQRCode(ctx, qr.Ticket)
+	img, err = s.cfg.WeChat.ShowQRCode(ctx, qr.Ticket)
 	if err != nil {
 		return nil, "", fmt.Errorf("show QR code: %w", err)
 	}
@@ -83,4 +66,23 @@ func (s *Service) FollowerIdentity(ctx context.Context, app App, openID string) 
 		return Identity{}, err
 	}
 	return Identity{App: app, OpenID: openID, UnionID: unionID}, nil
+}
+
+// FollowScanned completes the follow-to-login whose ticket is scene: the
+// follower's identity (with its unionid) signs in and the browser waiting
+// on the ticket gets the login. The push receiver calls it for every
+// subscribe or SCAN event with a scene. An Official Account has QR codes
+// of its own besides ours (posters, shop counters): a scene that is not a
+// ticket of ours is ignored, and a ticket already used or expired is an
+// error the receiver logs, never an answer WeChat sees.
+func (s *Service) FollowScanned(ctx context.Context, app App, openID, scene string) error {
+	if !validTicket(scene) {
+		s.cfg.Logger.DebugContext(ctx, "a scan of another QR code of the account: not a login", "app", app.Name)
+		return nil
+	}
+	id, err := s.FollowerIdentity(ctx, app, openID)
+	if err != nil {
+		return err
+	}
+	return s.CompleteQR(ctx, scene, id)
 }

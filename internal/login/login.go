@@ -35,6 +35,8 @@ type WeChat interface {
 	OAuthUserInfo(ctx context.Context, accessToken, openID string) (wechat.OAuthUser, error)
 	FollowerInfo(ctx context.Context, accessToken, openID string) (wechat.Follower, error)
 	WxaCodeUnlimit(ctx context.Context, accessToken string, req wechat.WxaCodeRequest) ([]byte, error)
+	CreateQRCode(ctx context.Context, accessToken string, req wechat.QRCodeRequest) (wechat.QRCode, error)
+	ShowQRCode(ctx context.Context, ticket string) ([]byte, error)
 }
 
 // AppTokens runs calls that need an app access token, refetching once on a
@@ -151,7 +153,7 @@ func New(cfg Config) (*Service, error) {
 	m := hmac.New(sha256.New, cfg.Secret)
 	m.Write([]byte("wxauth bind v1"))
 	s := &Service{cfg: cfg, apps: apps, macKey: m.Sum(nil)}
-	s.qrImages = map[Kind]QRImage{KindMiniProgram: s.miniProgramCode}
+	s.qrImages = map[Kind]QRImage{KindMiniProgram: s.miniProgramCode, KindOfficialAccount: s.FollowQRImage}
 	for k, f := range cfg.QRImages {
 		s.qrImages[k] = f
 	}

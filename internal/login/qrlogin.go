@@ -106,6 +106,11 @@ func (s *Service) CreateQR(ctx context.Context, req QRRequest) (QRTicket, error)
 	if _, drawn := s.qrImages[app.Kind]; !ok || !drawn {
 		return QRTicket{}, ErrUnknownApp.Say("no app with a QR login is configured under this name")
 	}
+	if app.Kind == KindOfficialAccount && app.PushToken == "" {
+		// Without pushes, the scan would never reach us: the ticket
+		// could only expire.
+		return QRTicket{}, ErrUnknownApp.Say("this Official Account takes no pushes (push_token), so a follow-to-login cannot complete")
+	}
 	now := s.cfg.Now().UTC()
 	ttl := s.qrTTL()
 	res := QRTicket{Ticket: randomAlnum(ticketLen), PollToken: randomAlnum(43), ExpiresIn: ttl}
@@ -233,6 +238,9 @@ func (s *Service) ScanQR(ctx context.Context, ticket string, who QRUser) (QRScan
 		if t.App != who.App {
 			return QRScan{}, ErrInvalidQRTicket.Say("this code is for another app; scan it with that app")
 		}
+		if err := s.confirmedByPhone(t); err != nil {
+			return QRScan{}, err
+		}
 		switch {
 		case t.Step == qrWaiting:
 			next := t
@@ -260,6 +268,8 @@ func (s *Service) ConfirmQR(ctx context.Context, ticket string, who QRUser) erro
 		switch {
 		case t.App != who.App:
 			return ErrInvalidQRTicket.Say("this code is for another app")
+		case s.confirmedByPhone(t) != nil:
+			return s.confirmedByPhone(t)
 		case t.Step == qrWaiting:
 			return ErrQRConflict.Say("scan the code before confirming")
 		case t.UserID != who.UserID:
@@ -285,6 +295,18 @@ func (s *Service) ConfirmQR(ctx context.Context, ticket string, who QRUser) erro
 		tr := pair.Response(briefUser(u), false)
 		return qrResult{Tokens: &tr}, nil
 	})
+}
+
+// confirmedByPhone is nil for a ticket the user confirms in the mini
+// program, and refuses scan, confirm and cancel on one that WeChat itself
+// completes: an Official Account's follow-to-login is
+// confirmed by WeChat's push alone, so that a session of the account's H5
+// pages cannot log its own user into a stranger's browser.
+func (s *Service) confirmedByPhone(t qrTicket) error {
+	if app, ok := s.apps.Named(t.App); ok && app.Kind == KindMiniProgram {
+		return nil
+	}
+	return ErrInvalidQRTicket.Say("this login completes when WeChat tells us of the scan, not by a confirmation")
 }
 
 // CompleteQR signs id in and confirms a waiting (or scanned) ticket with
@@ -377,6 +399,8 @@ func (s *Service) CancelQR(ctx context.Context, ticket string, who QRUser) error
 		switch {
 		case t.App != who.App:
 			return ErrInvalidQRTicket.Say("this code is for another app")
+		case s.confirmedByPhone(t) != nil:
+			return s.confirmedByPhone(t)
 		case t.Step == qrWaiting:
 			return ErrQRConflict.Say("scan the code before cancelling")
 		case t.UserID != who.UserID:

@@ -144,6 +144,7 @@ func TestQRLogin(t *testing.T) {
 
 func TestQRCreateRefuses(t *testing.T) {
 	f, _ := newQRFixture(t)
+	// "oa" has no push_token: its follow-to-login could never complete.
 	for _, app := range []string{"oa", "web", "nope", ""} {
 		if _, err := f.svc.CreateQR(t.Context(), QRRequest{App: app}); !errors.Is(err, ErrUnknownApp) {
 			t.Errorf("CreateQR(%q) = %v, want ErrUnknownApp", app, err)

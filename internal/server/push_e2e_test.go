@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/makiuchi-d/gozxing"
-	qrreader "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/login"
@@ -88,16 +84,7 @@ func followQR(t *testing.T, s *servertest.Server, scene string) string {
 	if ct != "image/png" {
 		t.Fatalf("content type %q", ct)
 	}
-	pic, err := png.Decode(bytes.NewReader(img))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bmp, _ := gozxing.NewBinaryBitmapFromImage(pic)
-	res, err := qrreader.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("no QR code in the picture: %v", err)
-	}
-	return res.GetText()
+	return readQRCode(t, img)
 }
 
 // scan plays user scanning the code of scene with the sandbox's control API.

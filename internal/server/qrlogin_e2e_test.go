@@ -379,7 +379,7 @@ func TestQRLoginRefusals(t *testing.T) {
 		c.RateLimits.AuthorizePerIP = "6/1m"
 		c.RateLimits.QRLoginPerIP = "4/1m"
 	}))
-	for _, app := range []string{"oa", "web", "nope"} {
+	for _, app := range []string{"web", "app", "nope"} {
 		qrWantError(t, "create for "+app, s.Do(t, "POST", "/v1/qrlogin", map[string]string{"app": app}, ""), 400, "unknown_app")
 	}
 	qrWantError(t, "create without app", s.Do(t, "POST", "/v1/qrlogin", `{}`, ""), 400, "invalid_request")
