@@ -8,8 +8,9 @@
 
 import { createClient, STORAGE_KEYS, VERIFIER_KEY } from './sdk/index.js'
 import { lang, t, translatePage } from './i18n.js'
-import { qrPanel, MINIPROGRAM_STRINGS } from './qrpanel.js'
+import { qrPanel } from './qrpanel.js'
 
+const IN_WECHAT = /MicroMessenger/.test(navigator.userAgent)
 const TOKEN_API_KEY = 'wxauth.demo.token_api' // localStorage: the server the tokens belong to
 const API_KEY = 'wxauth.demo.api' // sessionStorage: ?api= remembered for this tab
 const BIND_KEY = 'wxauth.demo.bind' // sessionStorage: {ticket, returnTo, api} while the bind page shows
@@ -114,7 +115,9 @@ function clearMessages() {
 
 function showView(id, busyText) {
   for (const v of ['busy', 'login-view', 'bind-view', 'profile-view']) $(v).hidden = v !== id
-  $('qr-mp').hidden = id !== 'login-view' // the QR login goes with the other ways to log in
+  // The QR logins go with the other ways to log in, on a screen a phone
+  // can scan: not inside WeChat.
+  for (const panel of ['qr-mp', 'qr-oa']) $(panel).hidden = id !== 'login-view' || IN_WECHAT
   if (busyText) $('busy-text').textContent = busyText
 }
 
@@ -449,7 +452,7 @@ function main() {
   $('api-base').textContent = API
   // An Official Account's page opens only inside WeChat; elsewhere the
   // website app's QR login is the one that works (docs/h5.md).
-  if (!/MicroMessenger/.test(navigator.userAgent)) $('app').value = 'web'
+  if (!IN_WECHAT) $('app').value = 'web'
   fillScopes()
   $('app').addEventListener('change', fillScopes)
   $('login').addEventListener('click', () => startLogin().catch((e) => showError(e.code, errorText(e))))
@@ -460,7 +463,8 @@ function main() {
   $('logout').addEventListener('click', () => logout(false))
   $('logout-all').addEventListener('click', () => logout(true))
   $('burst').addEventListener('click', burst)
-  qrPanel($('qr-mp'), { api: API, app: 'mp', strings: MINIPROGRAM_STRINGS, onLogin: qrLoggedIn })
+  qrPanel($('qr-mp'), { api: API, app: 'mp', words: 'mp', onLogin: qrLoggedIn })
+  qrPanel($('qr-oa'), { api: API, app: 'oa', words: 'oa', onLogin: qrLoggedIn })
   // A page restored from the back/forward cache shows what it showed when
   // left (before the login, maybe): draw it again from storage.
   addEventListener('pageshow', (ev) => { if (ev.persisted) { clearMessages(); route() } })

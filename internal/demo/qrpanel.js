@@ -1,47 +1,24 @@
-// The "scan to log in" panel (docs/qrlogin.md): creates a QR login ticket
-// for one app, shows its picture, follows the ticket by long poll and hands
-// the tokens to onLogin once confirmed. Nothing in it is about mini
-// programs: a panel for another kind of app (an Official Account's
-// follow-to-login) is the same code with other strings and another app.
-// Visible strings live in one {en, zh} object per panel, picked by
-// navigator.language, so that a page-wide translation can take them over.
+// The "scan to log in" panels (docs/qrlogin.md, docs/follow-login.md):
+// create a QR login ticket for one app, show its picture, follow the ticket
+// by long poll and hand the login to onLogin once confirmed. Nothing in it
+// is about one kind of app: the mini program panel and the Official
+// Account's follow-to-login panel are this code with another app and other
+// words (i18n.js, keys qr_<words>_… and the shared qr_…).
 
-const lang = () => (/^zh/i.test(navigator.language || '') ? 'zh' : 'en')
-
-export const MINIPROGRAM_STRINGS = {
-  en: {
-    title: 'Scan with the mini program',
-    intro: 'Shows a mini program code. Scan it with WeChat, then confirm in the mini program.',
-    show: 'Show the code',
-    again: 'Show a new code',
-    alt: 'Mini program code to scan with WeChat',
-    waiting: 'Waiting for a scan…',
-    scanned: 'Scanned. Confirm in the mini program.',
-    confirmed: 'Logged in.',
-    canceled: 'Cancelled on the phone.',
-    expired: 'The code expired.',
-    failed: 'The code could not be used',
-  },
-  zh: {
-    title: '用小程序扫码登录',
-    intro: '显示小程序码，用微信扫码后在小程序里确认。',
-    show: '显示小程序码',
-    again: '换一个码',
-    alt: '用微信扫描的小程序码',
-    waiting: '等待扫码…',
-    scanned: '已扫码，请在小程序里确认。',
-    confirmed: '已登录。',
-    canceled: '已在手机上取消。',
-    expired: '小程序码已过期。',
-    failed: '无法使用此码',
-  },
-}
+import { t as word } from './i18n.js'
 
 // qrPanel wires section (with .qr-title, .qr-intro, .qr-start, .qr-image,
-// .qr-status inside) to app: api is wxauth's base URL, onLogin receives the
-// delivered login (a token response, or {bind_required, bind_ticket}).
-export function qrPanel(section, { api, app, strings, onLogin }) {
-  const t = strings[lang()] || strings.en
+// .qr-status inside) to app: api is wxauth's base URL, words names the
+// panel's own words in i18n.js (qr_<words>_title, _intro, _alt, _scanned),
+// onLogin receives the delivered login (a token response, or
+// {bind_required, bind_ticket}).
+export function qrPanel(section, { api, app, words, onLogin }) {
+  const own = (k) => word(`qr_${words}_${k}`)
+  const t = {
+    title: own('title'), intro: own('intro'), alt: own('alt'), scanned: own('scanned'),
+    show: word('qr_show'), again: word('qr_again'), waiting: word('qr_waiting'), confirmed: word('qr_confirmed'),
+    canceled: word('qr_canceled'), expired: word('qr_expired'), failed: word('qr_failed'),
+  }
   const q = (sel) => section.querySelector(sel)
   const status = q('.qr-status')
   const img = q('.qr-image')
