@@ -241,25 +241,30 @@ func (s *Sandbox) createUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// createCode serves POST /sandbox/v1/miniprogram/code {"appid", "user"}
-// (docs/sandbox.md): the code wx.login() would give that user, replacing
-// their session_key as the app's [SessionKeyPolicy] says.
-func (s *Sandbox) createCode(w http.ResponseWriter, r *http.Request) error {
-	var req appUserRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
+// codeControl serves a control endpoint that mints a code for one user of
+// one app, {"appid", "user"} → {"code"} (docs/sandbox.md): POST
+// /sandbox/v1/miniprogram/code with [Sandbox.IssueCode] (what wx.login()
+// would give, replacing the session_key as the app's [SessionKeyPolicy]
+// says), POST /sandbox/v1/app/code with [Sandbox.IssueAppCode] (what
+// SendAuth would give in a mobile app).
+func codeControl(issue func(appID, user string) (string, error)) controlHandler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req appUserRequest
+		if err := decodeJSON(w, r, &req); err != nil {
+			return err
+		}
+		if err := req.check(); err != nil {
+			return err
+		}
+		code, err := issue(req.AppID, req.User)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Code string `json:"code"`
+		}{code})
+		return nil
 	}
-	if err := req.check(); err != nil {
-		return err
-	}
-	code, err := s.IssueCode(req.AppID, req.User)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Code string `json:"code"`
-	}{code})
-	return nil
 }
 
 // appUserRequest is the body of the control endpoints about one user of

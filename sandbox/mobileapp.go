@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"fmt"
-	"net/http"
 )
 
 // IssueAppCode returns the code the WeChat SDK's SendAuth (scope
@@ -25,25 +24,4 @@ func (s *Sandbox) IssueAppCode(appID, user string) (string, error) {
 		return "", fmt.Errorf("user %q: %w", user, ErrNotFound)
 	}
 	return s.issueOAuthCodeLocked(app, user, ScopeUserInfo)
-}
-
-// createAppCode serves POST /sandbox/v1/app/code {"appid", "user"}
-// (docs/sandbox.md): {"code"}, what SendAuth would give that user in that
-// mobile app.
-func (s *Sandbox) createAppCode(w http.ResponseWriter, r *http.Request) error {
-	var req appUserRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	if err := req.check(); err != nil {
-		return err
-	}
-	code, err := s.IssueAppCode(req.AppID, req.User)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Code string `json:"code"`
-	}{code})
-	return nil
 }

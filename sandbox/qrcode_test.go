@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wxauth/wxauth/internal/qrtest"
 )
 
 // qrCreate calls POST /cgi-bin/qrcode/create with body.
@@ -44,7 +46,7 @@ func TestQRCodeCreateAndShow(t *testing.T) {
 	if status != http.StatusOK || ct != "image/png" {
 		t.Fatalf("showqrcode = %d %s", status, ct)
 	}
-	if got := readQR(t, png); got != qrURL {
+	if got := qrtest.Read(t, png); got != qrURL {
 		t.Fatalf("the QR code reads %q, want the url %q", got, qrURL)
 	}
 	// The ticket sent without URL encoding ("+" read as a space) is not it.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wxauth/wxauth/internal/qrtest"
 )
 
 const wxaCodePath = "/wxa/getwxacodeunlimit"
@@ -41,7 +43,7 @@ func TestWxaCodeUnlimit(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("getwxacodeunlimit: errcode %d", code)
 	}
-	content := readQR(t, png)
+	content := qrtest.Read(t, png)
 	u, err := url.Parse(content)
 	if err != nil || !strings.HasPrefix(content, wxaCodeContentPrefix) {
 		t.Fatalf("QR code reads %q, want %s…", content, wxaCodeContentPrefix)

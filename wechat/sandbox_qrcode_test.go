@@ -1,16 +1,12 @@
 package wechat_test
 
 import (
-	"bytes"
 	"errors"
-	"image/png"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	qrreader "github.com/makiuchi-d/gozxing/qrcode"
-
+	"github.com/wxauth/wxauth/internal/qrtest"
 	"github.com/wxauth/wxauth/sandbox"
 	"github.com/wxauth/wxauth/wechat"
 )
@@ -46,14 +42,8 @@ func TestQRCodeAgainstSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ShowQRCode = %v", err)
 	}
-	pic, err := png.Decode(bytes.NewReader(img))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bmp, _ := gozxing.NewBinaryBitmapFromImage(pic)
-	res, err := qrreader.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil || res.GetText() != qr.URL {
-		t.Fatalf("the picture reads %v, %v; want %q", res, err, qr.URL)
+	if got := qrtest.Read(t, img); got != qr.URL {
+		t.Fatalf("the picture reads %q, want %q", got, qr.URL)
 	}
 	clock.Set(clock.Now().Add(121 * time.Second))
 	var he *wechat.HTTPError

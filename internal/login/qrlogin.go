@@ -265,16 +265,10 @@ func (s *Service) ScanQR(ctx context.Context, ticket string, who QRUser) (QRScan
 // keeps it sealed for the browser (scanned → confirmed).
 func (s *Service) ConfirmQR(ctx context.Context, ticket string, who QRUser) error {
 	return s.claimQR(ctx, ticket, func(t qrTicket) error {
-		switch {
-		case t.App != who.App:
-			return ErrInvalidQRTicket.Say("this code is for another app")
-		case s.confirmedByPhone(t) != nil:
-			return s.confirmedByPhone(t)
-		case t.Step == qrWaiting:
-			return ErrQRConflict.Say("scan the code before confirming")
-		case t.UserID != who.UserID:
-			return ErrQRConflict.Say("another user has scanned this code")
-		case t.Step != qrScanned:
+		if err := s.scannedBy(t, who, "confirming"); err != nil {
+			return err
+		}
+		if t.Step != qrScanned {
 			return ErrQRConflict.Sayf("this login is %s already", t.public())
 		}
 		return nil
@@ -295,6 +289,23 @@ func (s *Service) ConfirmQR(ctx context.Context, ticket string, who QRUser) erro
 		tr := pair.Response(briefUser(u), false)
 		return qrResult{Tokens: &tr}, nil
 	})
+}
+
+// scannedBy is nil when who may confirm or cancel t: its app's user who
+// scanned it, on a ticket the phone confirms; doing names the step for
+// the refusal before a scan.
+func (s *Service) scannedBy(t qrTicket, who QRUser, doing string) error {
+	switch {
+	case t.App != who.App:
+		return ErrInvalidQRTicket.Say("this code is for another app")
+	case s.confirmedByPhone(t) != nil:
+		return s.confirmedByPhone(t)
+	case t.Step == qrWaiting:
+		return ErrQRConflict.Sayf("scan the code before %s", doing)
+	case t.UserID != who.UserID:
+		return ErrQRConflict.Say("another user has scanned this code")
+	}
+	return nil
 }
 
 // confirmedByPhone is nil for a ticket the user confirms in the mini
@@ -396,18 +407,14 @@ func (s *Service) CancelQR(ctx context.Context, ticket string, who QRUser) error
 		if err != nil {
 			return err
 		}
-		switch {
-		case t.App != who.App:
-			return ErrInvalidQRTicket.Say("this code is for another app")
-		case s.confirmedByPhone(t) != nil:
-			return s.confirmedByPhone(t)
-		case t.Step == qrWaiting:
-			return ErrQRConflict.Say("scan the code before cancelling")
-		case t.UserID != who.UserID:
-			return ErrQRConflict.Say("another user has scanned this code")
-		case t.Step == qrCanceled:
+		if err := s.scannedBy(t, who, "cancelling"); err != nil {
+			return err
+		}
+		switch t.Step {
+		case qrCanceled:
 			return nil
-		case t.Step != qrScanned:
+		case qrScanned:
+		default:
 			return ErrQRConflict.Sayf("this login is %s already", t.public())
 		}
 		next := t

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/qrtest"
 	"github.com/wxauth/wxauth/internal/servertest"
 )
 
@@ -24,7 +25,7 @@ func TestFollowToLogin(t *testing.T) {
 	if img.Status != 200 || img.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("image = %d %v", img.Status, img.Header)
 	}
-	if got := readQRCode(t, img.Body); !strings.HasPrefix(got, "http://weixin.qq.com/q/") {
+	if got := qrtest.Read(t, img.Body); !strings.HasPrefix(got, "http://weixin.qq.com/q/") {
 		t.Fatalf("the QR code carries %q, want a parametric QR code's url", got)
 	}
 	if _, st := qrPoll(t, s, tk, ""); st.Status != "waiting" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/login"
+	"github.com/wxauth/wxauth/internal/qrtest"
 	"github.com/wxauth/wxauth/internal/servertest"
 	"github.com/wxauth/wxauth/sandbox"
 	"github.com/wxauth/wxauth/wechat/push"
@@ -84,7 +85,7 @@ func followQR(t *testing.T, s *servertest.Server, scene string) string {
 	if ct != "image/png" {
 		t.Fatalf("content type %q", ct)
 	}
-	return readQRCode(t, img)
+	return qrtest.Read(t, img)
 }
 
 // scan plays user scanning the code of scene with the sandbox's control API.

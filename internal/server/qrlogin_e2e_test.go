@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"image/png"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,11 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	qrreader "github.com/makiuchi-d/gozxing/qrcode"
-
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/qrtest"
 	"github.com/wxauth/wxauth/internal/servertest"
 )
 
@@ -105,23 +102,6 @@ func qrWantError(t *testing.T, what string, r servertest.Response, status int, c
 	}
 }
 
-func readQRCode(t *testing.T, pic []byte) string {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(pic))
-	if err != nil {
-		t.Fatalf("not a PNG: %v", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := qrreader.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("no QR code in the picture: %v", err)
-	}
-	return res.GetText()
-}
-
 // The whole flow over HTTP, long poll: the code carries the ticket, the
 // mini program scans and confirms, the browser gets a session once.
 func TestQRLoginLongPoll(t *testing.T) {
@@ -134,7 +114,7 @@ func TestQRLoginLongPoll(t *testing.T) {
 	if img.Status != 200 || img.Header.Get("Content-Type") != "image/png" || img.Header.Get("Cache-Control") != "private, max-age=300" {
 		t.Fatalf("image = %d %v", img.Status, img.Header)
 	}
-	u, err := url.Parse(readQRCode(t, img.Body))
+	u, err := url.Parse(qrtest.Read(t, img.Body))
 	if err != nil || u.Query().Get("scene") != tk.Ticket {
 		t.Fatalf("the code carries %v, want scene=%s", u, tk.Ticket)
 	}
