@@ -56,6 +56,10 @@ export function qrPanel(section, { api, app, words, onLogin }) {
   start.addEventListener('click', async () => {
     const mine = ++run
     start.textContent = t.again
+    // A new ticket: 'waiting' again only once its picture is drawn (the
+    // code exists at WeChat only then).
+    section.dataset.state = 'drawing'
+    delete section.dataset.ticket
     try {
       const res = await fetch(`${api}/v1/qrlogin`, {
         method: 'POST',
