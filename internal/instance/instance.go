@@ -94,7 +94,10 @@ type Instance struct {
 	// JWKS is the public key set being served.
 	JWKS func() []byte
 	// Login logs people in (tests reach its flows directly).
-	Login   *login.Service
+	Login *login.Service
+	// Wake is the instance's one signal subscription and the QR login
+	// browsers waiting on it (benchmarks ask how many wait).
+	Wake    *wakeup.Hub
 	closers []func() error
 }
 
@@ -226,6 +229,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	}
 	// One signal subscription per instance wakes its QR login browsers.
 	wake := wakeup.New(inst.Sessions, opt.After, opt.Logger)
+	inst.Wake = wake
 	wctx, wcancel := context.WithCancel(context.Background())
 	wdone := make(chan struct{})
 	go func() { defer close(wdone); wake.Run(wctx) }()
