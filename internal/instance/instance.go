@@ -85,7 +85,10 @@ type Instance struct {
 	// JWKS is the public key set being served.
 	JWKS func() []byte
 	// Login logs people in (tests reach its flows directly).
-	Login   *login.Service
+	Login *login.Service
+	// API is the HTTP API inside Handler; `wxauth serve` drains it and
+	// ends its revocation streams when it stops.
+	API     *server.Server
 	closers []func() error
 }
 
@@ -242,6 +245,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
+	inst.API = api
 	if len(opt.Mount) == 0 && !opt.MetricsOnAPI {
 		inst.Handler = api
 		return inst, nil
