@@ -129,9 +129,10 @@ func checkLoopback(addr string) error {
 
 // runServe is `wxauth serve --config FILE` (docs/configuration.md).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
-	fs := newCommand("serve", "wxauth serve --config wxauth.yaml [--migrate]")
+	fs := newCommand("serve", "wxauth serve --config wxauth.yaml [--migrate] [--check-config]")
 	path := fs.String("config", "", "configuration file (YAML), required; WXAUTH_* variables override it")
 	migrate := fs.Bool("migrate", false, "run the database migrations before serving (else run `wxauth migrate` first)")
+	check := fs.Bool("check-config", false, "check the configuration and the WXAUTH_* variables as serve would, open nothing, and exit")
 	if err := fs.parse(args, 0, stdout, stderr); err != nil {
 		return err
 	}
@@ -148,6 +149,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	// Against WeChat itself: refuse redirects WeChat would never return to.
 	if err := cfg.CheckWeChatDomains(); err != nil {
 		return err
+	}
+	if *check {
+		fmt.Fprintf(stdout, "configuration OK: %s (%d apps, issuer %s)\n", *path, len(cfg.Apps), cfg.Issuer)
+		return nil
 	}
 	log := newLogger(stderr, &cfg)
 	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, DatabaseMode: sqlstore.ModeProduction, Logger: log})

@@ -59,8 +59,7 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 		st.Drain()
 	}
 	if st.Delay > 0 {
-		log.Info("draining: /readyz answers 503; the listener closes after shutdown_delay (a second signal closes it now)", "shutdown_delay", st.Delay.String())
-		waitDelay(st.Delay)
+		waitDelay(st.Delay, log)
 	}
 	if st.Timeout <= 0 {
 		st.Timeout = 10 * time.Second
@@ -85,10 +84,11 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 
 // waitDelay waits d, or until a second SIGTERM or SIGINT: an operator at
 // a terminal need not wait for the load balancer that is not there.
-func waitDelay(d time.Duration) {
+func waitDelay(d time.Duration, log *slog.Logger) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
+	log.Info("draining: /readyz answers 503; the listener closes after shutdown_delay (a second signal closes it now)", "shutdown_delay", d.String())
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
