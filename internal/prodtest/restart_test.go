@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wxauth/wxauth/api"
 )
@@ -33,7 +34,7 @@ type rrClient struct {
 func newRRClient(urls ...string) *rrClient {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DisableKeepAlives = true
-	return &rrClient{urls: urls, httpc: &http.Client{Transport: tr}}
+	return &rrClient{urls: urls, httpc: &http.Client{Transport: tr, Timeout: time.Minute}} // a guard against a hang, not a measure
 }
 
 // do sends one request and says which instance answered it.
