@@ -136,7 +136,9 @@ type AccountSwitchBind struct {
 // complete), then an `event: ready` with `data: {}`, then each new one as it
 // happens, with `: ping` comments every 15 s. Until is the Unix time after
 // which every access token of the session has expired anyway, so the
-// subscriber may forget the sid then.
+// subscriber may forget the sid then. An instance that stops ends the
+// stream with `retry: 100` and `event: reconnect`: reconnect after that
+// many milliseconds, to another instance.
 type Revocation struct {
 	SID   string `json:"sid"`
 	Until int64  `json:"until"`

@@ -27,7 +27,9 @@
 //     have expired, and refuses their tokens with no call to wxauth. The
 //     subscriber starts with [Verifier.Start] (or on the first
 //     [Verifier.Verify]), reconnects with backoff, and stops with
-//     [Verifier.Close]. It is live once the snapshot of current
+//     [Verifier.Close]; a stream wxauth ends with `event: reconnect` (an
+//     instance stopping) is reopened at once and stays live for up to 1 s
+//     meanwhile. It is live once the snapshot of current
 //     revocations has arrived (`event: ready`); while it is not,
 //     [Config.OnLostRevocations] decides: [FailClosed] refuses every token
 //     with 503, [Introspect] asks wxauth per request (POST /v1/introspect).

@@ -106,15 +106,17 @@ type fakeWXAuth struct {
 	introspections atomic.Int64
 	streamsOpened  atomic.Int64
 
-	mu           sync.Mutex
-	keys         []map[string]string // the JWKS
-	jwksGate     chan struct{}       // non-nil: JWKS answers wait for it to close
-	jwksArrived  chan struct{}       // receives once per JWKS request while gated
-	revocations  []api.Revocation
-	revokedSIDs  map[string]bool
-	streams      map[*fakeStream]struct{}
-	refuseStream bool
-	failIntro    bool
+	mu            sync.Mutex
+	keys          []map[string]string // the JWKS
+	jwksGate      chan struct{}       // non-nil: JWKS answers wait for it to close
+	jwksArrived   chan struct{}       // receives once per JWKS request while gated
+	streamGate    chan struct{}       // non-nil: new streams wait for it to close
+	streamArrived chan struct{}       // receives once per stream request while gated
+	revocations   []api.Revocation
+	revokedSIDs   map[string]bool
+	streams       map[*fakeStream]struct{}
+	refuseStream  bool
+	failIntro     bool
 }
 
 type fakeStream struct {
@@ -185,6 +187,21 @@ func (f *fakeWXAuth) gateJWKS() (arrived <-chan struct{}, release func()) {
 	}
 }
 
+// gateStreams makes new revocation streams wait until the returned func
+// is called; arrived receives once per stream that reached the gate.
+func (f *fakeWXAuth) gateStreams() (arrived <-chan struct{}, release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.streamGate, f.streamArrived = make(chan struct{}), make(chan struct{}, 100)
+	gate := f.streamGate
+	return f.streamArrived, func() {
+		f.mu.Lock()
+		f.streamGate = nil
+		f.mu.Unlock()
+		close(gate)
+	}
+}
+
 func (f *fakeWXAuth) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if r.Header.Get("Authorization") != "Bearer "+testServiceKey {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
@@ -201,6 +218,12 @@ func (f *fakeWXAuth) serveRevocations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
+	if gate, arrived := f.streamGate, f.streamArrived; gate != nil {
+		f.mu.Unlock()
+		arrived <- struct{}{}
+		<-gate
+		f.mu.Lock()
+	}
 	if f.refuseStream {
 		f.mu.Unlock()
 		http.Error(w, `{"error":"unavailable"}`, http.StatusServiceUnavailable)

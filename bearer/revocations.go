@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"mime"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,18 @@ const (
 	maxEventLine = 16 << 10
 	// pruneEvery is how often the revoked set drops expired sids.
 	pruneEvery = time.Minute
+	// handoverMax is how long the push stays live after wxauth ended the
+	// stream with `event: reconnect` (an instance stopping cleanly) while
+	// the subscriber reconnects, through the load balancer, to another
+	// one. A revocation made meanwhile arrives with the new snapshot, so
+	// it is at most this late: the push's 1 s target (docs/resource-servers.md).
+	handoverMax = time.Second
+	// retryMax caps the wait an SSE retry field may ask for.
+	retryMax = 5 * time.Second
 )
+
+// errHandover ends a stream wxauth closed with `event: reconnect`.
+var errHandover = errors.New("wxauth is stopping this instance's streams: reconnect")
 
 // revokedSet is the sids revoked and still able to have live access
 // tokens, each until its "until" plus the leeway (a token within the leeway
@@ -133,9 +145,17 @@ type subscriber struct {
 	log      *slog.Logger
 	live     liveness
 
-	idle       time.Duration
-	backoffMin time.Duration
-	backoffMax time.Duration
+	idle        time.Duration
+	backoffMin  time.Duration
+	backoffMax  time.Duration
+	handoverMax time.Duration
+	// retry is the stream's last SSE retry field: the wait before
+	// reconnecting after a handover.
+	retry time.Duration
+	// epoch counts the changes of liveness decided by run and dispatch, so
+	// that a handover's timer does not undo a newer stream's ready.
+	epochMu    sync.Mutex
+	epoch      int64
 	afterEvent func(event string) // test hook, called after each event is applied
 	connects   atomic.Int64       // attempts, for tests
 
@@ -149,7 +169,7 @@ type subscriber struct {
 func newSubscriber(url, key string, c *http.Client, set *revokedSet, now func() time.Time, log *slog.Logger) *subscriber {
 	return &subscriber{
 		url: url, key: key, httpc: c, set: set, now: now, log: log,
-		idle: streamIdle, backoffMin: reconnectMin, backoffMax: reconnectMax,
+		idle: streamIdle, backoffMin: reconnectMin, backoffMax: reconnectMax, handoverMax: handoverMax,
 		done: make(chan struct{}),
 	}
 }
@@ -187,9 +207,26 @@ func (s *subscriber) run(ctx context.Context) {
 	failures := 0
 	for {
 		wasLive, err := s.connect(ctx)
-		s.live.set(false)
+		handover := wasLive && errors.Is(err, errHandover)
+		if handover {
+			s.holdLive(s.handoverMax)
+		} else {
+			s.setLive(false)
+		}
 		if ctx.Err() != nil {
 			return
+		}
+		if handover {
+			// A clean stop of that instance: no backoff, and nothing an
+			// operator must act on.
+			s.log.InfoContext(ctx, "bearer: wxauth instance stopping; reconnecting the revocation push", "url", s.url)
+			select {
+			case <-time.After(s.retry):
+			case <-ctx.Done():
+				return
+			}
+			backoff, failures = s.backoffMin, 0
+			continue
 		}
 		if wasLive {
 			s.log.WarnContext(ctx, "bearer: revocation push lost; reconnecting", "err", err, "url", s.url)
@@ -268,6 +305,9 @@ func (s *subscriber) connect(ctx context.Context) (wasLive bool, err error) {
 		watchdog.Reset(s.idle)
 		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
 		if len(line) == 0 {
+			if event == "reconnect" {
+				return wasLive, errHandover
+			}
 			if s.dispatch(ctx, event, data) {
 				wasLive = true
 			}
@@ -282,6 +322,10 @@ func (s *subscriber) connect(ctx context.Context) (wasLive bool, err error) {
 		switch string(field) {
 		case "event":
 			event = string(value)
+		case "retry": // WHATWG HTML §9.2.6: milliseconds, digits only
+			if ms, err := strconv.ParseUint(string(value), 10, 32); err == nil {
+				s.retry = min(time.Duration(ms)*time.Millisecond, retryMax)
+			}
 		case "data":
 			if len(data) > 0 {
 				data = append(data, '\n')
@@ -306,12 +350,36 @@ func (s *subscriber) dispatch(ctx context.Context, event string, data []byte) (r
 		if !s.live.get() {
 			s.log.InfoContext(ctx, "bearer: revocation push live", "url", s.url, "revoked_sids", s.set.len())
 		}
-		s.live.set(true)
+		s.setLive(true)
 	}
 	if s.afterEvent != nil && event != "" {
 		s.afterEvent(event)
 	}
 	return ready
+}
+
+// setLive sets the liveness and cancels a pending handover.
+func (s *subscriber) setLive(live bool) {
+	s.epochMu.Lock()
+	defer s.epochMu.Unlock()
+	s.epoch++
+	s.live.set(live)
+}
+
+// holdLive keeps the push live for at most d while the stream reconnects
+// after a handover: the next stream's ready or failure decides sooner.
+func (s *subscriber) holdLive(d time.Duration) {
+	s.epochMu.Lock()
+	s.epoch++
+	e := s.epoch
+	s.epochMu.Unlock()
+	time.AfterFunc(d, func() {
+		s.epochMu.Lock()
+		defer s.epochMu.Unlock()
+		if s.epoch == e {
+			s.live.set(false)
+		}
+	})
 }
 
 // causeOf prefers the reason ctx was cancelled (the watchdog) to the read

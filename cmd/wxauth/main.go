@@ -5,6 +5,8 @@
 //	wxauth sandbox  [--addr 127.0.0.1:9090] [--config wxauth.yaml]
 //	wxauth migrate  --config wxauth.yaml
 //	wxauth keys     rotate|list --config wxauth.yaml
+//	wxauth healthcheck [--url http://127.0.0.1:8080/healthz]
+//	wxauth version
 //
 // See README.md and docs/configuration.md.
 package main
@@ -29,14 +31,19 @@ Usage:
   wxauth dev      [--addr 127.0.0.1:8080] [--data ./wxauth-data]
         everything on one port, no outside service: the WeChat sandbox,
         apps mp/oa/web, SQLite and an in-process session store
-  wxauth serve    --config wxauth.yaml [--migrate]
+  wxauth serve    --config wxauth.yaml [--migrate] [--check-config]
         production mode, from a configuration file and WXAUTH_* variables
+        (--check-config: validate them, open nothing, exit)
   wxauth migrate  --config wxauth.yaml
         bring the database schema up to date
   wxauth keys     rotate|list --config wxauth.yaml
         add a signing key (it signs after every instance has loaded it), or list them
   wxauth sandbox  [--addr 127.0.0.1:9090] [--config wxauth.yaml]
         the WeChat imitation alone
+  wxauth healthcheck [--url http://127.0.0.1:8080/healthz]
+        exit 0 if the URL answers 200, else 1 (a container's HEALTHCHECK)
+  wxauth version
+        print the version
 
 Run "wxauth <command> -h" for a command's flags.
 `
@@ -45,6 +52,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, config.EnvFrom(os.Environ())); err != nil {
+		if errors.Is(err, errUnhealthy) {
+			os.Exit(1)
+		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "wxauth:", err)
 		}
@@ -82,6 +92,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return runMigrate(ctx, args[1:], stdout, stderr, env)
 	case "keys":
 		return runKeys(ctx, args[1:], stdout, stderr, env)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[1:], stdout, stderr, env)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "wxauth", versionString())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/demo"
@@ -109,7 +107,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 	defer inst.Close()
 	log.Info("wxauth dev started", "config", &cfg, "data", *data)
 	printDevBanner(stdout, origin, *data, cfg)
-	return serveHTTP(ctx, ln, inst.Handler, log)
+	return serveHTTP(ctx, ln, inst.Handler, log, stopping{Timeout: cfg.ShutdownTimeout.D(), Drain: inst.API.Drain, OnShutdown: inst.API.EndStreams})
 }
 
 // checkLoopback refuses a listen address other than a loopback one: `wxauth
@@ -131,9 +129,10 @@ func checkLoopback(addr string) error {
 
 // runServe is `wxauth serve --config FILE` (docs/configuration.md).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
-	fs := newCommand("serve", "wxauth serve --config wxauth.yaml [--migrate]")
+	fs := newCommand("serve", "wxauth serve --config wxauth.yaml [--migrate] [--check-config]")
 	path := fs.String("config", "", "configuration file (YAML), required; WXAUTH_* variables override it")
 	migrate := fs.Bool("migrate", false, "run the database migrations before serving (else run `wxauth migrate` first)")
+	check := fs.Bool("check-config", false, "check the configuration and the WXAUTH_* variables as serve would, open nothing, and exit")
 	if err := fs.parse(args, 0, stdout, stderr); err != nil {
 		return err
 	}
@@ -151,6 +150,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if err := cfg.CheckWeChatDomains(); err != nil {
 		return err
 	}
+	if *check {
+		fmt.Fprintf(stdout, "configuration OK: %s (%d apps, issuer %s)\n", *path, len(cfg.Apps), cfg.Issuer)
+		return nil
+	}
 	log := newLogger(stderr, &cfg)
 	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, DatabaseMode: sqlstore.ModeProduction, Logger: log})
 	if err != nil {
@@ -161,10 +164,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	stop := stopping{Delay: cfg.ShutdownDelay.D(), Timeout: cfg.ShutdownTimeout.D(), Drain: inst.API.Drain, OnShutdown: inst.API.EndStreams}
 	if cfg.MetricsOff() {
 		log.Info("wxauth serve started", "config", &cfg)
 		fmt.Fprintf(stdout, "wxauth serving on http://%s (issuer %s), metrics off\n", ln.Addr(), cfg.Issuer)
-		return serveHTTP(ctx, ln, inst.Handler, log)
+		return serveHTTP(ctx, ln, inst.Handler, log, stop)
 	}
 	// The metrics on a listener of their own: never on the public port.
 	mln, err := net.Listen("tcp", cfg.MetricsAddr)
@@ -176,16 +180,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	metrics.Handle("GET /metrics", inst.Metrics.Handler())
 	log.Info("wxauth serve started", "config", &cfg, "metrics", "http://"+mln.Addr().String()+"/metrics")
 	fmt.Fprintf(stdout, "wxauth serving on http://%s (issuer %s), metrics on http://%s/metrics\n", ln.Addr(), cfg.Issuer, mln.Addr())
+	// The metrics stay up while the API drains, and stop after it.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	mctx, mcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer mcancel()
 	merr := make(chan error, 1)
 	go func() {
-		err := serveHTTP(ctx, mln, metrics, log.With("listener", "metrics"))
+		err := serveHTTP(mctx, mln, metrics, log.With("listener", "metrics"), stopping{Timeout: cfg.ShutdownTimeout.D()})
 		cancel() // one listener failing stops the other
 		merr <- err
 	}()
-	err = serveHTTP(ctx, ln, inst.Handler, log)
-	cancel()
+	err = serveHTTP(ctx, ln, inst.Handler, log, stop)
+	mcancel()
 	return errors.Join(err, <-merr)
 }
 
@@ -223,7 +230,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	}
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "WeChat sandbox on %s\n  api.weixin.qq.com  → %s/sandbox/api\n  open.weixin.qq.com → %s/sandbox/open\n  control API        → %s/sandbox/v1\n", base, base, base, base)
-	return serveHTTP(ctx, ln, sb, log)
+	return serveHTTP(ctx, ln, sb, log, stopping{Timeout: cfg.ShutdownTimeout.D()})
 }
 
 // devOrigins are the origins `wxauth dev`'s sandbox lets every app return
@@ -252,35 +259,4 @@ func sandboxApps(apps []config.App, extra ...string) []sandbox.App {
 		}
 	}
 	return out
-}
-
-// serveHTTP serves until ctx ends, then shuts down gracefully: requests in
-// flight get up to 10 s to finish.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }

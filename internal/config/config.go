@@ -79,6 +79,14 @@ type Config struct {
 	KeyReload Duration
 	// QRLogin configures logins by scanning a code (docs/qrlogin.md).
 	QRLogin QRLogin
+	// ShutdownTimeout bounds a graceful stop of `wxauth serve`: requests
+	// still running after it are cut off, so the process exits before the
+	// orchestrator's own deadline (Kubernetes' SIGKILL).
+	ShutdownTimeout Duration
+	// ShutdownDelay is how long `wxauth serve` keeps serving, /readyz
+	// answering 503, between the signal and closing its listener, so the
+	// load balancer stops sending first. Zero: close at once.
+	ShutdownDelay Duration
 
 	// lines are the file's line of each key path Parse read, for the
 	// problems Validate finds.
@@ -282,11 +290,12 @@ func Defaults() Config {
 			SessionMaxAge: Duration(720 * time.Hour),
 			ReuseGrace:    Duration(30 * time.Second),
 		},
-		Registration: RegistrationAuto,
-		LogLevel:     "info",
-		LogFormat:    "auto",
-		KeyReload:    Duration(15 * time.Second),
-		QRLogin:      QRLogin{TTL: Duration(5 * time.Minute)},
+		Registration:    RegistrationAuto,
+		LogLevel:        "info",
+		LogFormat:       "auto",
+		KeyReload:       Duration(15 * time.Second),
+		ShutdownTimeout: Duration(20 * time.Second),
+		QRLogin:         QRLogin{TTL: Duration(5 * time.Minute)},
 		// Generous per IP: many mobile users in China share a carrier-grade
 		// NAT address.
 		RateLimits: RateLimits{
@@ -487,6 +496,12 @@ func (c *Config) Validate(needSecret bool) error {
 	}
 	if c.KeyReload < Duration(100*time.Millisecond) {
 		bad("key_reload", "must be at least 100ms")
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown_timeout", "must be positive")
+	}
+	if c.ShutdownDelay < 0 {
+		bad("shutdown_delay", "must not be negative")
 	}
 	if c.Tokens.ReuseGrace < 0 {
 		bad("tokens.reuse_grace", "must not be negative")

@@ -81,6 +81,8 @@ var keys = []Key{
 	{Path: "sms.daily_budget", Env: "WXAUTH_SMS_DAILY_BUDGET", Doc: "SMS codes the whole service sends per UTC day; beyond, 503 `unavailable` and `wxauth_sms_budget_exhausted_total` counts", ref: str(func(c *Config) *string { return &c.SMS.DailyBudget })},
 	{Path: "qrlogin.ttl", Env: "WXAUTH_QRLOGIN_TTL", Doc: "lifetime of a QR login ticket, 30s to 30m: how long a code shown on a PC can be scanned and confirmed ([qrlogin.md](qrlogin.md))", kind: duration, ref: dur(func(c *Config) *Duration { return &c.QRLogin.TTL })},
 	{Path: "key_reload", Env: "WXAUTH_KEY_RELOAD", Doc: "how often instances reload the shared signing keys; a new key signs after two reloads", kind: duration, ref: dur(func(c *Config) *Duration { return &c.KeyReload })},
+	{Path: "shutdown_timeout", Env: "WXAUTH_SHUTDOWN_TIMEOUT", Doc: "on SIGTERM or SIGINT, how long `serve` waits for requests in flight (after `shutdown_delay`) before cutting them off and exiting; keep `shutdown_delay` + this below Kubernetes' `terminationGracePeriodSeconds` ([deploy.md](deploy.md#restarts-and-shutdown))", kind: duration, ref: dur(func(c *Config) *Duration { return &c.ShutdownTimeout })},
+	{Path: "shutdown_delay", Env: "WXAUTH_SHUTDOWN_DELAY", Doc: "on SIGTERM or SIGINT, how long `serve` keeps serving with `/readyz` answering 503 before it closes its listener, so the load balancer stops sending first (Kubernetes: `5s`); a second signal ends it", kind: duration, ref: dur(func(c *Config) *Duration { return &c.ShutdownDelay })},
 }
 
 // appKeys are the keys of one entry of apps.

@@ -97,7 +97,10 @@ type Instance struct {
 	Login *login.Service
 	// Wake is the instance's one signal subscription and the QR login
 	// browsers waiting on it (benchmarks ask how many wait).
-	Wake    *wakeup.Hub
+	Wake *wakeup.Hub
+	// API is the HTTP API inside Handler; `wxauth serve` drains it and
+	// ends its revocation streams when it stops.
+	API     *server.Server
 	closers []func() error
 }
 
@@ -276,6 +279,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
+	inst.API = api
 	if len(opt.Mount) == 0 && !opt.MetricsOnAPI {
 		inst.Handler = api
 		return inst, nil

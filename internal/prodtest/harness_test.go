@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,7 +35,8 @@ var (
 	buildErr  error
 )
 
-// wxauthBinary builds cmd/wxauth once per test run.
+// wxauthBinary builds cmd/wxauth once per test run, through
+// scripts/build.sh: the binary the Dockerfile ships is the one tested.
 func wxauthBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -44,9 +46,9 @@ func wxauthBinary(t *testing.T) string {
 			return
 		}
 		binary = filepath.Join(dir, "wxauth")
-		out, err := exec.Command("go", "build", "-o", binary, "github.com/wxauth/wxauth/cmd/wxauth").CombinedOutput()
+		out, err := exec.Command("sh", "../../scripts/build.sh", binary, "prodtest").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("scripts/build.sh: %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -108,8 +110,8 @@ func testApps() []config.App {
 	return apps
 }
 
-// newSandbox runs the WeChat imitation with apps.
-func newSandbox(t *testing.T, apps []config.App) (*sandbox.Sandbox, string) {
+// newSandbox runs the WeChat imitation with apps, behind gate.
+func newSandbox(t *testing.T, apps []config.App, gate *gate) (*sandbox.Sandbox, string) {
 	t.Helper()
 	var sbApps []sandbox.App
 	for _, a := range apps {
@@ -119,14 +121,49 @@ func newSandbox(t *testing.T, apps []config.App) (*sandbox.Sandbox, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(sb)
+	hs := httptest.NewServer(gate.wrap(sb))
 	t.Cleanup(hs.Close)
 	return sb, hs.URL
+}
+
+// gate holds the sandbox's answers to a path while closed, so that a
+// test has a request in flight for as long as it needs.
+type gate struct {
+	mu      sync.Mutex
+	path    string
+	open    chan struct{}
+	arrived chan struct{}
+}
+
+// hold makes calls to path wait until release; arrived receives once per
+// call held.
+func (g *gate) hold(path string) (arrived <-chan struct{}, release func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.path, g.open, g.arrived = path, make(chan struct{}), make(chan struct{}, 16)
+	open := g.open
+	var once sync.Once
+	return g.arrived, func() { once.Do(func() { close(open) }) }
+}
+
+func (g *gate) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		held := g.path != "" && strings.HasSuffix(r.URL.Path, g.path)
+		open, arrived := g.open, g.arrived
+		g.mu.Unlock()
+		if held {
+			arrived <- struct{}{}
+			<-open
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // deployment is what several instances share.
 type deployment struct {
 	sb       *sandbox.Sandbox
+	gate     *gate
 	cfgPath  string
 	env      []string
 	mpAppID  string
@@ -139,7 +176,8 @@ type deployment struct {
 func newDeployment(t *testing.T, databaseURL, redisURL string, extra ...string) *deployment {
 	t.Helper()
 	apps := testApps()
-	sb, sbURL := newSandbox(t, apps)
+	g := &gate{}
+	sb, sbURL := newSandbox(t, apps, g)
 	var y strings.Builder
 	fmt.Fprintf(&y, "addr: 127.0.0.1:0\nmetrics_addr: 127.0.0.1:0\nissuer: https://auth.prodtest.example\n")
 	fmt.Fprintf(&y, "database_url: %q\nredis_url: %q\n", databaseURL, redisURL)
@@ -167,7 +205,7 @@ func newDeployment(t *testing.T, databaseURL, redisURL string, extra ...string) 
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
-	return &deployment{sb: sb, cfgPath: path, env: env, mpAppID: apps[0].AppID, httpc: &http.Client{Transport: tr, Timeout: 20 * time.Second}}
+	return &deployment{sb: sb, gate: g, cfgPath: path, env: env, mpAppID: apps[0].AppID, httpc: &http.Client{Transport: tr, Timeout: 20 * time.Second}}
 }
 
 // instance is one running `wxauth serve` process.
@@ -179,14 +217,41 @@ type instance struct {
 }
 
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu      sync.Mutex
+	b       strings.Builder
+	written chan struct{} // closed and replaced at each write
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.written != nil {
+		close(l.written)
+		l.written = nil
+	}
 	return l.b.Write(p)
+}
+
+// waitFor returns once the text holds s, or fails t when ctx ends first.
+func (l *lockedBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	for {
+		l.mu.Lock()
+		if strings.Contains(l.b.String(), s) {
+			l.mu.Unlock()
+			return
+		}
+		if l.written == nil {
+			l.written = make(chan struct{})
+		}
+		ch := l.written
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-t.Context().Done():
+			t.Fatalf("the log never said %q", s)
+		}
+	}
 }
 
 func (l *lockedBuffer) String() string {
@@ -195,11 +260,12 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// start runs `wxauth serve --migrate` and waits until it listens.
-func (d *deployment) start(t *testing.T) *instance {
+// start runs `wxauth serve --migrate` and waits until it listens; env
+// adds variables (WXAUTH_ADDR=… for a fixed port).
+func (d *deployment) start(t *testing.T, env ...string) *instance {
 	t.Helper()
 	cmd := exec.Command(wxauthBinary(t), "serve", "--migrate", "--config", d.cfgPath)
-	cmd.Env = d.env
+	cmd.Env = append(slices.Clone(d.env), env...)
 	in := &instance{cmd: cmd, logs: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = in.logs
 	stdout, err := cmd.StdoutPipe()

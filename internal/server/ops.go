@@ -26,10 +26,14 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readyz answers 200 only when storage and the session store answer, and
-// 503 unavailable naming the ones that do not. A 200 lists, under
+// 503 unavailable naming the ones that do not, or saying the instance is
+// shutting down (Drain). A 200 lists, under
 // "wechat", the apps WeChat currently refuses for a reason only an
 // operator can fix, with what to do.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.draining.Load() {
+		return errNotReady.Say("not ready: shutting down")
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	var down []string

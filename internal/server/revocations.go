@@ -19,6 +19,11 @@ const maxStreamsPerKey = 8
 // streamRetryAfter is the Retry-After of a stream refused by the cap.
 const streamRetryAfter = 5 * time.Second
 
+// streamRetry is the SSE retry field of the event that ends a stream
+// when the instance stops: reconnect soon, to another instance (the load
+// balancer has taken this one out; docs/api.md "GET /v1/revocations").
+const streamRetry = 100 * time.Millisecond
+
 // openStream counts a stream of the service key name, or refuses it at
 // the cap; done uncounts it.
 func (s *Server) openStream(name string) (done func(), err error) {
@@ -105,6 +110,11 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
 	for {
 		select {
 		case <-r.Context().Done():
+			return nil
+		case <-s.endStream:
+			deadline()
+			fmt.Fprintf(w, "retry: %d\nevent: reconnect\ndata: {}\n\n", streamRetry.Milliseconds())
+			rc.Flush()
 			return nil
 		case ev, open := <-events:
 			if !open {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wxauth/wxauth/api"
@@ -85,6 +86,11 @@ type Server struct {
 	streams     map[string]int
 	routeTable  routeTable
 	openAPIJSON []byte
+	// draining is set once the process is stopping (Drain); ending is
+	// closed when revocation streams must end (EndStreams).
+	draining  atomic.Bool
+	endOnce   sync.Once
+	endStream chan struct{}
 }
 
 // New checks cfg and returns the API as an http.Handler.
@@ -113,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, m: cfg.Metrics,
-		serviceKeys: newServiceKeys(cfg.ServiceKeys), streams: map[string]int{}}
+		serviceKeys: newServiceKeys(cfg.ServiceKeys), streams: map[string]int{}, endStream: make(chan struct{})}
 	if s.cfg.StreamWriteTimeout == 0 {
 		s.cfg.StreamWriteTimeout = 10 * time.Second
 	}
