@@ -11,6 +11,7 @@ import (
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
+	"github.com/wxauth/wxauth/internal/oidc"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/revocation"
 	"github.com/wxauth/wxauth/internal/storage"
@@ -58,6 +59,9 @@ type Config struct {
 	// WeChatProblems, if not nil, gives WeChat's current refusals that an
 	// operator must act on, shown by /readyz (docs/deploy.md).
 	WeChatProblems func() []wechatstatus.Problem
+	// OIDC is the OpenID Provider (docs/oidc.md); nil: its endpoints
+	// answer 404.
+	OIDC *oidc.Provider
 }
 
 // Server is wxauth's HTTP API.
