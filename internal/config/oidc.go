@@ -71,7 +71,9 @@ func (c *Config) parseOIDC(v *yaml.Node, ps *Problems) {
 		c.OIDC.Clients = nil
 		c.eachEntry(val, "oidc.clients", oidcClientsForm, "must be a mapping {client_id, redirect_uris, …}", ps,
 			func(int) { c.OIDC.Clients = append(c.OIDC.Clients, OIDCClient{}) },
-			func(path string, k, val *yaml.Node) { c.oidcClientField(&c.OIDC.Clients[len(c.OIDC.Clients)-1], path, k, val, ps) })
+			func(path string, k, val *yaml.Node) {
+				c.oidcClientField(&c.OIDC.Clients[len(c.OIDC.Clients)-1], path, k, val, ps)
+			})
 	}
 }
 
