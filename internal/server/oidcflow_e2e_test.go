@@ -1,0 +1,156 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/wxauth/wxauth/internal/servertest"
+	"github.com/wxauth/wxauth/internal/storage"
+)
+
+// The discovery document holds what OpenID Connect Discovery §3 requires,
+// with the configured issuer exactly and the JWKS's algorithm.
+func TestOIDCDiscovery(t *testing.T) {
+	s := oidcServer(t)
+	res := s.Do(t, "GET", "/.well-known/openid-configuration", nil, "")
+	var d map[string]any
+	res.JSON(t, &d)
+	if d["issuer"] != s.Config.Issuer {
+		t.Errorf("issuer %v, want %q", d["issuer"], s.Config.Issuer)
+	}
+	for _, k := range []string{"authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "revocation_endpoint",
+		"end_session_endpoint", "response_types_supported", "subject_types_supported", "id_token_signing_alg_values_supported",
+		"scopes_supported", "token_endpoint_auth_methods_supported", "code_challenge_methods_supported", "grant_types_supported", "claims_supported"} {
+		if d[k] == nil {
+			t.Errorf("discovery lacks %s", k)
+		}
+	}
+	if d["jwks_uri"] != s.URL+"/.well-known/jwks.json" {
+		t.Errorf("jwks_uri %v", d["jwks_uri"])
+	}
+	var jwks struct {
+		Keys []struct {
+			Alg string `json:"alg"`
+		} `json:"keys"`
+	}
+	s.Do(t, "GET", "/.well-known/jwks.json", nil, "").JSON(t, &jwks)
+	algs, _ := d["id_token_signing_alg_values_supported"].([]any)
+	if len(jwks.Keys) == 0 || len(algs) != 1 || algs[0] != jwks.Keys[0].Alg {
+		t.Errorf("id_token_signing_alg_values_supported %v, JWKS alg %v", algs, jwks.Keys)
+	}
+	// Without clients the provider is off.
+	if res := oidcOff(t).Do(t, "GET", "/.well-known/openid-configuration", nil, ""); res.Status != http.StatusNotFound {
+		t.Errorf("discovery without oidc.clients = %d, want 404", res.Status)
+	}
+}
+
+// Inside WeChat the authorization goes straight to the Official Account's
+// login (no page between), and comes back with a code.
+func TestOIDCInsideWeChat(t *testing.T) {
+	s := oidcServer(t)
+	r := newRP(t, s, "rp", rpSecret, rpCallback, "profile")
+	b := rpBrowser(t, s, wechatUA)
+	b.CheckRedirect = func(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+		return func(req *http.Request, via []*http.Request) error {
+			if len(via) == 1 && !strings.HasSuffix(req.URL.Path, "/connect/oauth2/authorize") {
+				t.Errorf("inside WeChat the first redirect goes to %s, want the Official Account's authorize page", req.URL.Path)
+			}
+			return next(req, via)
+		}
+	}(b.CheckRedirect)
+	tok, idt := r.login(t, s, b, "n")
+	info, err := r.provider.UserInfo(r.ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Name string `json:"name"`
+	}
+	_ = info.Claims(&c)
+	if c.Name == "" || info.Subject != idt.Subject {
+		t.Errorf("userinfo %+v: want alice's name (snsapi_userinfo) and the ID token's sub", c)
+	}
+}
+
+// On a phone outside WeChat the page says what to do instead of showing a
+// QR code no one can scan; zh browsers read it in Chinese.
+func TestOIDCSignInPage(t *testing.T) {
+	s := oidcServer(t)
+	r := newRP(t, s, "rp", rpSecret, rpCallback)
+	u := r.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	phone := rpBrowser(t, s, "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148 Safari/604.1")
+	resp, body := get(t, phone, u)
+	if resp.StatusCode != http.StatusOK || signInLink.MatchString(body) || !strings.Contains(body, "open this link in WeChat") {
+		t.Errorf("phone browser: %d, want the open-in-WeChat message: %.300s", resp.StatusCode, body)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", u, nil)
+	req.Header.Set("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8")
+	res, err := rpBrowser(t, s, desktopUA).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var sb strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := res.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if !strings.Contains(sb.String(), "登录 Relying Party") || !strings.Contains(sb.String(), "微信登录") ||
+		!strings.Contains(res.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("zh page: %.400s", sb.String())
+	}
+}
+
+// A pairwise client sees a subject of its own, stable across logins and
+// equal at userinfo; phone claims come only with the phone scope.
+func TestOIDCPairwiseAndPhone(t *testing.T) {
+	s := oidcServer(t)
+	b := rpBrowser(t, s, desktopUA)
+	rpc := newRP(t, s, "rp", rpSecret, rpCallback, "phone")
+	tok, public := rpc.login(t, s, b, "n1")
+	if _, err := s.Inst.Users.UpdateUser(t.Context(), public.Subject, func(u *storage.User) error {
+		u.Phone = "+8613800000000"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := rpc.provider.UserInfo(rpc.ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var phone struct {
+		Number   string `json:"phone_number"`
+		Verified bool   `json:"phone_number_verified"`
+	}
+	_ = info.Claims(&phone)
+	if phone.Number != "+8613800000000" || !phone.Verified {
+		t.Errorf("phone scope: %+v", phone)
+	}
+	pw := newRP(t, s, "pw", rpSecret+"-pw", pwBack, "profile")
+	tok2, pair1 := pw.login(t, s, b, "n2")
+	_, pair2 := pw.login(t, s, b, "n3")
+	if pair1.Subject == public.Subject || pair1.Subject != pair2.Subject {
+		t.Errorf("pairwise sub %q, %q; public %q", pair1.Subject, pair2.Subject, public.Subject)
+	}
+	info2, err := pw.provider.UserInfo(pw.ctx, oauth2.StaticTokenSource(tok2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(info2)
+	var all map[string]any
+	_ = info2.Claims(&all)
+	if info2.Subject != pair1.Subject || all["phone_number"] != nil {
+		t.Errorf("pw userinfo %s: want the pairwise sub and no phone (no phone scope)", raw)
+	}
+}
+
+// oidcOff is a stack without OIDC clients.
+func oidcOff(t *testing.T) *servertest.Server { return servertest.New(t) }
