@@ -87,7 +87,9 @@ type Instance struct {
 	// JWKS is the public key set being served.
 	JWKS func() []byte
 	// Login logs people in (tests reach its flows directly).
-	Login   *login.Service
+	Login *login.Service
+	// OIDC is the OpenID Provider; nil without oidc.clients.
+	OIDC    *oidc.Provider
 	closers []func() error
 }
 
@@ -245,6 +247,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
+	inst.OIDC = op
 	hub := revocation.New(inst.Sessions, opt.Now, opt.Logger)
 	hctx, hcancel := context.WithCancel(context.Background())
 	hdone := make(chan struct{})
