@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
 
+	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/servertest"
 	"github.com/wxauth/wxauth/internal/storage"
 )
@@ -154,3 +156,20 @@ func TestOIDCPairwiseAndPhone(t *testing.T) {
 
 // oidcOff is a stack without OIDC clients.
 func oidcOff(t *testing.T) *servertest.Server { return servertest.New(t) }
+
+// Under registration bind_phone a person without a user gets a clear page
+// (binding a phone inside the OIDC sign-in is not built), and no code.
+func TestOIDCBindPhoneRefused(t *testing.T) {
+	s := oidcServer(t, servertest.Configure(func(c *config.Config) { c.Registration = config.RegistrationBindPhone }))
+	r := newRP(t, s, "rp", rpSecret, rpCallback)
+	b := rpBrowser(t, s, desktopUA)
+	resp, body := get(t, b, r.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	m := signInLink.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("authorize = %d, want the sign-in page", resp.StatusCode)
+	}
+	resp, body = get(t, b, s.URL+html.UnescapeString(m[1]))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" || !strings.Contains(body, "bind a phone number") {
+		t.Errorf("a new person under bind_phone: %d %q, want the bind page: %.300s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+}
