@@ -139,6 +139,9 @@ func (c *Config) setOIDCSecret(name, secret string) (matched, ok bool) {
 
 // validateOIDC checks oidc.clients with the names of the configured apps.
 func (c *Config) validateOIDC(bad func(key, format string, args ...any)) {
+	if len(c.OIDC.Clients) > 0 && strings.HasSuffix(c.Issuer, "/") {
+		bad("issuer", "%q ends with /: with oidc.clients the issuer is the exact base of every endpoint URL (https://auth.example.com)", c.Issuer)
+	}
 	seen := map[string]bool{}
 	for i, cl := range c.OIDC.Clients {
 		key := fmt.Sprintf("oidc.clients[%d]", i)

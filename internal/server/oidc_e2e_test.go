@@ -242,6 +242,14 @@ func TestOIDCGoOIDC(t *testing.T) {
 	if code := revoke(t, s, "rp", rpSecret, "no-such-token"); code != http.StatusOK {
 		t.Errorf("revoke of an unknown token = %d, want 200", code)
 	}
+	// No token or secret reaches the logs.
+	logs := s.Logs.String()
+	for name, secret := range map[string]string{"access token": tok.AccessToken, "refresh token": tok.RefreshToken,
+		"ID token": raw, "refreshed refresh token": fresh.RefreshToken, "client secret": rpSecret} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the logs contain the %s", name)
+		}
+	}
 }
 
 func revoke(t testing.TB, s *servertest.Server, id, secret, tok string) int {

@@ -67,6 +67,9 @@ func TestOIDCBadInput(t *testing.T) {
 		if _, err := r.conf.Exchange(r.ctx, code, oauth2.VerifierOption(v)); retrieveCode(err) != "invalid_grant" {
 			t.Fatalf("second exchange: %v, want invalid_grant", err)
 		}
+		if strings.Contains(s.Logs.String(), code) {
+			t.Error("the logs contain an authorization code")
+		}
 		if _, err := r.conf.TokenSource(r.ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); retrieveCode(err) != "invalid_grant" {
 			t.Errorf("the first exchange's refresh token after the reuse: %v, want invalid_grant", err)
 		}
