@@ -3,25 +3,41 @@ package oidc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/wxauth/wxauth/internal/fakeclock"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/internal/signer"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/internal/storage/memstore"
+	"github.com/wxauth/wxauth/internal/storage/redisstore"
 	"github.com/wxauth/wxauth/internal/token"
 )
 
 var secret = []byte("test-secret-0123456789abcdef0123456789")
 
+// sessionStore is where a provider keeps sessions and one-time records.
+type sessionStore interface {
+	storage.Sessions
+	storage.OneTime
+}
+
 // newTestProvider is a provider on memstore with a fixed key and a
 // settable clock, and a user u1.
 func newTestProvider(t *testing.T) (*Provider, *fakeclock.Clock) {
+	t.Helper()
+	return newTestProviderOn(t, memstore.New())
+}
+
+// newTestProviderOn keeps sessions and one-time records in sessions.
+func newTestProviderOn(t *testing.T, sessions sessionStore) (*Provider, *fakeclock.Clock) {
 	t.Helper()
 	clock := fakeclock.New(time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))
 	store := memstore.New()
@@ -30,7 +46,7 @@ func newTestProvider(t *testing.T) (*Provider, *fakeclock.Clock) {
 		t.Fatal(err)
 	}
 	keys, _ := signer.NewSet(key)
-	tokens, err := token.New(token.Config{Issuer: "https://id.example.com", Keys: keys, Sessions: store, Secret: secret, Now: clock.Now})
+	tokens, err := token.New(token.Config{Issuer: "https://id.example.com", Keys: keys, Sessions: sessions, Secret: secret, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +64,8 @@ func newTestProvider(t *testing.T) (*Provider, *fakeclock.Clock) {
 		NewUser: storage.User{ID: "u1"}, Now: clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{Issuer: "https://id.example.com", Clients: clients, Tokens: tokens, Keys: keys, Sessions: store,
-		Users: store, OneTime: store, Seal: box, Secret: secret, Now: clock.Now})
+	p, err := New(Config{Issuer: "https://id.example.com", Clients: clients, Tokens: tokens, Keys: keys, Sessions: sessions,
+		Users: store, OneTime: sessions, Seal: box, Secret: secret, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,9 +228,15 @@ func TestNewClients(t *testing.T) {
 }
 
 // Exchange: a code is single use among concurrent redemptions, bound to
-// its client, redirect_uri and PKCE verifier, and lives 60 s.
+// its client, redirect_uri and PKCE verifier, and lives 60 s; on the
+// in-process store and on Redis (WXAUTH_TEST_REDIS_URL).
 func TestExchange(t *testing.T) {
-	p, clock := newTestProvider(t)
+	t.Run("memstore", func(t *testing.T) { testExchange(t, memstore.New()) })
+	t.Run("redis", func(t *testing.T) { testExchange(t, openRedis(t)) })
+}
+
+func testExchange(t *testing.T, store sessionStore) {
+	p, clock := newTestProviderOn(t, store)
 	ctx := t.Context()
 	rp, _ := p.cfg.Clients.Client("rp")
 	pw, _ := p.cfg.Clients.Client("pw")
@@ -332,4 +354,37 @@ func TestBrowserSession(t *testing.T) {
 	if _, ok, _ := p.OpenBrowser(ctx, v); ok {
 		t.Error("the cookie of an ended session was honoured")
 	}
+}
+
+// openRedis is a redisstore under a key prefix of its own, whose keys are
+// deleted when the test ends; skipped without WXAUTH_TEST_REDIS_URL.
+func openRedis(t *testing.T) *redisstore.Store {
+	t.Helper()
+	u := os.Getenv("WXAUTH_TEST_REDIS_URL")
+	if u == "" {
+		t.Skip("set WXAUTH_TEST_REDIS_URL to run on Redis")
+	}
+	prefix := fmt.Sprintf("wxauthtest:oidc:%d-%d:", os.Getpid(), time.Now().UnixNano())
+	s, err := redisstore.Open(t.Context(), redisstore.Config{URL: u, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c := redis.NewClient(opt)
+		defer c.Close()
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			if ttl := c.PTTL(ctx, iter.Val()).Val(); ttl == -1 {
+				t.Errorf("key %q has no expiry", iter.Val())
+			}
+			c.Del(ctx, iter.Val())
+		}
+		s.Close()
+	})
+	return s
 }
