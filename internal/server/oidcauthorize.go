@@ -11,6 +11,7 @@ import (
 	"github.com/wxauth/wxauth/internal/clienterr"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/oidc"
+	"github.com/wxauth/wxauth/internal/storage"
 )
 
 // The OP's browser side (docs/oidc.md): /oauth2/authorize checks the
@@ -264,6 +265,9 @@ func (s *Server) pendingFailed(w http.ResponseWriter, r *http.Request, err error
 // loginFailedPage shows why a WeChat login failed: the sentence made for
 // clients where the failure started, never internal text.
 func (s *Server) loginFailedPage(w http.ResponseWriter, r *http.Request, err error) error {
+	if errors.Is(err, storage.ErrLimited) {
+		return err // 429 with Retry-After, as everywhere
+	}
 	var ce *clienterr.Error
 	if !errors.As(err, &ce) {
 		e, level := translate(err)

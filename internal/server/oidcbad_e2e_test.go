@@ -10,6 +10,9 @@ import (
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/servertest"
 )
 
 // The refusals of the OpenID Provider, over HTTP.
@@ -253,5 +256,34 @@ func TestOIDCNonceReplay(t *testing.T) {
 	other := r.provider.Verifier(&gooidc.Config{ClientID: "pw", Now: s.Clock.Now})
 	if _, err := other.Verify(r.ctx, tok.Extra("id_token").(string)); err == nil {
 		t.Error("pw's verifier accepted rp's ID token")
+	}
+}
+
+// The unauthenticated steps are rate limited per client address: the
+// authorization endpoint (authorize_per_ip) and client authentication at
+// the token endpoint (login_per_ip), refresh grants included.
+func TestOIDCRateLimited(t *testing.T) {
+	s := oidcServer(t, servertest.Configure(func(c *config.Config) {
+		c.RateLimits.LoginPerIP = "3/1m"
+		c.RateLimits.AuthorizePerIP = "3/1m"
+	}))
+	for i := range 4 {
+		res := postForm(t, s, "/oauth2/token", "rp", "wrong-secret-0123456789", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}})
+		want := http.StatusUnauthorized
+		if i == 3 {
+			want = http.StatusTooManyRequests
+		}
+		if res.Status != want {
+			t.Errorf("wrong secret #%d = %d, want %d", i+1, res.Status, want)
+		}
+	}
+	b := rpBrowser(t, s, desktopUA)
+	q := url.Values{"client_id": {"rp"}, "redirect_uri": {rpCallback}, "response_type": {"code"}, "scope": {"openid"}}
+	for i := range 4 {
+		resp, _ := get(t, b, s.URL+"/oauth2/authorize?"+q.Encode())
+		if want := map[bool]int{false: http.StatusOK, true: http.StatusTooManyRequests}[i == 3]; resp.StatusCode != want ||
+			(i == 3 && resp.Header.Get("Retry-After") == "") {
+			t.Errorf("authorize #%d = %d, want %d", i+1, resp.StatusCode, want)
+		}
 	}
 }

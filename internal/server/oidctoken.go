@@ -121,6 +121,14 @@ func (s *Server) oidcToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := s.oauthClient(r, form)
 	if err != nil {
+		// A refresh is charged its limits only when it rotates: a failed
+		// client authentication counts as a login attempt instead, so
+		// secrets cannot be guessed unmetered.
+		if grant == "refresh_token" {
+			if lerr := s.cfg.Limits.LoginAttempt(r.Context(), ip); lerr != nil {
+				return lerr
+			}
+		}
 		return oauthAnswer(w, err)
 	}
 	var res oidc.TokenResponse
