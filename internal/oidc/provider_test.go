@@ -235,7 +235,28 @@ func TestExchange(t *testing.T) {
 	t.Run("redis", func(t *testing.T) { testExchange(t, openRedis(t)) })
 }
 
-func testExchange(t *testing.T, store sessionStore) {
+// countingSessions counts the sessions opened through it.
+type countingSessions struct {
+	sessionStore
+	mu     sync.Mutex
+	opened int
+}
+
+func (c *countingSessions) CreateSession(ctx context.Context, s storage.Session, q ...storage.Quota) error {
+	c.mu.Lock()
+	c.opened++
+	c.mu.Unlock()
+	return c.sessionStore.CreateSession(ctx, s, q...)
+}
+
+func (c *countingSessions) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opened
+}
+
+func testExchange(t *testing.T, base sessionStore) {
+	store := &countingSessions{sessionStore: base}
 	p, clock := newTestProviderOn(t, store)
 	ctx := t.Context()
 	rp, _ := p.cfg.Clients.Client("rp")
@@ -295,6 +316,12 @@ func testExchange(t *testing.T, store sessionStore) {
 	wg.Wait()
 	if wins > 1 || wins+refused != n {
 		t.Fatalf("%d wins, %d refused of %d", wins, refused, n)
+	}
+	// Exactly one redemption claimed the code and opened a session (which
+	// the reuses then revoked, unless it finished first and none came
+	// after).
+	if got := store.count(); got != 1 {
+		t.Errorf("%d sessions opened for one code, want exactly 1", got)
 	}
 	if wins == 1 {
 		if _, err := p.Refresh(ctx, rp, RefreshRequest{RefreshToken: won.RefreshToken}); !grantErr(err) {

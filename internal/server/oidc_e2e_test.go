@@ -382,8 +382,27 @@ func TestOIDCEndSession(t *testing.T) {
 	if resp, _ := get(t, b, none); !strings.Contains(resp.Header.Get("Location"), "error=login_required") {
 		t.Errorf("prompt=none after end_session: %q, want login_required", resp.Header.Get("Location"))
 	}
-	// Without a hint the person confirms first.
-	if resp, body := get(t, b, endpoints.EndSession); resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="logout"`) {
-		t.Errorf("end_session without hint = %d, want the confirmation page", resp.StatusCode)
+	// Without a hint the person confirms first; the page's form posts back.
+	tok, _ = r.login(t, s, b, "n2")
+	if resp, body := get(t, b, endpoints.EndSession+"?client_id=rp&post_logout_redirect_uri="+url.QueryEscape(rpBye)); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(body, `id="logout"`) || !strings.Contains(body, `name="post_logout_redirect_uri"`) {
+		t.Errorf("end_session without hint = %d, want the confirmation page with the form", resp.StatusCode)
+	}
+	if _, err := r.provider.UserInfo(r.ctx, oauth2.StaticTokenSource(tok)); err != nil {
+		t.Fatalf("the confirmation page alone signed out: %v", err)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", endpoints.EndSession,
+		strings.NewReader(url.Values{"client_id": {"rp"}, "post_logout_redirect_uri": {rpBye}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != rpBye {
+		t.Errorf("confirmed sign-out = %d %q, want 302 to %s", resp.StatusCode, resp.Header.Get("Location"), rpBye)
+	}
+	if _, err := r.provider.UserInfo(r.ctx, oauth2.StaticTokenSource(tok)); err == nil {
+		t.Error("userinfo works after the confirmed sign-out")
 	}
 }
