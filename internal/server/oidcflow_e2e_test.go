@@ -12,6 +12,7 @@ import (
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/servertest"
 	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/sandbox"
 )
 
 // The discovery document holds what OpenID Connect Discovery §3 requires,
@@ -171,5 +172,23 @@ func TestOIDCBindPhoneRefused(t *testing.T) {
 	resp, body = get(t, b, s.URL+html.UnescapeString(m[1]))
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" || !strings.Contains(body, "bind a phone number") {
 		t.Errorf("a new person under bind_phone: %d %q, want the bind page: %.300s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+}
+
+// WeChat failing during the code exchange shows the person a page saying
+// so (502), and the relying party gets nothing.
+func TestOIDCWeChatOutage(t *testing.T) {
+	s := oidcServer(t)
+	s.Sandbox.InjectFault(sandbox.Fault{Path: "/sns/oauth2/access_token", Errcode: -1})
+	r := newRP(t, s, "rp", rpSecret, rpCallback)
+	b := rpBrowser(t, s, desktopUA)
+	_, body := get(t, b, r.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	m := signInLink.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no sign-in page")
+	}
+	resp, body := get(t, b, s.URL+html.UnescapeString(m[1]))
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("Location") != "" || !strings.Contains(body, "WeChat failed") {
+		t.Errorf("WeChat outage: %d %q, want a 502 page: %.300s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
 }
