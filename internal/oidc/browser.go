@@ -78,3 +78,49 @@ func (p *Provider) NewBrowser(sid, userID string, expires time.Time) (BrowserSes
 	now := p.cfg.Now()
 	return BrowserSession{SID: sid, UserID: userID, AuthTime: now.Unix()}, expires.Sub(now)
 }
+
+// bindContext seals the bind step's cookie.
+const bindContext = "wxauth oidc bind v1"
+
+// bindState is what the bind step's cookie carries: the login's bind
+// ticket and the kept authorization request it finishes.
+type bindState struct {
+	Ticket  string `json:"ticket"`
+	Request string `json:"request"`
+}
+
+// SealBind is the cookie value of a login waiting for its phone: the
+// ticket never reaches the page, and a page of another site cannot post
+// with it (the cookie is SameSite=Lax).
+func (p *Provider) SealBind(ticket, requestID string) (string, error) {
+	b, err := json.Marshal(bindState{Ticket: ticket, Request: requestID})
+	if err != nil {
+		return "", fmt.Errorf("bind state: %w", err)
+	}
+	sealed, err := p.cfg.Seal.Seal(b, bindContext)
+	if err != nil {
+		return "", fmt.Errorf("bind state: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// OpenBind reads the bind step's cookie; ok false for a missing or forged
+// one.
+func (p *Provider) OpenBind(value string) (ticket, requestID string, ok bool) {
+	if value == "" || len(value) > maxCookieLen {
+		return "", "", false
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil {
+		return "", "", false
+	}
+	b, err := p.cfg.Seal.Open(sealed, bindContext)
+	if err != nil {
+		return "", "", false
+	}
+	var st bindState
+	if json.Unmarshal(b, &st) != nil || st.Ticket == "" {
+		return "", "", false
+	}
+	return st.Ticket, st.Request, true
+}

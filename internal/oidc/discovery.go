@@ -40,6 +40,7 @@ const (
 	PathEndSession    = "/oauth2/end_session"
 	PathWeChatStart   = "/oauth2/wechat"
 	PathCallback      = "/oauth2/callback"
+	PathBind          = "/oauth2/bind"
 	PathJWKS          = "/.well-known/jwks.json"
 	PathIntrospection = "/v1/introspect"
 )

@@ -230,11 +230,16 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	if res.BindTicket != "" {
 		s.m.Logins.WithLabelValues("oidc", "bind_required").Inc()
-		t := pageTexts[chinese(r)]
-		s.writePage(w, r, http.StatusOK, page{T: t, Title: t.BindTitle, Lead: t.BindLead})
-		return nil
+		return s.startBind(w, r, res.BindTicket, id)
 	}
 	s.m.Logins.WithLabelValues(res.Tokens.Session.App, loginResult(res.IsNew)).Inc()
+	return s.finishSignIn(w, r, res, id)
+}
+
+// finishSignIn starts the browser session of a finished WeChat login and
+// answers kept request id with a code.
+func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, res login.Result, id string) error {
+	p := s.cfg.OIDC
 	bs, life := p.NewBrowser(res.Tokens.Session.ID, res.User.ID, res.Tokens.Session.ExpiresAt)
 	value, err := p.SealBrowser(bs)
 	if err != nil {

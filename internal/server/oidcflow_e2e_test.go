@@ -3,10 +3,13 @@ package server_test
 import (
 	"encoding/json"
 	"html"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/wxauth/wxauth/internal/config"
@@ -158,20 +161,71 @@ func TestOIDCPairwiseAndPhone(t *testing.T) {
 // oidcOff is a stack without OIDC clients.
 func oidcOff(t *testing.T) *servertest.Server { return servertest.New(t) }
 
-// Under registration bind_phone a person without a user gets a clear page
-// (binding a phone inside the OIDC sign-in is not built), and no code.
-func TestOIDCBindPhoneRefused(t *testing.T) {
+// Under registration bind_phone a person WeChat shows for the first time
+// proves a phone by SMS on the OP's page, then the client gets its code;
+// a wrong code shows the form again.
+func TestOIDCBindPhone(t *testing.T) {
 	s := oidcServer(t, servertest.Configure(func(c *config.Config) { c.Registration = config.RegistrationBindPhone }))
-	r := newRP(t, s, "rp", rpSecret, rpCallback)
+	r := newRP(t, s, "rp", rpSecret, rpCallback, "phone")
 	b := rpBrowser(t, s, desktopUA)
-	resp, body := get(t, b, r.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	v := oauth2.GenerateVerifier()
+	_, body := get(t, b, r.conf.AuthCodeURL("st", gooidc.Nonce("nb"), oauth2.S256ChallengeOption(v)))
 	m := signInLink.FindStringSubmatch(body)
-	if resp.StatusCode != http.StatusOK || m == nil {
-		t.Fatalf("authorize = %d, want the sign-in page", resp.StatusCode)
+	if m == nil {
+		t.Fatal("no sign-in page")
 	}
-	resp, body = get(t, b, s.URL+html.UnescapeString(m[1]))
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" || !strings.Contains(body, "bind a phone number") {
-		t.Errorf("a new person under bind_phone: %d %q, want the bind page: %.300s", resp.StatusCode, resp.Header.Get("Location"), body)
+	resp, body := get(t, b, s.URL+html.UnescapeString(m[1]))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="send-code"`) || strings.Contains(body, "bind_ticket") {
+		t.Fatalf("a new person under bind_phone: %d, want the phone form: %.300s", resp.StatusCode, body)
+	}
+	post := func(form url.Values) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", s.URL+"/oauth2/bind", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := b.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp, string(raw)
+	}
+	const phone = "+8613800000077"
+	if resp, body := post(url.Values{"action": {"send"}, "phone": {"12345"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="send-code"`) {
+		t.Errorf("a malformed phone: %d, want the phone form again", resp.StatusCode)
+	}
+	if resp, body := post(url.Values{"action": {"send"}, "phone": {phone}}); resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="sms-code"`) {
+		t.Fatalf("send: %d, want the code form: %.300s", resp.StatusCode, body)
+	}
+	sms := s.Sandbox.SMS(phone)
+	if len(sms) != 1 {
+		t.Fatalf("%d SMS to %s, want 1", len(sms), phone)
+	}
+	if resp, body := post(url.Values{"action": {"bind"}, "phone": {phone}, "sms_code": {"000000"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="sms-code"`) {
+		t.Errorf("a wrong code: %d, want the code form again", resp.StatusCode)
+	}
+	resp, _ = post(url.Values{"action": {"bind"}, "phone": {phone}, "sms_code": {sms[0].Code}})
+	back, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(back.String(), rpCallback+"?") || back.Query().Get("code") == "" {
+		t.Fatalf("bind = %d %q, want 302 to the client with a code", resp.StatusCode, back)
+	}
+	tok, err := r.conf.Exchange(r.ctx, back.Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := r.provider.UserInfo(r.ctx, oauth2.StaticTokenSource(tok))
+	var claims struct {
+		Phone string `json:"phone_number"`
+	}
+	if err == nil {
+		err = info.Claims(&claims)
+	}
+	if err != nil || claims.Phone != phone {
+		t.Errorf("userinfo after the bind: %v, phone %q", err, claims.Phone)
+	}
+	// The bind cookie is spent: posting again is the expired-sign-in page.
+	if resp, _ := post(url.Values{"action": {"send"}, "phone": {phone}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a bind post after the login = %d, want 400", resp.StatusCode)
 	}
 }
 

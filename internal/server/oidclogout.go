@@ -66,7 +66,8 @@ func (s *Server) oidcEndSession(w http.ResponseWriter, r *http.Request) error {
 				fields[k] = v
 			}
 		}
-		s.writePage(w, r, http.StatusOK, page{T: t, Title: t.LogoutTitle, Lead: t.LogoutLead, Action: oidc.PathEndSession, Fields: fields})
+		s.writePage(w, r, http.StatusOK, page{T: t, Title: t.LogoutTitle, Lead: t.LogoutLead,
+			Form: &form{Action: oidc.PathEndSession, Hidden: fields, ButtonID: "logout", Button: t.LogoutButton}})
 		return nil
 	}
 	bs, ok, err := s.browserSession(r)

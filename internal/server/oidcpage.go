@@ -14,7 +14,8 @@ import (
 // pageText is every sentence of the pages in one language.
 type pageText struct {
 	Lang, SignInTitle, SignInLead, WeChatButton, OpenInWeChat, ErrorTitle, Back,
-	LogoutTitle, LogoutLead, LogoutButton, LoggedOutTitle, LoggedOutLead, BindTitle, BindLead string
+	LogoutTitle, LogoutLead, LogoutButton, LoggedOutTitle, LoggedOutLead,
+	BindTitle, BindLead, PhoneLabel, SendCode, CodeLead, CodeLabel, BindButton string
 }
 
 var pageTexts = map[bool]pageText{
@@ -24,7 +25,8 @@ var pageTexts = map[bool]pageText{
 		ErrorTitle: "Sign-in failed", Back: "Go back to the application and try again.",
 		LogoutTitle: "Sign out?", LogoutLead: "This ends your WeChat sign-in here and in the applications it signed you into.", LogoutButton: "Sign out",
 		LoggedOutTitle: "Signed out", LoggedOutLead: "You are signed out. You can close this page.",
-		BindTitle: "A phone number is needed", BindLead: "This service asks new users to bind a phone number first, which this sign-in cannot do yet. Bind your phone in the service's own app, then sign in again.",
+		BindTitle: "Bind your phone number", BindLead: "This service asks new users for a phone number. We send a 6-digit code to it by SMS.",
+		PhoneLabel: "Phone number (+86…)", SendCode: "Send the code", CodeLead: "Enter the 6-digit code sent to %s.", CodeLabel: "SMS code", BindButton: "Bind and sign in",
 	},
 	true: {
 		Lang: "zh-CN", SignInTitle: "登录 %s", SignInLead: "使用微信登录。接下来会显示二维码，请用手机微信扫码。",
@@ -32,7 +34,8 @@ var pageTexts = map[bool]pageText{
 		ErrorTitle: "登录失败", Back: "请返回应用重试。",
 		LogoutTitle: "退出登录？", LogoutLead: "这将结束此处的微信登录，以及通过它登录的应用。", LogoutButton: "退出登录",
 		LoggedOutTitle: "已退出登录", LoggedOutLead: "您已退出登录，可以关闭此页面。",
-		BindTitle: "需要绑定手机号", BindLead: "本服务要求新用户先绑定手机号，此登录方式暂不支持。请先在本服务的应用中绑定手机号，再重新登录。",
+		BindTitle: "绑定手机号", BindLead: "本服务要求新用户绑定手机号，我们将通过短信发送 6 位验证码。",
+		PhoneLabel: "手机号（+86…）", SendCode: "发送验证码", CodeLead: "请输入发送到 %s 的 6 位验证码。", CodeLabel: "短信验证码", BindButton: "绑定并登录",
 	},
 }
 
@@ -50,9 +53,22 @@ type page struct {
 	Message string
 	// Link, with LinkID and LinkText, is the page's one action.
 	Link, LinkID, LinkText string
-	// Form posts Fields to Action (the sign-out confirmation).
-	Action string
-	Fields map[string]string
+	// Form, if set, is the page's form.
+	Form *form
+}
+
+// form posts Hidden and what the person types in Inputs to Action with
+// the button ButtonID.
+type form struct {
+	Action           string
+	Hidden           map[string]string
+	Inputs           []input
+	ButtonID, Button string
+}
+
+// input is one field of a form.
+type input struct {
+	ID, Name, Label, Type, Autocomplete, Value string
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -66,13 +82,17 @@ h1{font-size:1.4rem;margin:0 0 12px}
 p{line-height:1.6;color:#444}
 .action{display:block;width:100%;box-sizing:border-box;text-align:center;padding:14px;border-radius:8px;border:0;background:#07c160;color:#fff;font-size:1rem;text-decoration:none;cursor:pointer}
 .note{font-size:.9rem;color:#666}
+label{display:block;margin:12px 0 6px}
+input{display:block;width:100%;box-sizing:border-box;padding:12px;font-size:1rem;border:1px solid #ccc;border-radius:8px;margin-bottom:16px}
 </style></head>
 <body><main>
 <h1 id="title">{{.Title}}</h1>
 {{if .Lead}}<p id="lead">{{.Lead}}</p>{{end}}
 {{if .Message}}<p id="message" class="note">{{.Message}}</p>{{end}}
 {{if .Link}}<a class="action" id="{{.LinkID}}" href="{{.Link}}">{{.LinkText}}</a>{{end}}
-{{if .Action}}<form method="post" action="{{.Action}}">{{range $k, $v := .Fields}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}<button class="action" id="logout" type="submit">{{.T.LogoutButton}}</button></form>{{end}}
+{{with .Form}}<form method="post" action="{{.Action}}">{{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
+{{range .Inputs}}<label for="{{.ID}}">{{.Label}}</label><input id="{{.ID}}" name="{{.Name}}" type="{{.Type}}" autocomplete="{{.Autocomplete}}" value="{{.Value}}" required>{{end}}
+<button class="action" id="{{.ButtonID}}" type="submit">{{.Button}}</button></form>{{end}}
 </main></body></html>
 `))
 
