@@ -302,6 +302,7 @@ func (c *Config) CheckWeChatDomains() error {
 	if len(browser) == 0 {
 		return nil
 	}
+	c.checkOIDCDomains(browser, bad)
 	for i, r := range c.Redirects {
 		u, err := url.Parse(r)
 		if err != nil || u.Host == "" {

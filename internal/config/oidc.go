@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -199,4 +200,32 @@ func (c *Config) OIDCClients() []oidc.Client {
 			PostLogoutRedirectURIs: cl.PostLogoutRedirectURIs, Scopes: cl.Scopes, Login: cl.Login, Subject: cl.Subject}
 	}
 	return out
+}
+
+// checkOIDCDomains is CheckWeChatDomains for the OpenID Provider: its
+// WeChat logins return to {issuer}/oauth2/callback, so the issuer's host
+// must be a registered domain, on the default port, of every browser app
+// a client's sign-in may use.
+func (c *Config) checkOIDCDomains(browser []App, bad func(key, format string, args ...any)) {
+	if len(c.OIDC.Clients) == 0 {
+		return
+	}
+	u, err := url.Parse(c.Issuer)
+	if err != nil || u.Host == "" {
+		return // Validate reports it
+	}
+	if p := u.Port(); p != "" && !(p == "80" && u.Scheme == "http" || p == "443" && u.Scheme == "https") {
+		bad("issuer", "%q: the OpenID Provider's WeChat logins return to the issuer, and WeChat returns only to the default port (80, 443)", c.Issuer)
+		return
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, a := range browser {
+		used := false
+		for _, cl := range c.OIDC.Clients {
+			used = used || len(cl.Login) == 0 || slices.Contains(cl.Login, a.Name)
+		}
+		if used && !slices.Contains(a.Domains, host) {
+			bad("oidc.clients", "app %q signs OpenID Connect clients in, returning to %s/oauth2/callback: add %s to its domains (registered on WeChat)", a.Name, c.Issuer, host)
+		}
+	}
 }

@@ -80,3 +80,25 @@ func TestOIDCClientsRefused(t *testing.T) {
 		})
 	}
 }
+
+// Under serve the issuer's host must be a WeChat domain of the apps the
+// sign-in uses: the OP's WeChat logins return to the issuer.
+func TestOIDCWeChatDomains(t *testing.T) {
+	c := Defaults()
+	c.Issuer = "https://auth.example.com"
+	c.Apps = []App{{Name: "oa", Kind: KindOfficialAccount, AppID: "wx1", Domains: []string{"m.example.com"}},
+		{Name: "web", Kind: KindWebsite, AppID: "wx2", Domains: []string{"auth.example.com"}}}
+	c.OIDC.Clients = []OIDCClient{{ID: "a", Public: true, RedirectURIs: []string{"https://a.example.com/cb"}}}
+	err := c.CheckWeChatDomains()
+	if err == nil || !strings.Contains(err.Error(), `app "oa"`) || strings.Contains(err.Error(), `app "web"`) {
+		t.Errorf("CheckWeChatDomains = %v, want oa named (its domains lack auth.example.com), web not", err)
+	}
+	c.OIDC.Clients[0].Login = []string{"web"}
+	if err := c.CheckWeChatDomains(); err != nil {
+		t.Errorf("a client that signs in through web only: %v", err)
+	}
+	c.Issuer = "https://auth.example.com:8443"
+	if err := c.CheckWeChatDomains(); err == nil || !strings.Contains(err.Error(), "default port") {
+		t.Errorf("issuer on port 8443: %v", err)
+	}
+}
