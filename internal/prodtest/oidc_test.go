@@ -20,8 +20,9 @@ import (
 // serve` processes on one PostgreSQL and one Redis, the relying party on
 // go-oidc and x/oauth2 reaching the issuer through either. The browser
 // starts the sign-in on A and comes back from WeChat to B; the code is
-// redeemed by many requests at once across both, and exactly one set of
-// tokens survives; single sign-on holds across instances; the refresh
+// redeemed by many requests at once across both: at most one gets
+// tokens, and the reuses revoke them; single sign-on holds across
+// instances; the refresh
 // token rotates through either; a revocation on A ends the session on B.
 func TestOIDCAcrossInstances(t *testing.T) {
 	redisURL := needEnv(t, "WXAUTH_TEST_REDIS_URL")
