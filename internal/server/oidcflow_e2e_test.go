@@ -246,3 +246,33 @@ func TestOIDCWeChatOutage(t *testing.T) {
 		t.Errorf("WeChat outage: %d %q, want a 502 page: %.300s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
 }
+
+// The userinfo endpoint takes the token in the Authorization header or, by
+// POST, in a form body (RFC 6750 §2.1, §2.2), not both at once.
+func TestOIDCUserInfoForm(t *testing.T) {
+	s := oidcServer(t)
+	r := newRP(t, s, "rp", rpSecret, rpCallback, "profile")
+	tok, idt := r.login(t, s, rpBrowser(t, s, desktopUA), "n")
+	res := postForm(t, s, "/oauth2/userinfo", "", "", url.Values{"access_token": {tok.AccessToken}})
+	var info struct {
+		Sub string `json:"sub"`
+	}
+	res.JSON(t, &info)
+	if res.Status != http.StatusOK || info.Sub != idt.Subject {
+		t.Errorf("userinfo by form = %d %s", res.Status, res.Body)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", s.URL+"/oauth2/userinfo", strings.NewReader("access_token="+tok.AccessToken))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("the token both ways = %d, want 400 invalid_request", resp.StatusCode)
+	}
+	if res := postForm(t, s, "/oauth2/userinfo", "", "", url.Values{"access_token": {"garbage"}}); res.Status != http.StatusUnauthorized {
+		t.Errorf("a garbage token = %d, want 401", res.Status)
+	}
+}

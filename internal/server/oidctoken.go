@@ -156,13 +156,26 @@ func (s *Server) oidcToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 // oidcUserInfo is GET and POST /oauth2/userinfo: the bearer token in the
-// Authorization header (RFC 6750 §2.1).
+// Authorization header (RFC 6750 §2.1) or, by POST, as access_token in a
+// form body (§2.2); never both.
 func (s *Server) oidcUserInfo(w http.ResponseWriter, r *http.Request) error {
 	p := s.cfg.OIDC
 	if p == nil {
 		return errOIDCOff
 	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Method == http.MethodPost && mt == "application/x-www-form-urlencoded" {
+		form, err := oauthForm(w, r)
+		if err != nil {
+			return oauthAnswer(w, err)
+		}
+		if form.Has("access_token") {
+			if ok {
+				return oauthAnswer(w, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "send the access token one way, not two"})
+			}
+			tok, ok = form.Get("access_token"), true
+		}
+	}
 	if !ok || tok == "" {
 		return oauthAnswer(w, oidc.ErrUserInfoToken)
 	}
