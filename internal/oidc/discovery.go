@@ -18,14 +18,16 @@ type Discovery struct {
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-	// RevocationEndpointAuthMethodsSupported: RFC 8414 §2.
-	RevocationEndpointAuthMethodsSupported []string `json:"revocation_endpoint_auth_methods_supported"`
-	CodeChallengeMethodsSupported          []string `json:"code_challenge_methods_supported"`
-	ClaimsSupported                        []string `json:"claims_supported"`
-	PromptValuesSupported                  []string `json:"prompt_values_supported"`
-	ClaimsParameterSupported               bool     `json:"claims_parameter_supported"`
-	RequestParameterSupported              bool     `json:"request_parameter_supported"`
-	RequestURIParameterSupported           bool     `json:"request_uri_parameter_supported"`
+	// RevocationEndpointAuthMethodsSupported and
+	// IntrospectionEndpointAuthMethodsSupported: RFC 8414 §2.
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported             []string `json:"code_challenge_methods_supported"`
+	ClaimsSupported                           []string `json:"claims_supported"`
+	PromptValuesSupported                     []string `json:"prompt_values_supported"`
+	ClaimsParameterSupported                  bool     `json:"claims_parameter_supported"`
+	RequestParameterSupported                 bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported              bool     `json:"request_uri_parameter_supported"`
 	// AuthorizationResponseIssParameterSupported: RFC 9207.
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
 }
@@ -42,7 +44,7 @@ const (
 	PathCallback      = "/oauth2/callback"
 	PathBind          = "/oauth2/bind"
 	PathJWKS          = "/.well-known/jwks.json"
-	PathIntrospection = "/v1/introspect"
+	PathIntrospection = "/oauth2/introspect"
 )
 
 // Discovery is the metadata document.
@@ -50,23 +52,24 @@ func (p *Provider) Discovery() Discovery {
 	iss := p.cfg.Issuer
 	auth := []string{"client_secret_basic", "client_secret_post", "none"}
 	return Discovery{
-		Issuer:                                 iss,
-		AuthorizationEndpoint:                  iss + PathAuthorize,
-		TokenEndpoint:                          iss + PathToken,
-		UserinfoEndpoint:                       iss + PathUserInfo,
-		JWKSURI:                                iss + PathJWKS,
-		RevocationEndpoint:                     iss + PathRevoke,
-		IntrospectionEndpoint:                  iss + PathIntrospection,
-		EndSessionEndpoint:                     iss + PathEndSession,
-		ScopesSupported:                        SupportedScopes(),
-		ResponseTypesSupported:                 []string{"code"},
-		ResponseModesSupported:                 []string{"query"},
-		GrantTypesSupported:                    []string{"authorization_code", "refresh_token"},
-		SubjectTypesSupported:                  []string{SubjectPublic, SubjectPairwise},
-		IDTokenSigningAlgValuesSupported:       []string{SigningAlg},
-		TokenEndpointAuthMethodsSupported:      auth,
-		RevocationEndpointAuthMethodsSupported: auth,
-		CodeChallengeMethodsSupported:          []string{"S256"},
+		Issuer:                                    iss,
+		AuthorizationEndpoint:                     iss + PathAuthorize,
+		TokenEndpoint:                             iss + PathToken,
+		UserinfoEndpoint:                          iss + PathUserInfo,
+		JWKSURI:                                   iss + PathJWKS,
+		RevocationEndpoint:                        iss + PathRevoke,
+		IntrospectionEndpoint:                     iss + PathIntrospection,
+		EndSessionEndpoint:                        iss + PathEndSession,
+		ScopesSupported:                           SupportedScopes(),
+		ResponseTypesSupported:                    []string{"code"},
+		ResponseModesSupported:                    []string{"query"},
+		GrantTypesSupported:                       []string{"authorization_code", "refresh_token"},
+		SubjectTypesSupported:                     []string{SubjectPublic, SubjectPairwise},
+		IDTokenSigningAlgValuesSupported:          []string{SigningAlg},
+		TokenEndpointAuthMethodsSupported:         auth,
+		RevocationEndpointAuthMethodsSupported:    auth,
+		IntrospectionEndpointAuthMethodsSupported: auth,
+		CodeChallengeMethodsSupported:             []string{"S256"},
 		ClaimsSupported: []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
 			"name", "picture", "phone_number", "phone_number_verified"},
 		PromptValuesSupported:                      []string{"none", "login", "consent", "select_account"},

@@ -276,3 +276,62 @@ func TestOIDCUserInfoForm(t *testing.T) {
 		t.Errorf("a garbage token = %d, want 401", res.Status)
 	}
 }
+
+// Clients introspect their own tokens (RFC 7662): live ones are active
+// with the client's view of the subject; another client's, a rotated
+// refresh token and a revoked session's are inactive.
+func TestOIDCIntrospect(t *testing.T) {
+	s := oidcServer(t)
+	var d struct {
+		Endpoint string `json:"introspection_endpoint"`
+	}
+	s.Do(t, "GET", "/.well-known/openid-configuration", nil, "").JSON(t, &d)
+	if d.Endpoint != s.URL+"/oauth2/introspect" {
+		t.Fatalf("introspection_endpoint %q", d.Endpoint)
+	}
+	pw := newRP(t, s, "pw", rpSecret+"-pw", pwBack, "profile")
+	tok, idt := pw.login(t, s, rpBrowser(t, s, desktopUA), "n")
+	type answer struct {
+		Active    bool   `json:"active"`
+		Sub       string `json:"sub"`
+		ClientID  string `json:"client_id"`
+		Scope     string `json:"scope"`
+		TokenType string `json:"token_type"`
+	}
+	introspect := func(id, secret, tok string) answer {
+		t.Helper()
+		res := postForm(t, s, "/oauth2/introspect", id, secret, url.Values{"token": {tok}})
+		if res.Status != http.StatusOK {
+			t.Fatalf("introspect = %d %s", res.Status, res.Body)
+		}
+		var a answer
+		res.JSON(t, &a)
+		return a
+	}
+	if a := introspect("pw", rpSecret+"-pw", tok.AccessToken); !a.Active || a.Sub != idt.Subject || a.ClientID != "pw" ||
+		a.Scope != "openid profile" || a.TokenType != "Bearer" {
+		t.Errorf("own access token: %+v, want active with the pairwise sub %q", a, idt.Subject)
+	}
+	if a := introspect("pw", rpSecret+"-pw", tok.RefreshToken); !a.Active || a.TokenType != "refresh_token" {
+		t.Errorf("own refresh token: %+v", a)
+	}
+	if a := introspect("rp", rpSecret, tok.AccessToken); a.Active || a.Sub != "" {
+		t.Errorf("another client's token: %+v, want inactive and nothing else", a)
+	}
+	next, err := pw.conf.TokenSource(pw.ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := introspect("pw", rpSecret+"-pw", tok.RefreshToken); a.Active {
+		t.Errorf("a rotated refresh token: %+v, want inactive", a)
+	}
+	if code := revoke(t, s, "pw", rpSecret+"-pw", next.AccessToken); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	if a := introspect("pw", rpSecret+"-pw", next.AccessToken); a.Active {
+		t.Errorf("a revoked session's access token: %+v, want inactive", a)
+	}
+	if res := postForm(t, s, "/oauth2/introspect", "pw", "wrong-secret-0123456789", url.Values{"token": {tok.AccessToken}}); res.Status != http.StatusUnauthorized {
+		t.Errorf("wrong secret = %d, want 401", res.Status)
+	}
+}

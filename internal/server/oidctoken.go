@@ -215,3 +215,34 @@ func (s *Server) oidcRevoke(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
+
+// oidcIntrospect is POST /oauth2/introspect (RFC 7662) for clients: a
+// client authenticated as at the token endpoint learns whether one of its
+// own tokens is live. Other services keep POST /v1/introspect with a
+// service key.
+func (s *Server) oidcIntrospect(w http.ResponseWriter, r *http.Request) error {
+	p := s.cfg.OIDC
+	if p == nil {
+		return errOIDCOff
+	}
+	form, err := oauthForm(w, r)
+	if err != nil {
+		return oauthAnswer(w, err)
+	}
+	if err := s.cfg.Limits.LoginAttempt(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
+		return err
+	}
+	c, err := s.oauthClient(r, form)
+	if err != nil {
+		return oauthAnswer(w, err)
+	}
+	if form.Get("token") == "" {
+		return oauthAnswer(w, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "token is required"})
+	}
+	res, err := p.Introspect(r.Context(), c, form.Get("token"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}

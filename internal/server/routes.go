@@ -37,6 +37,7 @@ func (s *Server) routes() {
 	s.handle("GET /oauth2/userinfo", s.oidcUserInfo)
 	s.handle("POST /oauth2/userinfo", s.oidcUserInfo)
 	s.handle("POST /oauth2/revoke", s.oidcRevoke)
+	s.handle("POST /oauth2/introspect", s.oidcIntrospect)
 	s.handle("GET /oauth2/end_session", s.oidcEndSession)
 	s.handle("POST /oauth2/end_session", s.oidcEndSession)
 
