@@ -84,28 +84,57 @@ func (p *Provider) endClientSession(ctx context.Context, sid string) error {
 // clients (RP-initiated logout): their refresh tokens stop at once and
 // their access tokens fail wherever sessions are checked or the
 // revocation feed is followed.
+//
+// A browser session that replaced an earlier one of the same person (a
+// new WeChat login for prompt=login or max_age, see [Provider.Adopt]) has
+// that one among its links, so the sign-out reaches every session the
+// browser's logins opened. The walk is bounded by maxEnded.
 func (p *Provider) EndSession(ctx context.Context, bsid string) error {
 	if bsid == "" {
 		return nil
 	}
-	if err := p.cfg.Tokens.Revoke(ctx, bsid); err != nil {
-		return err
-	}
-	raw, err := p.cfg.OneTime.Take(ctx, linksKey(bsid))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("read links: %w", err)
-	}
-	var sids []string
-	if err := json.Unmarshal(raw, &sids); err != nil {
-		return fmt.Errorf("read links: %w", err)
-	}
+	queue, seen := []string{bsid}, map[string]bool{bsid: true}
 	var errs []error
-	for _, sid := range sids {
-		errs = append(errs, p.endClientSession(ctx, sid))
+	for len(queue) > 0 && len(seen) <= maxEnded {
+		sid := queue[0]
+		queue = queue[1:]
+		if err := p.endClientSession(ctx, sid); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		raw, err := p.cfg.OneTime.Take(ctx, linksKey(sid))
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("read links: %w", err))
+			continue
+		}
+		var sids []string
+		if err := json.Unmarshal(raw, &sids); err != nil {
+			errs = append(errs, fmt.Errorf("read links: %w", err))
+			continue
+		}
+		for _, child := range sids {
+			if !seen[child] {
+				seen[child] = true
+				queue = append(queue, child)
+			}
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// maxEnded bounds the sessions one sign-out walks.
+const maxEnded = 1024
+
+// Adopt records that browser session next replaced prev in one browser,
+// for the same person: ending next ends prev and what prev opened too.
+// Sessions of another person are not adopted (they are theirs to end).
+func (p *Provider) Adopt(ctx context.Context, prev, next BrowserSession, until time.Time) error {
+	if prev.SID == "" || prev.SID == next.SID || prev.UserID != next.UserID {
+		return nil
+	}
+	return p.link(ctx, next.SID, prev.SID, until)
 }
 
 // Hint is what a valid id_token_hint says (OIDC RP-Initiated Logout §2).

@@ -406,3 +406,24 @@ func TestOIDCEndSession(t *testing.T) {
 		t.Error("userinfo works after the confirmed sign-out")
 	}
 }
+
+// A new WeChat login in the same browser (prompt=login) replaces the
+// browser session; a sign-out still ends the sessions the earlier login
+// opened.
+func TestOIDCEndSessionAfterRelogin(t *testing.T) {
+	s := oidcServer(t)
+	r := newRP(t, s, "rp", rpSecret, rpCallback)
+	b := rpBrowser(t, s, desktopUA)
+	first, _ := r.login(t, s, b, "n1")
+	second, _ := r.login(t, s, b, "n2", oauth2.SetAuthURLParam("prompt", "login"))
+	raw, _ := second.Extra("id_token").(string)
+	resp, _ := get(t, b, s.URL+"/oauth2/end_session?"+url.Values{"id_token_hint": {raw}}.Encode())
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("end_session = %d", resp.StatusCode)
+	}
+	for name, tok := range map[string]*oauth2.Token{"first": first, "second": second} {
+		if _, err := r.conf.TokenSource(r.ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); retrieveCode(err) != "invalid_grant" {
+			t.Errorf("the %s login's refresh token after end_session: %v, want invalid_grant", name, err)
+		}
+	}
+}

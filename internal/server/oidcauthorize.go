@@ -241,6 +241,15 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, res login.Result, id string) error {
 	p := s.cfg.OIDC
 	bs, life := p.NewBrowser(res.Tokens.Session.ID, res.User.ID, res.Tokens.Session.ExpiresAt)
+	// A login that replaces this browser's session (prompt=login, max_age)
+	// keeps the old one reachable by a sign-out.
+	if prev, ok, err := s.browserSession(r); err != nil {
+		return err
+	} else if ok {
+		if err := p.Adopt(r.Context(), prev, bs, res.Tokens.Session.MaxExpiresAt); err != nil {
+			return err
+		}
+	}
 	value, err := p.SealBrowser(bs)
 	if err != nil {
 		return err
