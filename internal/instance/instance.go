@@ -86,10 +86,10 @@ type Instance struct {
 	Metrics  *metrics.Metrics
 	// JWKS is the public key set being served.
 	JWKS func() []byte
-	// Login logs people in (tests reach its flows directly).
-	Login *login.Service
 	// OIDC is the OpenID Provider; nil without oidc.clients.
-	OIDC    *oidc.Provider
+	OIDC *oidc.Provider
+	// Login logs people in (tests reach its flows directly).
+	Login   *login.Service
 	closers []func() error
 }
 
@@ -236,6 +236,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		if err != nil {
 			return nil, err
 		}
+		inst.OIDC = op
 	}
 	inst.Login, err = login.New(login.Config{
 		Apps: apps, BindPhone: cfg.Registration == config.RegistrationBindPhone,
@@ -247,7 +248,6 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if err != nil {
 		return nil, err
 	}
-	inst.OIDC = op
 	hub := revocation.New(inst.Sessions, opt.Now, opt.Logger)
 	hctx, hcancel := context.WithCancel(context.Background())
 	hdone := make(chan struct{})
