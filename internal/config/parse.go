@@ -113,7 +113,8 @@ func children(prefix string) []string {
 		}
 	}
 	if prefix == "" {
-		out = append(out, "apps", "service_keys", "oidc")
+		out = append(out, "apps", "service_keys")
+		out = append(out, "oidc") // OpenID Provider (oidc.go)
 	}
 	return out
 }
