@@ -74,6 +74,8 @@ type Config struct {
 	RateLimits         RateLimits
 	// SMS is the text-message provider of the bind flow.
 	SMS SMS
+	// OIDC is the OpenID Provider's clients (docs/oidc.md).
+	OIDC OIDC
 	// KeyReload is how often instances reload the shared signing keys; a
 	// new key signs after two reloads.
 	KeyReload Duration
@@ -354,6 +356,7 @@ func (c *Config) CheckWeChatDomains() error {
 	if len(browser) == 0 {
 		return nil
 	}
+	c.checkOIDCDomains(browser, bad)
 	for i, r := range c.Redirects {
 		u, err := url.Parse(r)
 		if err != nil || u.Host == "" {
@@ -578,6 +581,7 @@ func (c *Config) Validate(needSecret bool) error {
 		}
 	}
 	c.validateSMS(needSecret, bad)
+	c.validateOIDC(bad)
 	if len(c.SMS.Countries) == 0 {
 		bad("sms.countries", "at least one calling code is required (86: mainland China)")
 	}

@@ -38,6 +38,14 @@ func docsTable() string {
 		}
 		b.WriteString("| `service_keys[]." + k.Path + "` | " + v + " | | " + k.Doc + " |\n")
 	}
+	b.WriteString("| `oidc.clients` | | none | OpenID Connect clients, each with the keys below ([oidc.md](oidc.md#configuration)) |\n")
+	for _, k := range oidcClientKeys {
+		v := ""
+		if k.Env != "" {
+			v = "`" + k.Env + "`"
+		}
+		b.WriteString("| `oidc.clients[]." + k.Path + "` | " + v + " | | " + k.Doc + " |\n")
+	}
 	return b.String()
 }
 

@@ -114,6 +114,7 @@ func children(prefix string) []string {
 	}
 	if prefix == "" {
 		out = append(out, "apps", "service_keys")
+		out = append(out, "oidc") // OpenID Provider (oidc.go)
 	}
 	return out
 }
@@ -134,6 +135,8 @@ func (c *Config) parseMapping(m *yaml.Node, prefix string, ps *Problems) {
 			c.parseApps(v, ps)
 		case path == "service_keys":
 			c.parseServiceKeys(v, ps)
+		case path == "oidc":
+			c.parseOIDC(v, ps)
 		case slices.Contains(groups(), path):
 			if v.Kind != yaml.MappingNode {
 				*ps = append(*ps, Problem{Key: path, Msg: "must be a mapping of keys", Line: v.Line})
@@ -388,6 +391,12 @@ func (c *Config) ApplyEnv(env Env) error {
 		if key, ok := serviceKeyVar(name); ok {
 			if !c.setServiceKeySecret(key, v) {
 				ps = append(ps, Problem{Key: name, Msg: fmt.Sprintf("no service key %q is configured in service_keys", key)})
+			}
+			continue
+		}
+		if matched, ok := c.setOIDCSecret(name, v); matched {
+			if !ok {
+				ps = append(ps, Problem{Key: name, Msg: "no client in oidc.clients has this variable's id"})
 			}
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/wxauth/wxauth/internal/keyring"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
+	"github.com/wxauth/wxauth/internal/oidc"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/internal/revocation"
@@ -93,6 +95,8 @@ type Instance struct {
 	Metrics  *metrics.Metrics
 	// JWKS is the public key set being served.
 	JWKS func() []byte
+	// OIDC is the OpenID Provider; nil without oidc.clients.
+	OIDC *oidc.Provider
 	// Login logs people in (tests reach its flows directly).
 	Login *login.Service
 	// Wake is the instance's one signal subscription and the QR login
@@ -248,12 +252,30 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if sender == nil {
 		sender = newSender(cfg, opt)
 	}
+	// OpenID Provider (docs/oidc.md), when clients are configured; its
+	// WeChat logins return to the issuer's /oauth2/callback.
+	redirects := cfg.Redirects
+	var op *oidc.Provider
+	if len(cfg.OIDC.Clients) > 0 {
+		redirects = append(slices.Clone(redirects), cfg.Issuer+oidc.PathCallback)
+		clients, err := oidc.NewClients(cfg.OIDCClients())
+		if err != nil {
+			return nil, err
+		}
+		op, err = oidc.New(oidc.Config{Issuer: cfg.Issuer, Clients: clients, Tokens: inst.Tokens, Keys: keys,
+			Sessions: inst.Sessions, Users: inst.Users, OneTime: inst.Sessions, Seal: box, Secret: []byte(cfg.Secret),
+			NewSession: limits.NewSession, Now: opt.Now, Logger: opt.Logger})
+		if err != nil {
+			return nil, err
+		}
+		inst.OIDC = op
+	}
 	inst.Login, err = login.New(login.Config{
 		Apps: apps, BindPhone: cfg.Registration == config.RegistrationBindPhone,
 		WeChat: wc, AppTokens: appTokens, Users: inst.Users, Sessions: inst.Sessions, OneTime: inst.Sessions,
 		Tokens: inst.Tokens, Seal: box, Secret: []byte(cfg.Secret), SMS: sender,
 		SMSCountries: cfg.SMS.Countries, OnSMSBudgetSpent: inst.Metrics.SMSBudgetExhausted.Inc,
-		Redirects: redirect.New(cfg.Redirects), Limits: limits, Now: opt.Now, Logger: opt.Logger,
+		Redirects: redirect.New(redirects), Limits: limits, Now: opt.Now, Logger: opt.Logger,
 		QRTTL: cfg.QRLogin.TTL.D(), Wake: wake, QRAfter: opt.After,
 	})
 	if err != nil {
@@ -274,7 +296,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		Login:         inst.Login, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
 		ServiceKeys: serviceKeys(cfg.ServiceKeys), Limits: limits, TrustedProxyHeader: cfg.TrustedProxyHeader,
-		WeChatProblems: wstatus.Problems, OnFollowScan: followScan,
+		WeChatProblems: wstatus.Problems, OnFollowScan: followScan, OIDC: op,
 	})
 	if err != nil {
 		return nil, err

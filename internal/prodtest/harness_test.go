@@ -110,12 +110,21 @@ func testApps() []config.App {
 	return apps
 }
 
+// browserDomains are the hosts registered for the browser apps: the H5
+// pages' and the issuer's (the OpenID Provider's WeChat logins return to
+// it).
+var browserDomains = []string{"h5.prodtest.example", "auth.prodtest.example"}
+
 // newSandbox runs the WeChat imitation with apps, behind gate.
 func newSandbox(t *testing.T, apps []config.App, gate *gate) (*sandbox.Sandbox, string) {
 	t.Helper()
 	var sbApps []sandbox.App
 	for _, a := range apps {
-		sbApps = append(sbApps, sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret})
+		sb := sandbox.App{Name: a.Name, Kind: a.Kind, AppID: a.AppID, Secret: a.Secret}
+		if a.Kind == config.KindOfficialAccount || a.Kind == config.KindWebsite {
+			sb.Domains = browserDomains // registered on WeChat, as in the configuration
+		}
+		sbApps = append(sbApps, sb)
 	}
 	sb, err := sandbox.New(sandbox.Config{Apps: sbApps})
 	if err != nil {
@@ -186,7 +195,7 @@ func newDeployment(t *testing.T, databaseURL, redisURL string, extra ...string) 
 	for _, a := range apps {
 		domains := "" // serve requires the registered domains of browser apps
 		if a.Kind == config.KindOfficialAccount || a.Kind == config.KindWebsite {
-			domains = ", domains: [h5.prodtest.example]"
+			domains = ", domains: [" + strings.Join(browserDomains, ", ") + "]"
 		}
 		fmt.Fprintf(&y, "  - {name: %s, kind: %s, appid: %s%s}\n", a.Name, a.Kind, a.AppID, domains)
 	}

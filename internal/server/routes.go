@@ -39,6 +39,20 @@ func (s *Server) routes() {
 	s.handle("GET /v1/wechat/push/{app}", s.pushCheck)
 	s.handle("POST /v1/wechat/push/{app}", s.pushReceive)
 
+	// OpenID Provider (docs/oidc.md).
+	s.handle("GET /.well-known/openid-configuration", s.oidcDiscovery)
+	s.handle("GET /oauth2/authorize", s.oidcAuthorize)
+	s.handle("GET /oauth2/wechat", s.oidcWeChat)
+	s.handle("GET /oauth2/callback", s.oidcCallback)
+	s.handle("POST /oauth2/bind", s.oidcBind)
+	s.handle("POST /oauth2/token", s.oidcToken)
+	s.handle("GET /oauth2/userinfo", s.oidcUserInfo)
+	s.handle("POST /oauth2/userinfo", s.oidcUserInfo)
+	s.handle("POST /oauth2/revoke", s.oidcRevoke)
+	s.handle("POST /oauth2/introspect", s.oidcIntrospect)
+	s.handle("GET /oauth2/end_session", s.oidcEndSession)
+	s.handle("POST /oauth2/end_session", s.oidcEndSession)
+
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
 

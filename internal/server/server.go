@@ -12,6 +12,7 @@ import (
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
+	"github.com/wxauth/wxauth/internal/oidc"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/revocation"
 	"github.com/wxauth/wxauth/internal/storage"
@@ -70,6 +71,9 @@ type Config struct {
 	OnFollowScan FollowScanHook
 	// FollowScanTimeout bounds OnFollowScan; zero: 4s.
 	FollowScanTimeout time.Duration
+	// OIDC is the OpenID Provider (docs/oidc.md); nil: its endpoints
+	// answer 404.
+	OIDC *oidc.Provider
 }
 
 // Server is wxauth's HTTP API.

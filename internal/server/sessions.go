@@ -3,8 +3,10 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/oidc"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/internal/token"
 )
@@ -24,6 +26,15 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	quotas := s.cfg.Limits.Refresh(clientIP(r, s.cfg.TrustedProxyHeader), sid)
 	p, err := s.cfg.Tokens.Refresh(r.Context(), req.RefreshToken, quotas...)
 	switch {
+	case err == nil && strings.HasPrefix(p.Session.App, oidc.AppPrefix):
+		// An OpenID Connect session refreshes at /oauth2/token, where its
+		// client authenticates (RFC 6749 §6); here it would skip that, so
+		// its presentation is treated as a theft and ends the session.
+		s.m.Refreshes.WithLabelValues("invalid_grant").Inc()
+		if rerr := s.cfg.Tokens.Revoke(r.Context(), p.Session.ID); rerr != nil {
+			return rerr
+		}
+		return token.ErrInvalidGrant
 	case err == nil:
 		s.m.Refreshes.WithLabelValues("ok").Inc()
 	case errors.Is(err, token.ErrReused):

@@ -28,8 +28,13 @@ type Contract struct {
 // loadContract reads the embedded document once per test binary.
 var loadContract = sync.OnceValues(func() (*Contract, error) { return ParseContract(api.OpenAPI) })
 
+// registerHTML lets the validator read the OP's HTML pages (docs/oidc.md)
+// as strings; once, before any document is used.
+var registerHTML = sync.OnceFunc(func() { openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder) })
+
 // ParseContract loads and checks an OpenAPI document.
 func ParseContract(doc []byte) (*Contract, error) {
+	registerHTML()
 	l := openapi3.NewLoader()
 	d, err := l.LoadFromData(doc)
 	if err != nil {

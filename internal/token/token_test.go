@@ -455,3 +455,29 @@ func nonCanonicalSig(sig string) string {
 	i := strings.IndexByte(alphabet, sig[len(sig)-1])
 	return sig[:len(sig)-1] + string(alphabet[i^1])
 }
+
+// RefreshIsLive: the live generation only, of its own session.
+func TestRefreshIsLive(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	p, err := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, _ := f.store.Session(ctx, p.Session.ID, f.clock.Now())
+	if !f.svc.RefreshIsLive(p.RefreshToken, sess) {
+		t.Error("the live token is not live")
+	}
+	next, err := f.svc.Refresh(ctx, p.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, _ = f.store.Session(ctx, p.Session.ID, f.clock.Now())
+	if f.svc.RefreshIsLive(p.RefreshToken, sess) || !f.svc.RefreshIsLive(next.RefreshToken, sess) {
+		t.Error("after a rotation only the successor is live")
+	}
+	other, _ := f.svc.Open(ctx, token.OpenRequest{UserID: "u1", App: "mp"})
+	if f.svc.RefreshIsLive(other.RefreshToken, sess) || f.svc.RefreshIsLive("garbage", sess) {
+		t.Error("another session's token, or garbage, is live")
+	}
+}
