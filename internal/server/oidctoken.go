@@ -187,28 +187,37 @@ func (s *Server) oidcUserInfo(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// oidcRevoke is POST /oauth2/revoke (RFC 7009): 200 whether or not the
-// token was known.
-func (s *Server) oidcRevoke(w http.ResponseWriter, r *http.Request) error {
-	p := s.cfg.OIDC
-	if p == nil {
-		return errOIDCOff
+// clientToken reads what revocation and introspection share: a form with
+// `token` from an authenticated client, within the per-address limit.
+// done means the request is answered (err is what the handler returns).
+func (s *Server) clientToken(w http.ResponseWriter, r *http.Request) (p *oidc.Provider, c *oidc.Client, tok string, done bool, err error) {
+	if p = s.cfg.OIDC; p == nil {
+		return nil, nil, "", true, errOIDCOff
 	}
 	form, err := oauthForm(w, r)
 	if err != nil {
-		return oauthAnswer(w, err)
+		return nil, nil, "", true, oauthAnswer(w, err)
 	}
 	if err := s.cfg.Limits.LoginAttempt(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
+		return nil, nil, "", true, err
+	}
+	if c, err = s.oauthClient(r, form); err != nil {
+		return nil, nil, "", true, oauthAnswer(w, err)
+	}
+	if tok = form.Get("token"); tok == "" {
+		return nil, nil, "", true, oauthAnswer(w, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "token is required"})
+	}
+	return p, c, tok, false, nil
+}
+
+// oidcRevoke is POST /oauth2/revoke (RFC 7009): 200 whether or not the
+// token was known.
+func (s *Server) oidcRevoke(w http.ResponseWriter, r *http.Request) error {
+	p, c, tok, done, err := s.clientToken(w, r)
+	if done {
 		return err
 	}
-	c, err := s.oauthClient(r, form)
-	if err != nil {
-		return oauthAnswer(w, err)
-	}
-	if form.Get("token") == "" {
-		return oauthAnswer(w, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "token is required"})
-	}
-	if err := p.Revoke(r.Context(), c, form.Get("token")); err != nil {
+	if err := p.Revoke(r.Context(), c, tok); err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -221,25 +230,11 @@ func (s *Server) oidcRevoke(w http.ResponseWriter, r *http.Request) error {
 // own tokens is live. Other services keep POST /v1/introspect with a
 // service key.
 func (s *Server) oidcIntrospect(w http.ResponseWriter, r *http.Request) error {
-	p := s.cfg.OIDC
-	if p == nil {
-		return errOIDCOff
-	}
-	form, err := oauthForm(w, r)
-	if err != nil {
-		return oauthAnswer(w, err)
-	}
-	if err := s.cfg.Limits.LoginAttempt(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
+	p, c, tok, done, err := s.clientToken(w, r)
+	if done {
 		return err
 	}
-	c, err := s.oauthClient(r, form)
-	if err != nil {
-		return oauthAnswer(w, err)
-	}
-	if form.Get("token") == "" {
-		return oauthAnswer(w, &oidc.Error{Code: oidc.CodeInvalidRequest, Description: "token is required"})
-	}
-	res, err := p.Introspect(r.Context(), c, form.Get("token"))
+	res, err := p.Introspect(r.Context(), c, tok)
 	if err != nil {
 		return err
 	}
