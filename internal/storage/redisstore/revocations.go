@@ -74,32 +74,12 @@ func (s *Store) RecentRevocations(ctx context.Context, now time.Time) ([]storage
 // broken connection ends the call with an ErrUnavailable error; the caller
 // resubscribes (and reloads RecentRevocations to cover the gap).
 func (s *Store) SubscribeRevoked(ctx context.Context, ready func(), fn func(storage.RevokedSession)) error {
-	sub := s.client.Subscribe(ctx, s.revokedChannel())
-	defer sub.Close()
-	// A read blocked in ReceiveMessage does not watch ctx: closing the
-	// subscription is what ends it.
-	stop := context.AfterFunc(ctx, func() { sub.Close() })
-	defer stop()
-	// Receive the subscription confirmation: from here on nothing is missed.
-	if _, err := sub.Receive(ctx); err != nil {
-		return wrap("subscribe revocations", err)
-	}
-	if ready != nil {
-		ready()
-	}
-	for {
-		msg, err := sub.ReceiveMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return wrap("revocation feed", err)
-		}
+	return s.follow(ctx, s.revokedChannel(), "revocation feed", ready, func(payload string) {
 		var ev revokedEvent
-		if err := json.Unmarshal([]byte(msg.Payload), &ev); err != nil || ev.SID == "" {
+		if err := json.Unmarshal([]byte(payload), &ev); err != nil || ev.SID == "" {
 			s.log.WarnContext(ctx, "redisstore: malformed revocation event", "err", fmt.Sprint(err))
-			continue
+			return
 		}
 		fn(storage.RevokedSession{SID: ev.SID, Until: time.UnixMilli(ev.Until)})
-	}
+	})
 }

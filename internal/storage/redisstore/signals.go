@@ -26,14 +26,22 @@ func (s *Store) Signal(ctx context.Context, topic string) error {
 // connection ends the call with an ErrUnavailable error; the caller
 // subscribes again (its waiters' safety reads cover the gap).
 func (s *Store) SubscribeSignals(ctx context.Context, ready func(), fn func(string)) error {
-	sub := s.client.Subscribe(ctx, s.signalChannel())
+	return s.follow(ctx, s.signalChannel(), "signal feed", ready, fn)
+}
+
+// follow subscribes to channel and hands each message's payload to fn
+// until ctx ends or the connection breaks (an ErrUnavailable error named
+// what). ready runs once the subscription is confirmed: from then on
+// nothing published is missed.
+func (s *Store) follow(ctx context.Context, channel, what string, ready func(), fn func(payload string)) error {
+	sub := s.client.Subscribe(ctx, channel)
 	defer sub.Close()
 	// A read blocked in ReceiveMessage does not watch ctx: closing the
 	// subscription is what ends it.
 	stop := context.AfterFunc(ctx, func() { sub.Close() })
 	defer stop()
 	if _, err := sub.Receive(ctx); err != nil {
-		return wrap("subscribe signals", err)
+		return wrap("subscribe to the "+what, err)
 	}
 	if ready != nil {
 		ready()
@@ -44,7 +52,7 @@ func (s *Store) SubscribeSignals(ctx context.Context, ready func(), fn func(stri
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return wrap("signal feed", err)
+			return wrap(what, err)
 		}
 		fn(msg.Payload)
 	}
