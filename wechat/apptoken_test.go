@@ -253,6 +253,11 @@ func TestTokenManagerDueTokenSpacesFetches(t *testing.T) {
 		wantToken(t, m1, "tok-1")
 		wantToken(t, m2, "tok-1")
 	}
+	// Each of those calls left a look-up running (it answered early, then
+	// found the lock taken). One still running after the clock moves
+	// would take the lock itself and answer m1 early with tok-1.
+	m1.Idle()
+	m2.Idle()
 	wantFetches(t, w, 1)
 	w.wechat.set(func(f *fakeTokens) { f.expiresIn = 7200 })
 	w.clock.Advance(wechat.DefaultLockTTL + time.Second)
