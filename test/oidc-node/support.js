@@ -82,18 +82,17 @@ export async function startServer(config, env = {}) {
 
 const DESKTOP_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36'
 
-// Browser is a desktop browser on wxauth's origin: cookies (name, value,
-// path; host-only, as wxauth sets them) and redirects followed by hand.
-export class Browser {
-  constructor(origin) {
-    this.origin = new URL(origin).origin
-    this.jar = new Map() // name → {value, path}
+// Jar keeps the cookies of one origin (name, value, path; host-only, as
+// wxauth and Auth.js set them).
+export class Jar {
+  constructor() {
+    this.cookies = new Map() // name → {value, path}
   }
 
-  cookieHeader(url) {
+  header(url) {
     const path = new URL(url).pathname
     const pairs = []
-    for (const [name, c] of this.jar) {
+    for (const [name, c] of this.cookies) {
       if (path === c.path || path.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`)) pairs.push(`${name}=${c.value}`)
     }
     return pairs.join('; ')
@@ -113,9 +112,18 @@ export class Browser {
         if (k.toLowerCase() === 'max-age' && Number(v) <= 0) gone = true
         if (k.toLowerCase() === 'expires' && Date.parse(v) <= Date.now()) gone = true
       }
-      if (gone) this.jar.delete(name)
-      else this.jar.set(name, { value, path })
+      if (gone) this.cookies.delete(name)
+      else this.cookies.set(name, { value, path })
     }
+  }
+}
+
+// Browser is a desktop browser on wxauth's origin: a cookie jar, and
+// redirects followed by hand.
+export class Browser {
+  constructor(origin) {
+    this.origin = new URL(origin).origin
+    this.jar = new Jar()
   }
 
   // fetch is one request, no redirect followed.
@@ -124,10 +132,10 @@ export class Browser {
     const headers = new Headers(init.headers)
     headers.set('User-Agent', DESKTOP_UA)
     headers.set('Accept-Language', 'en')
-    const cookie = this.cookieHeader(url)
+    const cookie = this.jar.header(url)
     if (cookie) headers.set('Cookie', cookie)
     const res = await fetch(url, { ...init, headers, redirect: 'manual' })
-    this.keep(res, url)
+    this.jar.keep(res, url)
     return res
   }
 
