@@ -94,6 +94,9 @@ describe('openid-client against wxauth', { skip: skipReason() }, () => {
     assert.equal(m.issuer, server.base)
     assert.ok(m.id_token_signing_alg_values_supported.includes('EdDSA'), JSON.stringify(m.id_token_signing_alg_values_supported))
     assert.ok(m.code_challenge_methods_supported.includes('S256'))
+    // openid-client then checks the iss of every authorization response
+    // (RFC 9207), which wxauth sends.
+    assert.equal(m.authorization_response_iss_parameter_supported, true)
     for (const e of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'revocation_endpoint',
       'introspection_endpoint', 'end_session_endpoint']) {
       assert.ok(m[e]?.startsWith(server.base), `${e} = ${m[e]}`)
@@ -200,6 +203,35 @@ describe('openid-client against wxauth', { skip: skipReason() }, () => {
     await assert.rejects(client.fetchUserInfo(config, tokens.access_token, tokens.claims().sub), 'userinfo after revocation')
     // Revoking an unknown token is not an error (RFC 7009 §2.2).
     await client.tokenRevocation(config, 'not-a-token')
+  })
+
+  test('revoking the access token ends the session; another client\'s revocation changes nothing', async () => {
+    const config = await rp()
+    const spa = await client.discovery(issuer, 'spa', undefined, client.None(), { execute })
+    const { tokens } = await login(config, new Browser(server.base), await server.newUser('rat'))
+    await client.tokenRevocation(spa, tokens.access_token)
+    await client.tokenRevocation(spa, tokens.refresh_token)
+    assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, true, "spa's revocation ended rp's session")
+
+    await client.tokenRevocation(config, tokens.access_token, { token_type_hint: 'access_token' })
+    assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, false)
+    await rejects(client.refreshTokenGrant(config, tokens.refresh_token), 'error', 'invalid_grant', 'refresh after the access token\'s revocation')
+  })
+
+  test('prompt=none without a session at wxauth is login_required', async () => {
+    const config = await rp()
+    const state = client.randomState()
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: RP_BACK, scope: 'openid', state, nonce: client.randomNonce(), prompt: 'none',
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+    })
+    const page = await new Browser(server.base).follow(url.href)
+    assert.ok(page.left, `prompt=none answered ${page.status} on ${page.url}`)
+    await assert.rejects(client.authorizationCodeGrant(config, page.left, { expectedState: state }), (err) => {
+      assert.ok(err instanceof client.AuthorizationResponseError, `${err.constructor.name} ${err.message}`)
+      assert.equal(err.error, 'login_required')
+      return true
+    })
   })
 
   test('RP-initiated logout: back to post_logout_redirect_uri; the tokens and the SSO end', async () => {
