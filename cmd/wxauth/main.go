@@ -1,6 +1,6 @@
 // Command wxauth is the WeChat login and session service.
 //
-//	wxauth dev      [--addr 127.0.0.1:8080] [--data ./wxauth-data]
+//	wxauth dev      [--addr 127.0.0.1:8080] [--data ./wxauth-data] [--config wxauth.yaml]
 //	wxauth serve    --config wxauth.yaml
 //	wxauth sandbox  [--addr 127.0.0.1:9090] [--config wxauth.yaml]
 //	wxauth migrate  --config wxauth.yaml
@@ -28,7 +28,7 @@ import (
 const usage = `wxauth — WeChat login and sessions
 
 Usage:
-  wxauth dev      [--addr 127.0.0.1:8080] [--data ./wxauth-data]
+  wxauth dev      [--addr 127.0.0.1:8080] [--data ./wxauth-data] [--config wxauth.yaml]
         everything on one port, no outside service: the WeChat sandbox,
         apps mp/oa/web, SQLite and an in-process session store
   wxauth serve    --config wxauth.yaml [--migrate] [--check-config]

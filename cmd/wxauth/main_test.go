@@ -17,15 +17,15 @@ import (
 )
 
 // startDev runs `wxauth dev` in process on a free port with the given data
-// folder and environment, and returns its origin and a stop function that
-// waits for a clean shutdown.
-func startDev(t *testing.T, data string, env map[string]string) (origin string, stop func()) {
+// folder, environment and extra flags, and returns its origin and a stop
+// function that waits for a clean shutdown.
+func startDev(t *testing.T, data string, env map[string]string, flags ...string) (origin string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", data}, pw, io.Discard, config.Env(env))
+		done <- run(ctx, append([]string{"dev", "--addr", "127.0.0.1:0", "--data", data}, flags...), pw, io.Discard, config.Env(env))
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)

@@ -42,13 +42,16 @@ func loadConfig(path string, env config.Env) (config.Config, error) {
 
 // runDev is `wxauth dev` (docs/configuration.md "wxauth dev").
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
-	fs := newCommand("dev", "wxauth dev [--addr 127.0.0.1:8080] [--data ./wxauth-data]")
+	fs := newCommand("dev", "wxauth dev [--addr 127.0.0.1:8080] [--data ./wxauth-data] [--config wxauth.yaml]")
 	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080, or WXAUTH_ADDR)")
 	data := fs.String("data", "wxauth-data", "data folder: SQLite database, signing key, secret")
+	// Optional: what env cannot say (oidc.clients, service_keys, apps);
+	// whatever it leaves out dev fills in as without it.
+	path := fs.String("config", "", "configuration file (YAML), optional; WXAUTH_* variables override it")
 	if err := fs.parse(args, 0, stdout, stderr); err != nil {
 		return err
 	}
-	cfg, err := loadConfig("", env)
+	cfg, err := loadConfig(*path, env)
 	if err != nil {
 		return err
 	}
