@@ -174,6 +174,7 @@ func (s *Server) oidcQRComplete(w http.ResponseWriter, r *http.Request) error {
 			s.m.Logins.WithLabelValues("oidc", "bind_required").Inc()
 			return s.startBind(w, r, res.BindTicket, st.Request)
 		}
+		s.m.Logins.WithLabelValues(res.Tokens.Session.App, loginResult(res.IsNew)).Inc()
 		return s.finishSignIn(w, r, res, st.Request)
 	case login.QRCanceled:
 		s.setOPCookie(w, opQRCookie, "", 0)
