@@ -109,7 +109,7 @@ input{display:block;width:100%;box-sizing:border-box;padding:12px;font-size:1rem
 {{if .Message}}<p id="message" class="note">{{.Message}}</p>{{end}}
 {{with .QR}}<div class="qr"><img id="qr-image" src="{{.Image}}" alt="{{$.T.QRAlt}}" width="240" height="240">
 <p id="qr-status" aria-live="polite" data-waiting="{{$.T.QRWaiting}}" data-scanned="{{$.T.QRScanned}}" data-confirmed="{{$.T.QRConfirmed}}" data-canceled="{{$.T.QRCanceled}}" data-expired="{{$.T.QRExpired}}">{{$.T.QRWaiting}}</p>
-<form id="qr-form" method="post" action="{{.Complete}}"><noscript><button class="action" id="qr-done" type="submit">{{$.T.QRDone}}</button></noscript></form>
+<form id="qr-form" method="post" action="{{.Complete}}"><input type="hidden" name="ticket" value="{{.Ticket}}"><noscript><button class="action" id="qr-done" type="submit">{{$.T.QRDone}}</button></noscript></form>
 <script>` + qrScript + `</script></div>{{end}}
 {{if .Or}}<p id="or" class="note">{{.Or}}</p>{{end}}
 {{if .Link}}<a class="action" id="{{.LinkID}}" href="{{.Link}}">{{.LinkText}}</a>{{end}}

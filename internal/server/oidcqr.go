@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -27,8 +28,9 @@ const opQRCookie = "wxauth_op_qr"
 // qrScript follows the ticket by long poll and submits the completion
 // form at a final status; the server decides what comes next. Its hash is
 // the page's only script-src.
-const qrScript = `(function(){var s=document.getElementById("qr-status"),f=document.getElementById("qr-form"),a="";` +
-	`function poll(){fetch("` + oidc.PathQRStatus + `"+(a?"?after="+a:""),{credentials:"same-origin",cache:"no-store"}).then(function(r){` +
+const qrScript = `(function(){var s=document.getElementById("qr-status"),f=document.getElementById("qr-form"),a="",` +
+	`u="` + oidc.PathQRStatus + `?ticket="+encodeURIComponent(f.elements.ticket.value);` +
+	`function poll(){fetch(u+(a?"&after="+a:""),{credentials:"same-origin",cache:"no-store"}).then(function(r){` +
 	`if(r.status===429){setTimeout(poll,5000);return}if(!r.ok){f.submit();return}` +
 	`return r.json().then(function(d){a=d.status;var m=s.getAttribute("data-"+a);if(m){s.textContent=m}` +
 	`if(a==="confirmed"||a==="canceled"||a==="expired"){f.submit()}else{poll()}})},function(){setTimeout(poll,3000)})}poll()})();`
@@ -38,10 +40,14 @@ var qrScriptHash = func() string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }()
 
-// qrBlock is the code on a page: its picture and where the page posts
-// once the phone confirmed.
+// qrBlock is the code on a page: its ticket (the code's scene, public),
+// its picture, and where the page posts once the phone confirmed.
 type qrBlock struct {
-	Image, Complete string
+	Ticket, Image, Complete string
+}
+
+func newQRBlock(ticket string) *qrBlock {
+	return &qrBlock{Ticket: ticket, Image: "/v1/qrlogin/" + ticket + "/image", Complete: oidc.PathQRComplete}
 }
 
 // signInPage shows the sign-in of kept request id on a browser outside
@@ -80,7 +86,7 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, id string, c
 			return err
 		}
 		s.setOPCookie(w, opQRCookie, value, tk.ExpiresIn)
-		pg.QR = &qrBlock{Image: "/v1/qrlogin/" + tk.Ticket + "/image", Complete: oidc.PathQRComplete}
+		pg.QR = newQRBlock(tk.Ticket)
 		pg.Lead = t.QRLead
 		if web != "" {
 			pg.Or = t.QROr
@@ -90,13 +96,19 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, id string, c
 	return nil
 }
 
-// qrCookie reads the code's cookie; ok false for none or a forged one.
-func (s *Server) qrCookie(r *http.Request) (oidc.QRState, bool) {
+// qrCookie reads the code's cookie for the page showing ticket; ok false
+// for none, a forged one, or one of another page: a later sign-in in
+// this browser replaced it, and this page must not complete that one.
+func (s *Server) qrCookie(r *http.Request, ticket string) (oidc.QRState, bool) {
 	ck, err := r.Cookie(opQRCookie)
 	if err != nil {
 		return oidc.QRState{}, false
 	}
-	return s.cfg.OIDC.OpenQR(ck.Value)
+	st, ok := s.cfg.OIDC.OpenQR(ck.Value)
+	if !ok || subtle.ConstantTimeCompare([]byte(st.Ticket), []byte(ticket)) != 1 {
+		return oidc.QRState{}, false
+	}
+	return st, true
 }
 
 type oidcQRStatusResponse struct {
@@ -120,7 +132,7 @@ func (s *Server) oidcQRStatus(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Limits.QRLoginRead(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
 		return err
 	}
-	st, ok := s.qrCookie(r)
+	st, ok := s.qrCookie(r, r.URL.Query().Get("ticket"))
 	if !ok {
 		return login.ErrInvalidQRTicket
 	}
@@ -153,7 +165,15 @@ func (s *Server) oidcQRComplete(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Limits.LoginAttempt(r.Context(), clientIP(r, s.cfg.TrustedProxyHeader)); err != nil {
 		return err
 	}
-	st, ok := s.qrCookie(r)
+	f, err := oauthForm(w, r)
+	if errors.Is(err, errTooLarge) {
+		return err
+	}
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "The form is malformed.", "表单格式错误。")
+		return nil
+	}
+	st, ok := s.qrCookie(r, f.Get("ticket"))
 	if !ok {
 		s.errorPage(w, r, http.StatusBadRequest, oidc.ErrNoPending.English, oidc.ErrNoPending.Chinese)
 		return nil
@@ -195,7 +215,7 @@ func (s *Server) oidcQRComplete(w http.ResponseWriter, r *http.Request) error {
 		name = c.ID
 	}
 	s.writePage(w, r, http.StatusOK, page{T: t, Title: fmt.Sprintf(t.SignInTitle, name), Lead: t.QRLead, Message: t.QRNotYet,
-		QR: &qrBlock{Image: "/v1/qrlogin/" + st.Ticket + "/image", Complete: oidc.PathQRComplete}})
+		QR: newQRBlock(st.Ticket)})
 	return nil
 }
 

@@ -52,9 +52,9 @@ func qrPage(t *testing.T, b *http.Client, authURL string) (body, ticket string) 
 }
 
 // qrPageStatus is the page's script asking GET /oauth2/qr/status.
-func qrPageStatus(t *testing.T, s *servertest.Server, b *http.Client) (int, string) {
+func qrPageStatus(t *testing.T, s *servertest.Server, b *http.Client, ticket string) (int, string) {
 	t.Helper()
-	resp, body := get(t, b, s.URL+"/oauth2/qr/status")
+	resp, body := get(t, b, s.URL+"/oauth2/qr/status?ticket="+ticket)
 	if resp.StatusCode != http.StatusOK {
 		return resp.StatusCode, body
 	}
@@ -69,9 +69,9 @@ func qrPageStatus(t *testing.T, s *servertest.Server, b *http.Client) (int, stri
 }
 
 // qrComplete is the page's form.
-func qrComplete(t *testing.T, s *servertest.Server, b *http.Client) (*http.Response, string) {
+func qrComplete(t *testing.T, s *servertest.Server, b *http.Client, ticket string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), "POST", s.URL+"/oauth2/qr/complete", strings.NewReader(""))
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", s.URL+"/oauth2/qr/complete", strings.NewReader("ticket="+ticket))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := b.Do(req)
 	if err != nil {
@@ -128,15 +128,15 @@ func TestOIDCMiniProgramCode(t *testing.T) {
 	if strings.Contains(body, st.PollToken) || strings.Contains(body, sealed) {
 		t.Error("the page holds the poll token")
 	}
-	if code, status := qrPageStatus(t, s, b); code != http.StatusOK || status != "waiting" {
+	if code, status := qrPageStatus(t, s, b, ticket); code != http.StatusOK || status != "waiting" {
 		t.Fatalf("status = %d %s, want waiting", code, status)
 	}
 	// Pressed before the phone confirmed (no script): the page again.
-	if resp, body := qrComplete(t, s, b); resp.StatusCode != http.StatusOK || !strings.Contains(body, ticket) || !strings.Contains(body, "Not confirmed yet") {
+	if resp, body := qrComplete(t, s, b, ticket); resp.StatusCode != http.StatusOK || !strings.Contains(body, ticket) || !strings.Contains(body, "Not confirmed yet") {
 		t.Errorf("early completion = %d, want the same code with a note: %.300s", resp.StatusCode, body)
 	}
 	userID := scanAndConfirm(t, s, ticket, "alice", "")
-	if _, status := qrPageStatus(t, s, b); status != "scanned" {
+	if _, status := qrPageStatus(t, s, b, ticket); status != "scanned" {
 		t.Errorf("status after the scan = %s", status)
 	}
 	mp := phone(t, s, "mp", "alice", ticket)
@@ -144,19 +144,19 @@ func TestOIDCMiniProgramCode(t *testing.T) {
 		t.Fatalf("confirm = %d %s", res.Status, res.Body)
 	}
 	for range 2 { // following never delivers
-		if _, status := qrPageStatus(t, s, b); status != "confirmed" {
+		if _, status := qrPageStatus(t, s, b, ticket); status != "confirmed" {
 			t.Fatalf("status after the confirm = %s", status)
 		}
 	}
 	// Another browser, without the cookie, can neither follow nor complete.
 	other := rpBrowser(t, s, desktopUA)
-	if code, _ := qrPageStatus(t, s, other); code != http.StatusBadRequest {
+	if code, _ := qrPageStatus(t, s, other, ticket); code != http.StatusBadRequest {
 		t.Errorf("status from another browser = %d, want 400", code)
 	}
-	if resp, _ := qrComplete(t, s, other); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+	if resp, _ := qrComplete(t, s, other, ticket); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 		t.Errorf("completion from another browser = %d %q, want a 400 page", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	resp, _ := qrComplete(t, s, b)
+	resp, _ := qrComplete(t, s, b, ticket)
 	back, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(back.String(), mpBack+"?") || back.Query().Get("state") != "st" || back.Query().Get("iss") != s.URL {
 		t.Fatalf("completion = %d %q, want 302 to the client with a code", resp.StatusCode, back)
@@ -173,7 +173,7 @@ func TestOIDCMiniProgramCode(t *testing.T) {
 		t.Errorf("sub = %q, want the mini program user %q", idt.Subject, userID)
 	}
 	// Single use: the cookie is spent.
-	if resp, _ := qrComplete(t, s, b); resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := qrComplete(t, s, b, ticket); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a second completion = %d, want 400", resp.StatusCode)
 	}
 	// Single sign-on: the next authorization answers a code at once.
@@ -190,10 +190,10 @@ func TestOIDCMiniProgramCodeCanceled(t *testing.T) {
 	b := rpBrowser(t, s, desktopUA)
 	_, ticket := qrPage(t, b, r.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
 	scanAndConfirm(t, s, ticket, "alice", "cancel")
-	if _, status := qrPageStatus(t, s, b); status != "canceled" {
+	if _, status := qrPageStatus(t, s, b, ticket); status != "canceled" {
 		t.Errorf("status = %s, want canceled", status)
 	}
-	resp, _ := qrComplete(t, s, b)
+	resp, _ := qrComplete(t, s, b, ticket)
 	back, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusFound || back.Query().Get("error") != "access_denied" || back.Query().Get("state") != "st" || back.Query().Get("code") != "" {
 		t.Errorf("completion after a cancel = %d %q, want 302 with error=access_denied", resp.StatusCode, back)
@@ -209,16 +209,16 @@ func TestOIDCMiniProgramCodeExpired(t *testing.T) {
 	v := oauth2.GenerateVerifier()
 	_, ticket := qrPage(t, b, r.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(v)))
 	s.Clock.Advance(5*time.Minute + time.Second)
-	if code, _ := qrPageStatus(t, s, b); code != http.StatusBadRequest {
+	if code, _ := qrPageStatus(t, s, b, ticket); code != http.StatusBadRequest {
 		t.Errorf("status of an expired code = %d, want 400", code)
 	}
-	resp, body := qrComplete(t, s, b)
+	resp, body := qrComplete(t, s, b, ticket)
 	m := qrImageSrc.FindStringSubmatch(body)
 	if resp.StatusCode != http.StatusOK || m == nil || m[1] == ticket || !strings.Contains(body, "new one") {
 		t.Fatalf("completion of an expired code = %d, want a page with a new code: %.400s", resp.StatusCode, body)
 	}
 	scanAndConfirm(t, s, m[1], "alice", "confirm")
-	resp, _ = qrComplete(t, s, b)
+	resp, _ = qrComplete(t, s, b, m[1])
 	back, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusFound || back.Query().Get("code") == "" {
 		t.Fatalf("completion of the new code = %d %q", resp.StatusCode, back)
@@ -240,7 +240,7 @@ func TestOIDCMiniProgramCodeRace(t *testing.T) {
 	codes := make(chan string, n)
 	for range n {
 		wg.Go(func() {
-			resp, _ := qrComplete(t, s, b)
+			resp, _ := qrComplete(t, s, b, ticket)
 			if loc, _ := url.Parse(resp.Header.Get("Location")); loc != nil && loc.Query().Get("code") != "" {
 				codes <- loc.Query().Get("code")
 			} else if resp.StatusCode >= 500 {
@@ -287,5 +287,39 @@ func TestOIDCMiniProgramCodeBeside(t *testing.T) {
 	if !strings.Contains(string(raw), "小程序码") || !strings.Contains(csp, "script-src 'sha256-") || strings.Contains(csp, "unsafe-eval") ||
 		strings.Contains(csp, "script-src 'unsafe-inline'") {
 		t.Errorf("zh page with CSP %q: %.300s", csp, raw)
+	}
+}
+
+// A page follows and completes only its own code: a second sign-in in the
+// same browser replaces the cookie, and the first page cannot complete the
+// second one's request; a forged cookie or a bad after is refused.
+func TestOIDCMiniProgramCodeBound(t *testing.T) {
+	s := oidcQRServer(t)
+	r := newRP(t, s, "mpc", rpSecret, mpBack)
+	b := rpBrowser(t, s, desktopUA)
+	_, first := qrPage(t, b, r.conf.AuthCodeURL("one", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	_, second := qrPage(t, b, r.conf.AuthCodeURL("two", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	scanAndConfirm(t, s, second, "alice", "confirm")
+	if code, _ := qrPageStatus(t, s, b, first); code != http.StatusBadRequest {
+		t.Errorf("the replaced page's status = %d, want 400", code)
+	}
+	if resp, _ := qrComplete(t, s, b, first); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+		t.Errorf("the replaced page's completion = %d %q, want a 400 page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ := qrComplete(t, s, b, second)
+	if loc, _ := url.Parse(resp.Header.Get("Location")); resp.StatusCode != http.StatusFound || loc.Query().Get("state") != "two" || loc.Query().Get("code") == "" {
+		t.Errorf("the second page's completion = %d %q, want its own request's code", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := get(t, b, s.URL+"/oauth2/qr/status?ticket="+second+"&after=done"); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "invalid_request") {
+		t.Errorf("after=done: %d %s, want 400 invalid_request", resp.StatusCode, body)
+	}
+	forged := rpBrowser(t, s, desktopUA)
+	u, _ := url.Parse(s.URL + "/oauth2/")
+	forged.Jar.SetCookies(u, []*http.Cookie{{Name: "wxauth_op_qr", Value: "AAAA" + strings.Repeat("x", 200), Path: "/oauth2/"}})
+	if code, _ := qrPageStatus(t, s, forged, second); code != http.StatusBadRequest {
+		t.Errorf("a forged cookie's status = %d, want 400", code)
+	}
+	if resp, _ := qrComplete(t, s, forged, second); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a forged cookie's completion = %d, want 400", resp.StatusCode)
 	}
 }
