@@ -85,7 +85,7 @@ func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) error {
 	if strings.Contains(r.UserAgent(), "MicroMessenger") {
 		return s.startWeChat(w, r, id, c)
 	}
-	return s.signInPage(w, r, id, c, "")
+	return s.signInPage(w, r, id, c, "", "")
 }
 
 // mobile reports whether a User-Agent is a phone's or tablet's browser,

@@ -8,8 +8,9 @@ import (
 )
 
 // The OP's pages (docs/oidc.md "The sign-in page"): server-rendered, no
-// external asset, no script but the mini program code's (oidcqr.go), mobile first, in Chinese for a browser whose
-// first language is Chinese (Accept-Language zh*) and English otherwise.
+// external asset, no script but the mini program code's (oidcqr.go),
+// mobile first, in Chinese for a browser whose first language is Chinese
+// (Accept-Language zh*) and English otherwise.
 
 // pageText is every sentence of the pages in one language.
 type pageText struct {

@@ -54,8 +54,9 @@ func newQRBlock(ticket string) *qrBlock {
 // WeChat: a new mini program code when the client's login names a mini
 // program, the website app's button when it has one, or on a phone (or
 // with neither) the message to open the link in WeChat. msg, if set, is
-// a note above them.
-func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, id string, c *oidc.Client, msg string) error {
+// a note above them; ticket, if set, is the code to show again instead of
+// a new one.
+func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, id string, c *oidc.Client, msg, ticket string) error {
 	t := pageTexts[chinese(r)]
 	name := c.Name
 	if name == "" {
@@ -75,7 +76,9 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, id string, c
 	if web != "" {
 		pg.Lead, pg.Link, pg.LinkID, pg.LinkText = t.SignInLead, oidc.PathWeChatStart+"?request="+url.QueryEscape(id), "wechat-login", t.WeChatButton
 	}
-	if mp != "" {
+	if mp != "" && ticket != "" {
+		pg.QR, pg.Lead = newQRBlock(ticket), t.QRLead
+	} else if mp != "" {
 		ip := clientIP(r, s.cfg.TrustedProxyHeader)
 		tk, err := s.cfg.Login.CreateQR(r.Context(), login.QRRequest{App: mp, UserAgent: r.UserAgent(), ClientIP: ip})
 		if err != nil {
@@ -86,11 +89,10 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, id string, c
 			return err
 		}
 		s.setOPCookie(w, opQRCookie, value, tk.ExpiresIn)
-		pg.QR = newQRBlock(tk.Ticket)
-		pg.Lead = t.QRLead
-		if web != "" {
-			pg.Or = t.QROr
-		}
+		pg.QR, pg.Lead = newQRBlock(tk.Ticket), t.QRLead
+	}
+	if pg.QR != nil && web != "" {
+		pg.Or = t.QROr
 	}
 	s.writePage(w, r, http.StatusOK, pg)
 	return nil
@@ -185,7 +187,6 @@ func (s *Server) oidcQRComplete(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return s.loginFailedPage(w, r, err)
 	}
-	t := pageTexts[chinese(r)]
 	switch taken.Status {
 	case login.QRConfirmed:
 		s.setOPCookie(w, opQRCookie, "", 0)
@@ -210,13 +211,7 @@ func (s *Server) oidcQRComplete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.pendingFailed(w, r, err)
 	}
-	name := c.Name
-	if name == "" {
-		name = c.ID
-	}
-	s.writePage(w, r, http.StatusOK, page{T: t, Title: fmt.Sprintf(t.SignInTitle, name), Lead: t.QRLead, Message: t.QRNotYet,
-		QR: newQRBlock(st.Ticket)})
-	return nil
+	return s.signInPage(w, r, st.Request, c, pageTexts[chinese(r)].QRNotYet, st.Ticket)
 }
 
 // freshCode answers a code that expired (or was taken meanwhile) with the
@@ -226,5 +221,5 @@ func (s *Server) freshCode(w http.ResponseWriter, r *http.Request, id string) er
 	if err != nil {
 		return s.pendingFailed(w, r, err)
 	}
-	return s.signInPage(w, r, id, c, pageTexts[chinese(r)].QRFresh)
+	return s.signInPage(w, r, id, c, pageTexts[chinese(r)].QRFresh, "")
 }
