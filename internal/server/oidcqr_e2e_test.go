@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"html"
 	"io"
@@ -36,6 +38,8 @@ func oidcQRServer(t *testing.T) *servertest.Server {
 			config.OIDCClient{ID: "both", RedirectURIs: []string{mpBack}, Secret: rpSecret, Login: []string{"mp", "web"}})
 	}))
 }
+
+var inlineScript = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
 
 var qrImageSrc = regexp.MustCompile(`id="qr-image" src="/v1/qrlogin/([A-Za-z0-9]{32})/image"`)
 
@@ -284,6 +288,12 @@ func TestOIDCMiniProgramCodeBeside(t *testing.T) {
 	raw, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	csp := res.Header.Get("Content-Security-Policy")
+	// The page's one script is the one its CSP allows, byte for byte.
+	if m := inlineScript.FindSubmatch(raw); m == nil {
+		t.Error("the page has no script")
+	} else if sum := sha256.Sum256(m[1]); !strings.Contains(csp, "script-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") {
+		t.Errorf("CSP %q does not allow the page's script", csp)
+	}
 	if !strings.Contains(string(raw), "小程序码") || !strings.Contains(csp, "script-src 'sha256-") || strings.Contains(csp, "unsafe-eval") ||
 		strings.Contains(csp, "script-src 'unsafe-inline'") {
 		t.Errorf("zh page with CSP %q: %.300s", csp, raw)
