@@ -333,3 +333,52 @@ func TestOIDCMiniProgramCodeBound(t *testing.T) {
 		t.Errorf("a forged cookie's completion = %d, want 400", resp.StatusCode)
 	}
 }
+
+// The status long poll waits for the phone and answers the scan as soon
+// as it happens; without OIDC clients the endpoints are not there.
+func TestOIDCMiniProgramCodeLongPoll(t *testing.T) {
+	s := oidcQRServer(t)
+	r := newRP(t, s, "mpc", rpSecret, mpBack)
+	b := rpBrowser(t, s, desktopUA)
+	_, ticket := qrPage(t, b, r.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	waiters := s.Clock.Waiters()
+	got := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL+"/oauth2/qr/status?ticket="+ticket+"&after=waiting", nil)
+		resp, err := b.Do(req)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		var st struct{ Status string }
+		_ = json.NewDecoder(resp.Body).Decode(&st)
+		got <- resp.Status + " " + st.Status
+	}()
+	waitUntil(t, "the long poll waits", func() bool { return s.Clock.Waiters() > waiters })
+	select {
+	case g := <-got:
+		t.Fatalf("the long poll answered %s before the scan", g)
+	default:
+	}
+	scanAndConfirm(t, s, ticket, "alice", "")
+	if g := <-got; g != "200 OK scanned" {
+		t.Errorf("long poll = %s, want 200 scanned", g)
+	}
+	off := oidcOff(t)
+	if res := off.Do(t, "GET", "/oauth2/qr/status?ticket="+ticket, nil, ""); res.Status != http.StatusNotFound {
+		t.Errorf("status without oidc.clients = %d, want 404", res.Status)
+	}
+}
+
+// waitUntil polls cond for up to 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
