@@ -26,12 +26,13 @@ import (
 const opQRCookie = "wxauth_op_qr"
 
 // qrScript follows the ticket by long poll and submits the completion
-// form at a final status; the server decides what comes next. Its hash is
-// the page's only script-src.
+// form at a final status or a refusal; the server decides what comes
+// next. A limit or an outage is retried. Its hash is the page's only
+// script-src.
 const qrScript = `(function(){var s=document.getElementById("qr-status"),f=document.getElementById("qr-form"),a="",` +
 	`u="` + oidc.PathQRStatus + `?ticket="+encodeURIComponent(f.elements.ticket.value);` +
 	`function poll(){fetch(u+(a?"&after="+a:""),{credentials:"same-origin",cache:"no-store"}).then(function(r){` +
-	`if(r.status===429){setTimeout(poll,5000);return}if(!r.ok){f.submit();return}` +
+	`if(r.status===429||r.status>=500){setTimeout(poll,5000);return}if(!r.ok){f.submit();return}` +
 	`return r.json().then(function(d){a=d.status;var m=s.getAttribute("data-"+a);if(m){s.textContent=m}` +
 	`if(a==="confirmed"||a==="canceled"||a==="expired"){f.submit()}else{poll()}})},function(){setTimeout(poll,3000)})}poll()})();`
 
