@@ -45,7 +45,7 @@ var oidcClientKeys = []Key{
 	{Path: "redirect_uris", Doc: "where codes may be sent, a list, each matched exactly"},
 	{Path: "post_logout_redirect_uris", Doc: "where `end_session` may return, a list, each matched exactly"},
 	{Path: "scopes", Doc: "scopes the client may ask for (`openid` always): `profile`, `phone`, `offline_access`; default all"},
-	{Path: "login", Doc: "the apps the sign-in offers, a list: an `official_account` app inside WeChat, a `website` app elsewhere; default the one app of each kind"},
+	{Path: "login", Doc: "the apps the sign-in offers, a list: an `official_account` app inside WeChat, a `website` app (QR login) and a `miniprogram` app (its code, scanned) on a desktop; default the one `official_account` and the one `website` app"},
 	{Path: "public", Doc: "`true`: no secret, PKCE (S256) required; default `false`"},
 	{Path: "subject", Doc: "`public` (the wxauth user id) or `pairwise` (per client host); default `public`"},
 	{Path: "(secret)", Env: "WXAUTH_OIDC_CLIENT_<ID>_SECRET", Doc: "a confidential client's secret, ≥ 16 characters; only from the environment (`-` in the id as `_`)"},
@@ -178,12 +178,8 @@ func (c *Config) validateOIDC(bad func(key, format string, args ...any)) {
 			}
 		}
 		for j, name := range cl.Login {
-			a, ok := c.App(name)
-			switch {
-			case !ok:
+			if _, ok := c.App(name); !ok {
 				bad(fmt.Sprintf("%s.login[%d]", key, j), "no app %q is configured (apps: %s)", name, appNames(c.Apps))
-			case a.Kind == KindMiniProgram:
-				bad(fmt.Sprintf("%s.login[%d]", key, j), "app %q is a mini program; its scan login (POST /v1/qrlogin) is not offered by the sign-in page yet", name)
 			}
 		}
 	}

@@ -48,6 +48,17 @@ func (st QRState) Final() bool {
 // the status it saw last, or waits while the ticket expires, hears
 // QRExpired (while the store still holds the record).
 func (s *Service) FollowQR(ctx context.Context, ticket, pollToken, after string, wait time.Duration) (QRState, error) {
+	return s.followQR(ctx, ticket, pollToken, after, wait, true)
+}
+
+// WatchQR is FollowQR without the delivery: a confirmed ticket answers
+// QRConfirmed and stays confirmed, for a follower that takes the login
+// elsewhere ([Service.TakeQR], the OpenID Provider's sign-in page).
+func (s *Service) WatchQR(ctx context.Context, ticket, pollToken, after string, wait time.Duration) (QRState, error) {
+	return s.followQR(ctx, ticket, pollToken, after, wait, false)
+}
+
+func (s *Service) followQR(ctx context.Context, ticket, pollToken, after string, wait time.Duration, deliver bool) (QRState, error) {
 	var wake <-chan struct{}
 	if s.cfg.Wake != nil && validTicket(ticket) {
 		ch, stop := s.cfg.Wake.Watch(ticket)
@@ -81,7 +92,7 @@ func (s *Service) FollowQR(ctx context.Context, ticket, pollToken, after string,
 		// A final status answers at once, whatever after says: nothing
 		// more will come, and a confirmed login is delivered.
 		if st.Status != after || st.Final() {
-			if st.Status != QRConfirmed {
+			if st.Status != QRConfirmed || !deliver {
 				return st, nil
 			}
 			st, err := s.deliverQR(ctx, ticket, raw, t, st)

@@ -2,9 +2,7 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -87,19 +85,7 @@ func (s *Server) oidcAuthorize(w http.ResponseWriter, r *http.Request) error {
 	if strings.Contains(r.UserAgent(), "MicroMessenger") {
 		return s.startWeChat(w, r, id, c)
 	}
-	t := pageTexts[chinese(r)]
-	name := c.Name
-	if name == "" {
-		name = c.ID
-	}
-	pg := page{T: t, Title: fmt.Sprintf(t.SignInTitle, name)}
-	if mobile(r.UserAgent()) || s.loginApp(c, login.KindWebsite) == "" {
-		pg.Lead = t.OpenInWeChat
-	} else {
-		pg.Lead, pg.Link, pg.LinkID, pg.LinkText = t.SignInLead, oidc.PathWeChatStart+"?request="+url.QueryEscape(id), "wechat-login", t.WeChatButton
-	}
-	s.writePage(w, r, http.StatusOK, pg)
-	return nil
+	return s.signInPage(w, r, id, c, "", "")
 }
 
 // mobile reports whether a User-Agent is a phone's or tablet's browser,

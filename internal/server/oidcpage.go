@@ -8,14 +8,17 @@ import (
 )
 
 // The OP's pages (docs/oidc.md "The sign-in page"): server-rendered, no
-// script, no external asset, mobile first, in Chinese for a browser whose
-// first language is Chinese (Accept-Language zh*) and English otherwise.
+// external asset, no script but the mini program code's (oidcqr.go),
+// mobile first, in Chinese for a browser whose first language is Chinese
+// (Accept-Language zh*) and English otherwise.
 
 // pageText is every sentence of the pages in one language.
 type pageText struct {
 	Lang, SignInTitle, SignInLead, WeChatButton, OpenInWeChat, ErrorTitle, Back,
 	LogoutTitle, LogoutLead, LogoutButton, LoggedOutTitle, LoggedOutLead,
 	BindTitle, BindLead, PhoneLabel, SendCode, CodeLead, CodeLabel, BindButton string
+	// The mini program code (oidcqr.go).
+	QRLead, QRAlt, QROr, QRWaiting, QRScanned, QRConfirmed, QRCanceled, QRExpired, QRDone, QRNotYet, QRFresh string
 }
 
 var pageTexts = map[bool]pageText{
@@ -27,6 +30,11 @@ var pageTexts = map[bool]pageText{
 		LoggedOutTitle: "Signed out", LoggedOutLead: "You are signed out. You can close this page.",
 		BindTitle: "Bind your phone number", BindLead: "This service asks new users for a phone number. We send a 6-digit code to it by SMS.",
 		PhoneLabel: "Phone number (+86…)", SendCode: "Send the code", CodeLead: "Enter the 6-digit code sent to %s.", CodeLabel: "SMS code", BindButton: "Bind and sign in",
+		QRLead: "Scan this code with WeChat on your phone: the mini program opens and asks you to confirm.", QRAlt: "Mini program code to scan with WeChat",
+		QROr: "Or use WeChat's QR login:", QRWaiting: "Waiting for the scan…", QRScanned: "Scanned. Confirm on your phone.",
+		QRConfirmed: "Confirmed. Going back to the application…", QRCanceled: "Canceled on the phone.", QRExpired: "This code has expired.",
+		QRDone: "I confirmed on my phone", QRNotYet: "Not confirmed yet: confirm on your phone, then press the button again.",
+		QRFresh: "The code expired. Here is a new one.",
 	},
 	true: {
 		Lang: "zh-CN", SignInTitle: "登录 %s", SignInLead: "使用微信登录。接下来会显示二维码，请用手机微信扫码。",
@@ -36,6 +44,11 @@ var pageTexts = map[bool]pageText{
 		LoggedOutTitle: "已退出登录", LoggedOutLead: "您已退出登录，可以关闭此页面。",
 		BindTitle: "绑定手机号", BindLead: "本服务要求新用户绑定手机号，我们将通过短信发送 6 位验证码。",
 		PhoneLabel: "手机号（+86…）", SendCode: "发送验证码", CodeLead: "请输入发送到 %s 的 6 位验证码。", CodeLabel: "短信验证码", BindButton: "绑定并登录",
+		QRLead: "请用手机微信扫描此小程序码，小程序打开后确认登录。", QRAlt: "用微信扫描的小程序码",
+		QROr: "或使用微信扫码登录：", QRWaiting: "等待扫码…", QRScanned: "已扫码，请在手机上确认。",
+		QRConfirmed: "已确认，正在返回应用…", QRCanceled: "已在手机上取消。", QRExpired: "小程序码已过期。",
+		QRDone: "我已在手机上确认", QRNotYet: "尚未确认：请在手机上确认后再点按钮。",
+		QRFresh: "小程序码已过期，这是新的小程序码。",
 	},
 }
 
@@ -55,6 +68,10 @@ type page struct {
 	Link, LinkID, LinkText string
 	// Form, if set, is the page's form.
 	Form *form
+	// QR, if set, is the mini program code, shown before Link; Or
+	// introduces Link then.
+	QR *qrBlock
+	Or string
 }
 
 // form posts Hidden and what the person types in Inputs to Action with
@@ -83,12 +100,19 @@ p{line-height:1.6;color:#444}
 .action{display:block;width:100%;box-sizing:border-box;text-align:center;padding:14px;border-radius:8px;border:0;background:#07c160;color:#fff;font-size:1rem;text-decoration:none;cursor:pointer}
 .note{font-size:.9rem;color:#666}
 label{display:block;margin:12px 0 6px}
+.qr{text-align:center;margin:0 0 24px}
+.qr img{width:240px;max-width:100%;height:auto;background:#fff;border-radius:8px}
 input{display:block;width:100%;box-sizing:border-box;padding:12px;font-size:1rem;border:1px solid #ccc;border-radius:8px;margin-bottom:16px}
 </style></head>
 <body><main>
 <h1 id="title">{{.Title}}</h1>
 {{if .Lead}}<p id="lead">{{.Lead}}</p>{{end}}
 {{if .Message}}<p id="message" class="note">{{.Message}}</p>{{end}}
+{{with .QR}}<div class="qr"><img id="qr-image" src="{{.Image}}" alt="{{$.T.QRAlt}}" width="240" height="240">
+<p id="qr-status" aria-live="polite" data-waiting="{{$.T.QRWaiting}}" data-scanned="{{$.T.QRScanned}}" data-confirmed="{{$.T.QRConfirmed}}" data-canceled="{{$.T.QRCanceled}}" data-expired="{{$.T.QRExpired}}">{{$.T.QRWaiting}}</p>
+<form id="qr-form" method="post" action="{{.Complete}}"><input type="hidden" name="ticket" value="{{.Ticket}}"><noscript><button class="action" id="qr-done" type="submit">{{$.T.QRDone}}</button></noscript></form>
+<script>` + qrScript + `</script></div>{{end}}
+{{if .Or}}<p id="or" class="note">{{.Or}}</p>{{end}}
 {{if .Link}}<a class="action" id="{{.LinkID}}" href="{{.Link}}">{{.LinkText}}</a>{{end}}
 {{with .Form}}<form method="post" action="{{.Action}}">{{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
 {{range .Inputs}}<label for="{{.ID}}">{{.Label}}</label><input id="{{.ID}}" name="{{.Name}}" type="{{.Type}}" autocomplete="{{.Autocomplete}}" value="{{.Value}}" required>{{end}}
@@ -107,7 +131,11 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, status int, p
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	csp := "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+	if p.QR != nil {
+		csp += "; img-src 'self'; connect-src 'self'; script-src " + qrScriptHash
+	}
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)

@@ -45,6 +45,8 @@ func (s *Server) routes() {
 	s.handle("GET /oauth2/wechat", s.oidcWeChat)
 	s.handle("GET /oauth2/callback", s.oidcCallback)
 	s.handle("POST /oauth2/bind", s.oidcBind)
+	s.handle("GET /oauth2/qr/status", s.oidcQRStatus)
+	s.handle("POST /oauth2/qr/complete", s.oidcQRComplete)
 	s.handle("POST /oauth2/token", s.oidcToken)
 	s.handle("GET /oauth2/userinfo", s.oidcUserInfo)
 	s.handle("POST /oauth2/userinfo", s.oidcUserInfo)
