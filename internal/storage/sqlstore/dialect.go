@@ -229,7 +229,7 @@ var poolParams = []string{"pool_max_conns"}
 // openPostgres opens a pool of PostgreSQL connections for a "postgres://"
 // or "postgresql://" URL, through pgx's database/sql driver. The pool is
 // not dialled here.
-func openPostgres(rawURL string) (*sql.DB, error) {
+func openPostgres(rawURL string, tracer pgx.QueryTracer) (*sql.DB, error) {
 	base, query, _ := strings.Cut(rawURL, "?")
 	params, err := url.ParseQuery(query)
 	if err != nil {
@@ -252,6 +252,7 @@ func openPostgres(rawURL string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Tracer = tracer
 	if _, ok := params["connect_timeout"]; !ok {
 		cfg.ConnectTimeout = pgConnectTimeout
 	}

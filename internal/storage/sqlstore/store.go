@@ -11,6 +11,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/wxauth/wxauth/internal/redact"
 	"github.com/wxauth/wxauth/internal/storage"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	// Mode marks the database as production's, or refuses one so marked;
 	// zero does neither (see [Mode]).
 	Mode Mode
+	// Tracer, if set, traces every PostgreSQL query (cmd's tracing,
+	// docs/operations.md "Tracing"); SQLite is not traced. Nil: none.
+	Tracer pgx.QueryTracer
 }
 
 // LogValue implements slog.LogValuer: a PostgreSQL URL may carry a
@@ -152,7 +156,7 @@ func open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.d, s.db, s.wdb = sqliteDialect, read, write
 	case scheme == "postgres" || scheme == "postgresql":
-		db, err := openPostgres(cfg.URL)
+		db, err := openPostgres(cfg.URL, cfg.Tracer)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: open %s: %w", redact.URLs(cfg.URL), err)
 		}
