@@ -1,0 +1,101 @@
+package tracing_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/servertest"
+	"github.com/wxauth/wxauth/internal/tracing"
+	"github.com/wxauth/wxauth/internal/tracing/otlptest"
+)
+
+// BenchmarkTracing is the cost of tracing on a request through the whole
+// stack (docs/benchmarks.md "Tracing"): Bare is a bare net/http handler
+// (the baseline), Off the stack as `wxauth serve` runs it without
+// OTEL_EXPORTER_OTLP_ENDPOINT (nothing wrapped), On with every span
+// exported by OTLP/HTTP to a receiver that decodes and discards them.
+func BenchmarkTracing(b *testing.B) {
+	b.Run("Bare", func(b *testing.B) {
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"id":"u1","nickname":"Alice"}`)
+		}))
+		defer hs.Close()
+		c := hs.Client()
+		for b.Loop() {
+			resp, err := c.Get(hs.URL + "/v1/me")
+			drain(b, resp, err, http.StatusOK)
+		}
+	})
+	for _, on := range []bool{false, true} {
+		name := "Off"
+		if on {
+			name = "On"
+		}
+		b.Run("Me/"+name, func(b *testing.B) {
+			s := benchStack(b, on)
+			l := s.Login(b, "mp", "alice")
+			for b.Loop() {
+				resp, err := get(s, "/v1/me", l.AccessToken)
+				drain(b, resp, err, http.StatusOK)
+			}
+		})
+		b.Run("Login/"+name, func(b *testing.B) {
+			s := benchStack(b, on)
+			s.Login(b, "mp", "alice") // a returning user from here on
+			for b.Loop() {
+				body := `{"app":"mp","code":"` + s.Code(b, "mp", "alice") + `"}`
+				resp, err := s.HTTP.Post(s.URL+"/v1/miniprogram/login", "application/json", strings.NewReader(body))
+				drain(b, resp, err, http.StatusOK)
+			}
+		})
+	}
+}
+
+// benchStack is the in-process stack, rate limits off, traced to a
+// discarding OTLP receiver when on.
+func benchStack(b *testing.B, on bool) *servertest.Server {
+	opts := []servertest.Option{servertest.Quiet(), servertest.Configure(func(c *config.Config) {
+		c.RateLimits = config.RateLimits{LoginPerIP: "off", LoginPerUser: "off", RefreshPerIP: "off", RefreshPerSession: "off"}
+	})}
+	if on {
+		recv := otlptest.New(b)
+		recv.Discard = true
+		tr, err := tracing.Start(b.Context(), func(k string) string {
+			return map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": recv.URL}[k]
+		}, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { tr.Shutdown(context.Background()) })
+		opts = append(opts, servertest.Tracing(tr))
+	}
+	return servertest.New(b, opts...)
+}
+
+func get(s *servertest.Server, path, bearer string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	return s.HTTP.Do(req)
+}
+
+func drain(b *testing.B, resp *http.Response, err error, want int) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		b.Fatalf("status %d, want %d", resp.StatusCode, want)
+	}
+}
+
