@@ -98,4 +98,3 @@ func drain(b *testing.B, resp *http.Response, err error, want int) {
 		b.Fatalf("status %d, want %d", resp.StatusCode, want)
 	}
 }
-

@@ -9,7 +9,7 @@ import (
 func TestScrubText(t *testing.T) {
 	for in, want := range map[string]string{
 		`Get "https://api.weixin.qq.com/sns/jscode2session?appid=wx1&secret=s3cr3t&js_code=c0de&grant_type=authorization_code": dial tcp: i/o timeout`: `Get "https://api.weixin.qq.com/sns/jscode2session?REDACTED": dial tcp: i/o timeout`,
-		"https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=s": "https://api.weixin.qq.com/cgi-bin/token?REDACTED",
+		"https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=s":                                                      "https://api.weixin.qq.com/cgi-bin/token?REDACTED",
 		"no query here": "no query here",
 	} {
 		if got := scrubText(in); got != want {
