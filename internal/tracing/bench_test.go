@@ -18,8 +18,10 @@ import (
 // BenchmarkTracing is the cost of tracing on a request through the whole
 // stack (docs/benchmarks.md "Tracing"): Bare is a bare net/http handler
 // (the baseline), Off the stack as `wxauth serve` runs it without
-// OTEL_EXPORTER_OTLP_ENDPOINT (nothing wrapped), On with every span
-// exported by OTLP/HTTP to a receiver that decodes and discards them.
+// OTEL_EXPORTER_OTLP_ENDPOINT (nothing wrapped), Unsampled wrapped but
+// with OTEL_TRACES_SAMPLER=always_off (the wrappers' cost when no span is
+// recorded, as with a no-op provider), On with every span exported by
+// OTLP/HTTP to a receiver that decodes and discards them.
 func BenchmarkTracing(b *testing.B) {
 	b.Run("Bare", func(b *testing.B) {
 		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,21 +35,17 @@ func BenchmarkTracing(b *testing.B) {
 			drain(b, resp, err, http.StatusOK)
 		}
 	})
-	for _, on := range []bool{false, true} {
-		name := "Off"
-		if on {
-			name = "On"
-		}
-		b.Run("Me/"+name, func(b *testing.B) {
-			s := benchStack(b, on)
+	for _, mode := range []string{"Off", "Unsampled", "On"} {
+		b.Run("Me/"+mode, func(b *testing.B) {
+			s := benchStack(b, mode)
 			l := s.Login(b, "mp", "alice")
 			for b.Loop() {
 				resp, err := get(s, "/v1/me", l.AccessToken)
 				drain(b, resp, err, http.StatusOK)
 			}
 		})
-		b.Run("Login/"+name, func(b *testing.B) {
-			s := benchStack(b, on)
+		b.Run("Login/"+mode, func(b *testing.B) {
+			s := benchStack(b, mode)
 			s.Login(b, "mp", "alice") // a returning user from here on
 			for b.Loop() {
 				// The sandbox holds one user to WeChat's 100 logins a
@@ -62,12 +60,15 @@ func BenchmarkTracing(b *testing.B) {
 }
 
 // benchStack is the in-process stack, rate limits off, traced to a
-// discarding OTLP receiver when on.
-func benchStack(b *testing.B, on bool) *servertest.Server {
+// discarding OTLP receiver unless mode is Off.
+func benchStack(b *testing.B, mode string) *servertest.Server {
 	opts := []servertest.Option{servertest.Quiet(), servertest.Configure(func(c *config.Config) {
 		c.RateLimits = config.RateLimits{LoginPerIP: "off", LoginPerUser: "off", RefreshPerIP: "off", RefreshPerSession: "off"}
 	})}
-	if on {
+	if mode != "Off" {
+		if mode == "Unsampled" {
+			b.Setenv("OTEL_TRACES_SAMPLER", "always_off") // read by the SDK
+		}
 		recv := otlptest.New(b)
 		recv.Discard = true
 		tr, err := tracing.Start(b.Context(), func(k string) string {
