@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -190,4 +191,44 @@ func recvURL(t *testing.T, _ *map[string]string) string {
 	r := otlptest.New(t)
 	receivers[r.URL] = r
 	return r.URL
+}
+
+// A WeChat call that fails records its error on the span; neither the
+// error nor the URL it was sent to (with the app secret and the code in
+// its query) reaches the collector.
+func TestServeTracesAFailedWeChatCallScrubbed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String() // WeChat unreachable
+	ln.Close()
+	const secret, code = "mp-secret-0123456789abcdef", "the-code-0123456789"
+	path := writeFile(t, "apps:\n  - {name: mp, kind: miniprogram, appid: wx1234567890abcdef}\nwechat: {api_base: \""+down+"\", timeout: 2s}\n")
+	recv := otlptest.New(t)
+	env := serveEnv("sqlite:" + filepath.Join(t.TempDir(), "db"))
+	env["WXAUTH_APP_MP_SECRET"] = secret
+	env["OTEL_EXPORTER_OTLP_ENDPOINT"] = recv.URL
+	origin, _, stop := startServe(t, path, env, "--migrate")
+	if status, b := post(t, origin+"/v1/miniprogram/login", `{"app":"mp","code":"`+code+`"}`, ""); status < 500 {
+		t.Fatalf("login with WeChat down = %d %s, want a 5xx", status, b)
+	}
+	stop()
+	var failed int
+	for _, s := range recv.Spans() {
+		for _, text := range s.Texts() {
+			if strings.Contains(text, secret) || strings.Contains(text, code) || credentialQuery.MatchString(text) {
+				t.Errorf("span %q carries a credential in %q", s.Name, text)
+			}
+		}
+		if s.Name == "WeChat GET /sns/jscode2session" && s.StatusMessage != "" {
+			failed++
+			if !strings.HasSuffix(s.Attrs["url.full"], "/sns/jscode2session?REDACTED") || s.Attrs["error.type"] == "" {
+				t.Errorf("failed call's attributes = %v, want error.type and url.full with its query redacted", s.Attrs)
+			}
+		}
+	}
+	if failed == 0 {
+		t.Errorf("no failed WeChat GET /sns/jscode2session span with a status message among %d spans", len(recv.Spans()))
+	}
 }
