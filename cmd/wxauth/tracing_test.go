@@ -74,7 +74,8 @@ func checkLoginTrace(t *testing.T, spans []otlptest.Span, secrets ...string) (lo
 
 // Under `wxauth dev` with OTEL_EXPORTER_OTLP_ENDPOINT, a mini program login
 // reaches the collector as a server span named by its route with the
-// WeChat call as its child, and no secret, code or token in any span.
+// WeChat call and the SQLite statements below it, and no secret, code or
+// token in any span.
 // Nothing is installed as OpenTelemetry's global.
 func TestDevTracesALogin(t *testing.T) {
 	recv := otlptest.New(t)
@@ -95,7 +96,20 @@ func TestDevTracesALogin(t *testing.T) {
 		t.Error("the global tracer provider is the SDK's: tracing must not install globals")
 	}
 	mp, _ := config.DevApps()[0], 0
-	checkLoginTrace(t, recv.Spans(), code.Code, mp.Secret, tr.AccessToken, tr.RefreshToken)
+	spans := recv.Spans()
+	login := checkLoginTrace(t, spans, code.Code, mp.Secret, tr.AccessToken, tr.RefreshToken)
+	sqlite := 0
+	for _, s := range spans {
+		if s.TraceID == login.TraceID && s.Attrs["db.system.name"] == "sqlite" {
+			sqlite++
+			if s.ParentID == "" || s.Attrs["db.query.text"] == "" || !strings.HasPrefix(s.Name, "sqlite ") {
+				t.Errorf("SQLite span %q: parent %q attrs %v, want a child span with the statement", s.Name, s.ParentID, s.Attrs)
+			}
+		}
+	}
+	if sqlite == 0 {
+		t.Error("no SQLite span in the login's trace")
+	}
 }
 
 // Without an endpoint, or with OTEL_SDK_DISABLED=true, nothing is exported

@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	}()
 
 	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: opt.Logger, Migrate: opt.Migrate, Mode: opt.DatabaseMode,
-		Tracer: opt.Tracing.PGX()})
+		Trace: opt.Tracing.SQL()})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

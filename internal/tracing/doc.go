@@ -2,8 +2,8 @@
 // them with the standard OTEL_EXPORTER_OTLP_ENDPOINT (or
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) variable: an SDK tracer provider that
 // batches spans to an OTLP/HTTP collector, and the wrappers that make the
-// spans (HTTP server, HTTP client to WeChat, PostgreSQL through pgx, Redis
-// through go-redis).
+// spans (HTTP server, HTTP client to WeChat, SQL statements on PostgreSQL and
+// SQLite, Redis through go-redis).
 //
 // Off, [Start] returns a nil *[Tracer] whose wrappers hand back what they
 // were given: nothing is wrapped, so tracing costs nothing at all. The

@@ -43,7 +43,7 @@ func TestStart(t *testing.T) {
 // Off, the wrappers hand back what they are given.
 func TestNilTracerWrapsNothing(t *testing.T) {
 	var tr *Tracer
-	if tr.Handler(nil) != nil || tr.Transport(nil) != nil || tr.PGX() != nil || tr.Redis() != nil || tr.Provider() != nil {
+	if tr.Handler(nil) != nil || tr.Transport(nil) != nil || tr.SQL() != nil || tr.Redis() != nil || tr.Provider() != nil {
 		t.Error("a nil Tracer wrapped something")
 	}
 }

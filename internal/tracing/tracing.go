@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -170,15 +169,6 @@ func wechatPath(p string) string {
 		}
 	}
 	return p
-}
-
-// PGX is the query tracer for pgx connections (sqlstore.Config.Tracer);
-// nil when off.
-func (t *Tracer) PGX() pgx.QueryTracer {
-	if t == nil {
-		return nil
-	}
-	return &pgxTracer{tr: t.tp.Tracer("github.com/wxauth/wxauth/internal/storage/sqlstore")}
 }
 
 // Redis instruments a go-redis client with spans that carry the command
