@@ -155,7 +155,8 @@ func TestServeTracesALoginOnPostgresAndRedis(t *testing.T) {
 	env := serveEnv(db)
 	env["WXAUTH_APP_MP_SECRET"] = secret
 	env["WXAUTH_REDIS_URL"] = redisURL
-	env["OTEL_EXPORTER_OTLP_ENDPOINT"] = recvURL(t, &env)
+	recv := otlptest.New(t)
+	env["OTEL_EXPORTER_OTLP_ENDPOINT"] = recv.URL
 	origin, _, stop := startServe(t, path, env, "--migrate")
 	code, err := sb.IssueCode(appID, "alice")
 	if err != nil {
@@ -172,7 +173,7 @@ func TestServeTracesALoginOnPostgresAndRedis(t *testing.T) {
 		t.Fatalf("refresh = %d %s", status, b)
 	}
 	stop()
-	spans := receivers[env["OTEL_EXPORTER_OTLP_ENDPOINT"]].Spans()
+	spans := recv.Spans()
 	login := checkLoginTrace(t, spans, code, secret, sb.SessionKey(appID, "alice"), tr.AccessToken, tr.RefreshToken, tr2.AccessToken, tr2.RefreshToken)
 	var pg, redis int
 	for _, s := range spans {
@@ -195,16 +196,6 @@ func TestServeTracesALoginOnPostgresAndRedis(t *testing.T) {
 	if pg == 0 || redis == 0 {
 		t.Errorf("in the login's trace: %d PostgreSQL spans and %d Redis spans, want some of each", pg, redis)
 	}
-}
-
-// receivers maps a receiver's URL to it, for the serve test that builds
-// its environment first.
-var receivers = map[string]*otlptest.Receiver{}
-
-func recvURL(t *testing.T, _ *map[string]string) string {
-	r := otlptest.New(t)
-	receivers[r.URL] = r
-	return r.URL
 }
 
 // A WeChat call that fails records its error on the span; neither the
