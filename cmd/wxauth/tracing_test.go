@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,13 +92,20 @@ func TestDevTracesALogin(t *testing.T) {
 		t.Fatalf("login = %d %s", status, b)
 	}
 	get(t, origin+"/v1/me", tr.AccessToken)
+	const ticket = "qrt-not-a-real-ticket-0123456789"
+	get(t, origin+"/v1/qrlogin/"+ticket+"?state=st-0123456789", "")
 	stop() // exports what is batched
 	if _, sdk := otel.GetTracerProvider().(*sdktrace.TracerProvider); sdk {
 		t.Error("the global tracer provider is the SDK's: tracing must not install globals")
 	}
 	mp, _ := config.DevApps()[0], 0
 	spans := recv.Spans()
-	login := checkLoginTrace(t, spans, code.Code, mp.Secret, tr.AccessToken, tr.RefreshToken)
+	login := checkLoginTrace(t, spans, code.Code, mp.Secret, tr.AccessToken, tr.RefreshToken, ticket, "st-0123456789")
+	if !slices.ContainsFunc(spans, func(s otlptest.Span) bool {
+		return s.Name == "GET /v1/qrlogin/{ticket}" && s.Attrs["http.route"] == "/v1/qrlogin/{ticket}"
+	}) {
+		t.Error("no span named GET /v1/qrlogin/{ticket} with its http.route: a path with a ticket is named by its pattern")
+	}
 	sqlite := 0
 	for _, s := range spans {
 		if s.TraceID == login.TraceID && s.Attrs["db.system.name"] == "sqlite" {
