@@ -67,6 +67,11 @@ type Config struct {
 	// with dial, TLS and overall timeouts that does not follow redirects
 	// (never http.DefaultClient).
 	HTTPClient *http.Client
+	// WrapTransport, if not nil, wraps the transport of the client that
+	// sends the requests (HTTPClient's, nil meaning http.DefaultTransport,
+	// or this package's), e.g. to trace every call; HTTPClient itself is
+	// not changed. Nil: the transport as is.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// Timeout bounds each call, body read included, on top of the caller's
 	// context. Zero means DefaultTimeout; negative is an error.
 	Timeout time.Duration
@@ -170,6 +175,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.hc == nil {
 		c.hc = defaultHTTPClient(c.timeout)
+	}
+	if cfg.WrapTransport != nil {
+		hc := *c.hc
+		hc.Transport = cfg.WrapTransport(hc.Transport)
+		c.hc = &hc
 	}
 	return c, nil
 }

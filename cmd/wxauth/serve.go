@@ -80,6 +80,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 		return err
 	}
 	log := newLogger(stderr, &cfg)
+	tr, stopTracing, err := startTracing(ctx, env, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopTracing()
 	// The sandbox is WeChat for this process: its apps have this host as a
 	// registered domain, and this origin and those of the redirects the
 	// developer allowed (ports WeChat would refuse) are its dev allowance
@@ -101,6 +107,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 		MetricsOnAPI: true,
 		Mount:        map[string]http.Handler{"/sandbox/": sb, "/demo/": demo.Handler()},
 		DeliverSMS:   sb.DeliverSMS,
+		Tracing:      tr,
 		Logger:       log,
 	})
 	if err != nil {
@@ -158,7 +165,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return nil
 	}
 	log := newLogger(stderr, &cfg)
-	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, DatabaseMode: sqlstore.ModeProduction, Logger: log})
+	tr, stopTracing, err := startTracing(ctx, env, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	inst, err := instance.New(ctx, &cfg, instance.Options{Migrate: *migrate, DatabaseMode: sqlstore.ModeProduction, Tracing: tr, Logger: log})
 	if err != nil {
 		return err
 	}

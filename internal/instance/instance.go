@@ -32,6 +32,7 @@ import (
 	"github.com/wxauth/wxauth/internal/storage/redisstore"
 	"github.com/wxauth/wxauth/internal/storage/sqlstore"
 	"github.com/wxauth/wxauth/internal/token"
+	"github.com/wxauth/wxauth/internal/tracing"
 	"github.com/wxauth/wxauth/internal/wakeup"
 	"github.com/wxauth/wxauth/internal/wechatstatus"
 	"github.com/wxauth/wxauth/wechat"
@@ -57,7 +58,11 @@ type Options struct {
 	MetricsOnAPI bool
 	// HTTPClient for calls to WeChat; nil: the wechat package's default.
 	HTTPClient *http.Client
-	Logger     *slog.Logger
+	// Tracing, if not nil, traces requests, WeChat calls, PostgreSQL
+	// queries and Redis commands (docs/operations.md "Tracing"); nil is
+	// off, and nothing is wrapped.
+	Tracing *tracing.Tracer
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// After times the QR login's waits (long poll, re-reads, expiry);
@@ -124,7 +129,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		}
 	}()
 
-	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: opt.Logger, Migrate: opt.Migrate, Mode: opt.DatabaseMode})
+	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: opt.Logger, Migrate: opt.Migrate, Mode: opt.DatabaseMode,
+		Trace: opt.Tracing.SQL()})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -132,7 +138,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	inst.Users = db
 
 	if cfg.RedisURL != "" {
-		rs, err := redisstore.Open(ctx, redisstore.Config{URL: cfg.RedisURL, Logger: opt.Logger})
+		rs, err := redisstore.Open(ctx, redisstore.Config{URL: cfg.RedisURL, Logger: opt.Logger, Instrument: opt.Tracing.Redis()})
 		if err != nil {
 			return nil, fmt.Errorf("open redis: %w", err)
 		}
@@ -195,11 +201,12 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	}
 	wstatus := wechatstatus.New(appNames, opt.Now, opt.Logger)
 	wc, err := wechat.New(wechat.Config{
-		APIBases:   cfg.WeChat.APIBases(),
-		OpenBase:   cfg.WeChat.OpenBase,
-		MPBase:     cfg.WeChat.MPBase,
-		HTTPClient: opt.HTTPClient,
-		Timeout:    cfg.WeChat.Timeout.D(),
+		APIBases:      cfg.WeChat.APIBases(),
+		OpenBase:      cfg.WeChat.OpenBase,
+		MPBase:        cfg.WeChat.MPBase,
+		HTTPClient:    opt.HTTPClient,
+		Timeout:       cfg.WeChat.Timeout.D(),
+		WrapTransport: wrapTransport(opt.Tracing),
 		Observe: func(c wechat.Call) {
 			inst.Metrics.ObserveWeChat(c)
 			wstatus.Observe(c)
@@ -303,7 +310,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	}
 	inst.API = api
 	if len(opt.Mount) == 0 && !opt.MetricsOnAPI {
-		inst.Handler = api
+		inst.Handler = opt.Tracing.Handler(api)
 		return inst, nil
 	}
 	mux := http.NewServeMux()
@@ -314,8 +321,17 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		mux.Handle(pattern, h)
 	}
 	mux.Handle("/", api)
-	inst.Handler = mux
+	inst.Handler = opt.Tracing.Handler(mux)
 	return inst, nil
+}
+
+// wrapTransport is the WeChat client's transport wrapper: nil when
+// tracing is off, so the client stays as it is.
+func wrapTransport(t *tracing.Tracer) func(http.RoundTripper) http.RoundTripper {
+	if t == nil {
+		return nil
+	}
+	return t.Transport
 }
 
 // graceOrNone maps a configured 0 ("no grace") to the token package's

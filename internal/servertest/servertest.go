@@ -30,6 +30,7 @@ import (
 	"github.com/wxauth/wxauth/internal/fakeclock"
 	"github.com/wxauth/wxauth/internal/instance"
 	"github.com/wxauth/wxauth/internal/server"
+	"github.com/wxauth/wxauth/internal/tracing"
 	"github.com/wxauth/wxauth/sandbox"
 )
 
@@ -87,7 +88,11 @@ type options struct {
 	pushTimeout    time.Duration
 	pushPlaintext  map[string]bool
 	sandboxPushKey map[string]string
+	tracing        *tracing.Tracer
 }
+
+// Tracing traces the stack with t (instance.Options.Tracing).
+func Tracing(t *tracing.Tracer) Option { return func(o *options) { o.tracing = t } }
 
 // PushHook receives the follow-to-login scans WeChat (the sandbox) pushes
 // to the stack (server.Config.OnFollowScan).
@@ -237,6 +242,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		MetricsOnAPI: true, // as in `wxauth dev`
 		DeliverSMS:   sb.DeliverSMS,
 		OnFollowScan: o.followScan,
+		Tracing:      o.tracing,
 		Logger:       log,
 		Now:          s.Clock.Now,
 		After:        s.Clock.After,

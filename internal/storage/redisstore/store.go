@@ -58,6 +58,10 @@ type Config struct {
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	PoolTimeout  time.Duration
+	// Instrument, if set, is given the client before its first command
+	// (cmd's tracing adds its spans, docs/operations.md "Tracing"). Nil:
+	// none.
+	Instrument func(redis.UniversalClient) error
 }
 
 // LogValue keeps the URL's password out of logs.
@@ -108,6 +112,12 @@ func open(ctx context.Context, cfg Config) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{client: conn.newClient(), prefix: prefix, log: log}
+	if cfg.Instrument != nil {
+		if err := cfg.Instrument(s.client); err != nil {
+			s.client.Close()
+			return nil, fmt.Errorf("redisstore: %w", err)
+		}
+	}
 	if err := s.Ping(ctx); err != nil {
 		s.client.Close()
 		return nil, fmt.Errorf("redisstore: open %s: %w", redact.URLs(cfg.URL), err)

@@ -117,7 +117,7 @@ const sqliteDSNOptions = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pr
 // read-then-write transaction never has to be retried for a lock upgrade),
 // and a pool of read-only connections. An in-memory database lives in a
 // single connection, shared by both.
-func openSQLite(path string) (read, write *sql.DB, err error) {
+func openSQLite(path string, trace Trace) (read, write *sql.DB, err error) {
 	switch {
 	case path == "":
 		return nil, nil, errors.New(`empty path (want "sqlite:PATH" or "sqlite::memory:")`)
@@ -126,8 +126,12 @@ func openSQLite(path string) (read, write *sql.DB, err error) {
 	case strings.HasPrefix(path, "file:"):
 		return nil, nil, fmt.Errorf("path %q: SQLite URIs are not supported, give a file path", path)
 	}
+	open := func(dsn string) (*sql.DB, error) { return sql.Open("sqlite", dsn) }
+	if trace != nil {
+		open = func(dsn string) (*sql.DB, error) { return openTracedSQLite(dsn, trace) }
+	}
 	if path == ":memory:" {
-		db, err := sql.Open("sqlite", ":memory:?"+sqliteDSNOptions)
+		db, err := open(":memory:?" + sqliteDSNOptions)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -139,12 +143,12 @@ func openSQLite(path string) (read, write *sql.DB, err error) {
 		db.SetConnMaxIdleTime(0)
 		return db, db, nil
 	}
-	write, err = sql.Open("sqlite", path+"?"+sqliteDSNOptions+"&_pragma=journal_mode(wal)&_txlock=immediate")
+	write, err = open(path + "?" + sqliteDSNOptions + "&_pragma=journal_mode(wal)&_txlock=immediate")
 	if err != nil {
 		return nil, nil, err
 	}
 	write.SetMaxOpenConns(1)
-	read, err = sql.Open("sqlite", path+"?"+sqliteDSNOptions+"&_pragma=query_only(1)")
+	read, err = open(path + "?" + sqliteDSNOptions + "&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, nil, err
@@ -229,7 +233,7 @@ var poolParams = []string{"pool_max_conns"}
 // openPostgres opens a pool of PostgreSQL connections for a "postgres://"
 // or "postgresql://" URL, through pgx's database/sql driver. The pool is
 // not dialled here.
-func openPostgres(rawURL string) (*sql.DB, error) {
+func openPostgres(rawURL string, trace Trace) (*sql.DB, error) {
 	base, query, _ := strings.Cut(rawURL, "?")
 	params, err := url.ParseQuery(query)
 	if err != nil {
@@ -251,6 +255,9 @@ func openPostgres(rawURL string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(connString)
 	if err != nil {
 		return nil, err
+	}
+	if trace != nil {
+		cfg.Tracer = pgxTrace{trace}
 	}
 	if _, ok := params["connect_timeout"]; !ok {
 		cfg.ConnectTimeout = pgConnectTimeout

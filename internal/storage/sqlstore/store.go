@@ -41,6 +41,10 @@ type Config struct {
 	// Mode marks the database as production's, or refuses one so marked;
 	// zero does neither (see [Mode]).
 	Mode Mode
+	// Trace, if set, is told of every SQL statement, on PostgreSQL and
+	// SQLite (cmd's tracing, docs/operations.md "Tracing"). Nil: nothing
+	// is wrapped.
+	Trace Trace
 }
 
 // LogValue implements slog.LogValuer: a PostgreSQL URL may carry a
@@ -146,13 +150,13 @@ func open(ctx context.Context, cfg Config) (*Store, error) {
 	case !ok:
 		return nil, fmt.Errorf("sqlstore: Config.URL %q has no scheme (want \"sqlite:PATH\" or \"postgres://…\")", cfg.URL)
 	case scheme == "sqlite":
-		read, write, err := openSQLite(rest)
+		read, write, err := openSQLite(rest, cfg.Trace)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 		}
 		s.d, s.db, s.wdb = sqliteDialect, read, write
 	case scheme == "postgres" || scheme == "postgresql":
-		db, err := openPostgres(cfg.URL)
+		db, err := openPostgres(cfg.URL, cfg.Trace)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: open %s: %w", redact.URLs(cfg.URL), err)
 		}
