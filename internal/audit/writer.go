@@ -27,8 +27,8 @@ type Config struct {
 	// QueueSize bounds the events waiting to be written; beyond it Record
 	// drops. Zero: 10000. They are what a crash loses.
 	QueueSize int
-	// BatchSize is the most events written in one statement; a full batch
-	// is written at once. Zero: 100.
+	// BatchSize is the most events written in one transaction; a full
+	// batch is written at once. Zero: 128.
 	BatchSize int
 	// Interval is the longest an event waits in the queue for its batch to
 	// fill before it is written anyway. Zero: 200 ms.
@@ -90,7 +90,7 @@ func New(cfg Config) (*Writer, error) {
 		cfg.QueueSize = 10000
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 100
+		cfg.BatchSize = 128
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = 200 * time.Millisecond

@@ -347,3 +347,8 @@ func TestDetailBounded(t *testing.T) {
 		t.Errorf("stored Detail of %d bytes, want ≤ 500 ending in a whole character", len(got[0]))
 	}
 }
+
+// nopLog is a store that keeps nothing and answers at once.
+type nopLog struct{ storage.AuditLog }
+
+func (nopLog) AppendAudit(context.Context, []storage.AuditEvent) error { return nil }

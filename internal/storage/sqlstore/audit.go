@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,32 +15,83 @@ var _ storage.AuditLog = (*Store)(nil)
 
 const auditColumns = "type, at, user_id, other_user_id, session_id, app, actor, ip, detail"
 
-// AppendAudit implements [storage.AuditLog.AppendAudit] with one
-// multi-row INSERT: one statement, one round trip, all or none.
-func (s *Store) AppendAudit(ctx context.Context, events []storage.AuditEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
+// auditChunks are the row counts of the INSERT statements AppendAudit
+// prepares, largest first: a batch goes in as a few of them (128 = 2 × 64)
+// in one transaction. Preparing a 64-row INSERT anew for every batch took a
+// fifth of the writer's time; a statement per batch size would be up to a
+// hundred prepared statements per connection.
+var auditChunks = []int{64, 16, 4, 1}
+
+// auditInsert is the INSERT of n rows, with ? placeholders.
+func auditInsert(n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO audit_events (" + auditColumns + ") VALUES ")
-	args := make([]any, 0, 9*len(events))
-	for i, e := range events {
-		if e.Type == "" {
-			return fmt.Errorf("sqlstore: append audit: event %d has no type", i)
-		}
+	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, e.Type, dbTime(e.At), e.UserID, e.OtherUserID, e.SessionID, e.App, e.Actor, e.IP, e.Detail)
+	}
+	return b.String()
+}
+
+// AppendAudit implements [storage.AuditLog.AppendAudit]: a few prepared
+// multi-row INSERTs in one transaction.
+func (s *Store) AppendAudit(ctx context.Context, events []storage.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	for i, e := range events {
+		if e.Type == "" {
+			return fmt.Errorf("sqlstore: append audit: event %d has no type", i)
+		}
 	}
 	if err := s.wgate.enter(ctx); err != nil {
 		return err
 	}
 	defer s.wgate.leave()
-	// Not s.q: a statement per batch size would fill the cache.
-	if _, err := s.wdb.ExecContext(ctx, s.d.rebind(b.String()), args...); err != nil {
-		return fmt.Errorf("sqlstore: append %d audit events: %w", len(events), s.d.mapError(err))
+	// The statements are prepared before the transaction takes the
+	// connection: SQLite's writer pool has only one.
+	var plan []*sql.Stmt
+	for rest := len(events); rest > 0; {
+		n := 1
+		for _, c := range auditChunks {
+			if c <= rest {
+				n = c
+				break
+			}
+		}
+		st, err := s.writes.stmt(ctx, s.q(auditInsert(n)))
+		if err != nil {
+			return fmt.Errorf("sqlstore: append %d audit events: %w", len(events), s.d.mapError(err))
+		}
+		plan = append(plan, st)
+		rest -= n
+	}
+	args := make([]any, 0, 9*auditChunks[0])
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rest := events
+		for _, st := range plan {
+			n := min(len(rest), auditChunks[0])
+			for _, c := range auditChunks {
+				if c <= len(rest) {
+					n = c
+					break
+				}
+			}
+			args = args[:0]
+			for _, e := range rest[:n] {
+				args = append(args, e.Type, dbTime(e.At), e.UserID, e.OtherUserID, e.SessionID, e.App, e.Actor, e.IP, e.Detail)
+			}
+			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+				return s.d.mapError(err)
+			}
+			rest = rest[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: append %d audit events: %w", len(events), err)
 	}
 	return nil
 }
