@@ -257,3 +257,33 @@ func TestAuditOff(t *testing.T) {
 		t.Errorf("events with audit off = %s, want none", types(p.Events))
 	}
 }
+
+// A bind records the new user, the login, the phone set and the bind,
+// and the phone number is in none of them.
+func TestAuditBind(t *testing.T) {
+	s := servertest.New(t, withAdminKey())
+	const phone = "+8613700000093"
+	tk := oaTicket(t, s, "oa-audit")
+	code := mustSendSMS(t, s, tk, phone)
+	a := mustBind(t, s, map[string]string{"bind_ticket": tk, "phone": phone, "sms_code": code})
+	flushAudit(t, s)
+	r := s.Do(t, "GET", "/v1/admin/audit?user="+a.User.ID, nil, adminKey)
+	var p api.AuditPage
+	r.JSON(t, &p)
+	if got, want := types(p.Events), "bind phone_changed login user_created"; got != want {
+		t.Fatalf("events of a bind = %s, want %s", got, want)
+	}
+	for _, e := range p.Events {
+		if e.App != "oa" || e.SessionID == "" || !strings.Contains(e.Detail, "bind") && e.Type != "bind" {
+			t.Errorf("event %+v, want app oa, a session and the bind flow", e)
+		}
+	}
+	if p.Events[0].Detail != "phone proven by sms_code" {
+		t.Errorf("bind detail = %q", p.Events[0].Detail)
+	}
+	for _, secret := range []string{phone, strings.TrimPrefix(phone, "+86"), code, tk} {
+		if strings.Contains(string(r.Body), secret) {
+			t.Errorf("the audit trail shows %q", secret)
+		}
+	}
+}
