@@ -10,7 +10,10 @@ const (
 	ScopeRevocations = "revocations"
 	// ScopeWeChatAccessToken allows GET and POST /v1/wechat/access_token.
 	ScopeWeChatAccessToken = "wechat_access_token"
+	// ScopeAdmin allows the admin API under /v1/admin/ (GET
+	// /v1/admin/audit…).
+	ScopeAdmin = "admin"
 )
 
 // ServiceKeyScopes are the scopes a service key can be given.
-var ServiceKeyScopes = []string{ScopeIntrospect, ScopeRevocations, ScopeWeChatAccessToken}
+var ServiceKeyScopes = []string{ScopeIntrospect, ScopeRevocations, ScopeWeChatAccessToken, ScopeAdmin}

@@ -114,7 +114,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 		ln.Close()
 		return err
 	}
-	defer inst.Close()
+	defer func() {
+		if err := inst.Close(); err != nil {
+			log.Error("closing", "err", err)
+		}
+	}()
 	log.Info("wxauth dev started", "config", &cfg, "data", *data)
 	printDevBanner(stdout, origin, *data, cfg)
 	return serveHTTP(ctx, ln, inst.Handler, log, stopping{Timeout: cfg.ShutdownTimeout.D(), Drain: inst.API.Drain, OnShutdown: inst.API.EndStreams})
@@ -174,7 +178,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if err != nil {
 		return err
 	}
-	defer inst.Close()
+	defer func() {
+		if err := inst.Close(); err != nil {
+			log.Error("closing", "err", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

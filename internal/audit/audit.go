@@ -1,7 +1,10 @@
 // Package audit names the security events wxauth records (docs/operations.md
 // "Audit trail") and the one method that records them. Recording never
 // blocks the request that causes it: a Recorder queues, and writes in
-// batches elsewhere.
+// batches elsewhere. [Writer] is that Recorder over a [storage.AuditLog];
+// it owns the queue, the batches, the retries, the retention purge and
+// what is lost on a crash (the queue). Which events happen where is the
+// business of the packages that record them (login, server, oidc).
 package audit
 
 import "time"

@@ -89,6 +89,8 @@ type Config struct {
 	// answering 503, between the signal and closing its listener, so the
 	// load balancer stops sending first. Zero: close at once.
 	ShutdownDelay Duration
+	// Audit configures the audit trail (docs/operations.md "Audit trail").
+	Audit Audit
 
 	// lines are the file's line of each key path Parse read, for the
 	// problems Validate finds.
@@ -236,6 +238,17 @@ type App struct {
 	QRLoginPage, QRLoginEnvVersion string
 }
 
+// Audit is audit.*.
+type Audit struct {
+	// Enabled is "true" (record security events) or "false".
+	Enabled string
+	// Retention is how long events are kept; zero keeps them forever.
+	Retention Duration
+}
+
+// On reports whether the audit trail is recorded.
+func (a Audit) On() bool { return a.Enabled != "false" }
+
 // QRLogin is qrlogin.*.
 type QRLogin struct {
 	// TTL is a QR login ticket's lifetime.
@@ -317,7 +330,8 @@ func Defaults() Config {
 			// WeChat pushes from a few addresses, one push per scan.
 			PushPerIP: "1200/1m",
 		},
-		SMS: SMS{Countries: []string{"86"}, DailyBudget: "10000"},
+		SMS:   SMS{Countries: []string{"86"}, DailyBudget: "10000"},
+		Audit: Audit{Enabled: "true", Retention: Duration(180 * 24 * time.Hour)},
 	}
 }
 
@@ -589,6 +603,12 @@ func (c *Config) Validate(needSecret bool) error {
 		if len(cc) < 1 || len(cc) > 3 || strings.Trim(cc, "0123456789") != "" || cc[0] == '0' {
 			bad(fmt.Sprintf("sms.countries[%d]", i), "%q is not a calling code (1 to 3 digits, no +: 86, 852, 1)", cc)
 		}
+	}
+	if e := c.Audit.Enabled; e != "true" && e != "false" {
+		bad("audit.enabled", "%q is neither true nor false", e)
+	}
+	if c.Audit.Retention < 0 {
+		bad("audit.retention", "%v is negative (0 keeps events forever)", c.Audit.Retention.D())
 	}
 	if n, err := strconv.Atoi(c.SMS.DailyBudget); err != nil || n < 1 {
 		bad("sms.daily_budget", "%q is not a positive number of SMS codes per day", c.SMS.DailyBudget)

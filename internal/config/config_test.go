@@ -172,6 +172,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"sms.countries[0]", func(c *Config) { c.SMS.Countries = []string{"0086"} }},
 		{"sms.daily_budget", func(c *Config) { c.SMS.DailyBudget = "off" }},
 		{"sms.daily_budget", func(c *Config) { c.SMS.DailyBudget = "0" }},
+		{"audit.enabled", func(c *Config) { c.Audit.Enabled = "yes" }},
+		{"audit.retention", func(c *Config) { c.Audit.Retention = Duration(-time.Hour) }},
 	} {
 		c := good()
 		tc.edit(&c)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/keyring"
 	"github.com/wxauth/wxauth/internal/login"
@@ -109,7 +110,11 @@ type Instance struct {
 	Wake *wakeup.Hub
 	// API is the HTTP API inside Handler; `wxauth serve` drains it and
 	// ends its revocation streams when it stops.
-	API     *server.Server
+	API *server.Server
+	// Audit writes the audit trail to the database; nil when audit.enabled
+	// is false. Close flushes it (after the last request, before the
+	// database closes).
+	Audit   *audit.Writer
 	closers []func() error
 }
 
@@ -136,6 +141,26 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	}
 	inst.closers = append(inst.closers, db.Close)
 	inst.Users = db
+
+	recorder := audit.Discard
+	if cfg.Audit.On() {
+		w, err := audit.New(audit.Config{Log: db, Retention: cfg.Audit.Retention.D(), Now: opt.Now, Logger: opt.Logger,
+			Recorded: func(t audit.Type) { inst.Metrics.AuditEvents.WithLabelValues(string(t)).Inc() },
+			Dropped:  func(reason string, n int) { inst.Metrics.AuditDropped.WithLabelValues(reason).Add(float64(n)) },
+		})
+		if err != nil {
+			return nil, err
+		}
+		inst.Audit, recorder = w, w
+		inst.closers = append(inst.closers, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), auditCloseTimeout)
+			defer cancel()
+			if err := w.Close(ctx); err != nil {
+				return fmt.Errorf("audit: events still queued were lost: %w", err)
+			}
+			return nil
+		})
+	}
 
 	if cfg.RedisURL != "" {
 		rs, err := redisstore.Open(ctx, redisstore.Config{URL: cfg.RedisURL, Logger: opt.Logger, Instrument: opt.Tracing.Redis()})
@@ -271,7 +296,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		}
 		op, err = oidc.New(oidc.Config{Issuer: cfg.Issuer, Clients: clients, Tokens: inst.Tokens, Keys: keys,
 			Sessions: inst.Sessions, Users: inst.Users, OneTime: inst.Sessions, Seal: box, Secret: []byte(cfg.Secret),
-			NewSession: limits.NewSession, Now: opt.Now, Logger: opt.Logger})
+			NewSession: limits.NewSession, Now: opt.Now, Logger: opt.Logger, Audit: recorder})
 		if err != nil {
 			return nil, err
 		}
@@ -283,7 +308,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		Tokens: inst.Tokens, Seal: box, Secret: []byte(cfg.Secret), SMS: sender,
 		SMSCountries: cfg.SMS.Countries, OnSMSBudgetSpent: inst.Metrics.SMSBudgetExhausted.Inc,
 		Redirects: redirect.New(redirects), Limits: limits, Now: opt.Now, Logger: opt.Logger,
-		QRTTL: cfg.QRLogin.TTL.D(), Wake: wake, QRAfter: opt.After,
+		QRTTL: cfg.QRLogin.TTL.D(), Wake: wake, QRAfter: opt.After, Audit: recorder,
 	})
 	if err != nil {
 		return nil, err
@@ -304,6 +329,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		JWKS: inst.JWKS, Metrics: inst.Metrics, Logger: opt.Logger, Now: opt.Now,
 		ServiceKeys: serviceKeys(cfg.ServiceKeys), Limits: limits, TrustedProxyHeader: cfg.TrustedProxyHeader,
 		WeChatProblems: wstatus.Problems, OnFollowScan: followScan, OIDC: op,
+		Audit: recorder, AuditLog: db,
 	})
 	if err != nil {
 		return nil, err
@@ -333,6 +359,10 @@ func wrapTransport(t *tracing.Tracer) func(http.RoundTripper) http.RoundTripper 
 	}
 	return t.Transport
 }
+
+// auditCloseTimeout bounds the flush of the audit queue at Close: a
+// database that does not answer must not hold a stopping process.
+const auditCloseTimeout = 5 * time.Second
 
 // graceOrNone maps a configured 0 ("no grace") to the token package's
 // negative value; the token package reads 0 as "default".

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/storage"
 )
 
@@ -169,8 +170,18 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Result, error) {
 	if !ok || app.AppID != rec.AppID {
 		return Result{}, ErrInvalidTicket.Say("the app of this login is no longer configured; log in again")
 	}
-	return s.SignIn(ctx, Identity{App: app, OpenID: rec.OpenID, UnionID: rec.UnionID, Nickname: rec.Nickname,
-		AvatarURL: rec.AvatarURL, Credentials: rec.SessionKey}, Options{Inviter: rec.Inviter, ReturnTo: rec.ReturnTo, Phone: phone})
+	res, err := s.SignIn(ctx, Identity{App: app, OpenID: rec.OpenID, UnionID: rec.UnionID, Nickname: rec.Nickname,
+		AvatarURL: rec.AvatarURL, Credentials: rec.SessionKey}, Options{Inviter: rec.Inviter, ReturnTo: rec.ReturnTo, Phone: phone, Flow: "bind"})
+	if err != nil {
+		return Result{}, err
+	}
+	proof := "sms_code"
+	if req.PhoneCode != "" {
+		proof = "phone_code"
+	}
+	s.cfg.Audit.Record(audit.Event{Type: audit.Bind, UserID: res.User.ID, SessionID: res.Tokens.Session.ID, App: app.Name,
+		Actor: "user", IP: audit.IP(ctx), Detail: "phone proven by " + proof})
+	return res, nil
 }
 
 // exchangePhoneCode asks WeChat for the number behind a getPhoneNumber

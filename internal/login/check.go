@@ -80,7 +80,7 @@ func (s *Service) check(ctx context.Context, f flow, code, userID string) (Resul
 		return Result{sameUser: true, App: f.App, ReturnTo: f.ReturnTo}, nil
 	}
 	s.cfg.Logger.InfoContext(ctx, "account check: another person in WeChat", "app", f.App, "user_id", userID)
-	return s.SignIn(ctx, id, Options{ReturnTo: f.ReturnTo})
+	return s.SignIn(ctx, id, Options{ReturnTo: f.ReturnTo, Flow: "account_check"})
 }
 
 // owner is the id of the user an identity belongs to: by its openid, or

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/redirect"
 	"github.com/wxauth/wxauth/internal/seal"
@@ -104,6 +105,10 @@ type Config struct {
 	Rand io.Reader
 	// Logger (optional: discard).
 	Logger *slog.Logger
+	// Audit records logins, new users, binds and phone changes (optional:
+	// audit.Discard). The client address comes from the context
+	// (audit.WithIP).
+	Audit audit.Recorder
 }
 
 // Service logs people in.
@@ -148,6 +153,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Audit = audit.Or(cfg.Audit)
 	// A key of its own, so that the server secret itself hashes nothing
 	// here.
 	m := hmac.New(sha256.New, cfg.Secret)
@@ -193,6 +199,9 @@ type Options struct {
 	// new identity goes to the user who has it, and a user without a
 	// phone gets it.
 	Phone string
+	// Flow names the login flow for the audit trail ("miniprogram",
+	// "qrlogin", "bind"…); empty: the app's kind.
+	Flow string
 }
 
 // Result is a finished login.
@@ -262,7 +271,31 @@ func (s *Service) SignIn(ctx context.Context, id Identity, opt Options) (Result,
 		return Result{}, err
 	}
 	s.cfg.Logger.InfoContext(ctx, "login", "app", id.App.Name, "user_id", u.ID, "sid", pair.Session.ID, "new_user", link.Created)
+	s.recordLogin(ctx, id.App, opt, u, pair.Session.ID, link.Created, link.User.Phone)
 	return Result{Tokens: pair, User: u, IsNew: link.Created, App: id.App.Name, ReturnTo: opt.ReturnTo}, nil
+}
+
+// recordLogin records what a login did: the session opened, the user it
+// created, the phone it set (before is the user's phone before it).
+func (s *Service) recordLogin(ctx context.Context, app App, opt Options, u storage.User, sid string, created bool, before string) {
+	flow := opt.Flow
+	if flow == "" {
+		flow = string(app.Kind)
+	}
+	e := audit.Event{UserID: u.ID, SessionID: sid, App: app.Name, Actor: "user", IP: audit.IP(ctx)}
+	if created {
+		e.Type, e.Detail = audit.UserCreated, "via "+flow
+		s.cfg.Audit.Record(e)
+	}
+	e.Type, e.Detail = audit.Login, "via "+flow
+	if created {
+		e.Detail += ", new user"
+	}
+	s.cfg.Audit.Record(e)
+	if u.Phone != "" && (created || before != u.Phone) {
+		e.Type, e.Detail = audit.PhoneChanged, "set by the "+flow+" login"
+		s.cfg.Audit.Record(e)
+	}
 }
 
 // known reports whether an identity already has a user: its own, or one

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/internal/token"
 	"github.com/wxauth/wxauth/wechat"
@@ -113,6 +114,12 @@ func (s *Service) Phone(ctx context.Context, userID, sid string, req PhoneReques
 	case err != nil:
 		return "", fmt.Errorf("store phone: %w", err)
 	}
+	how := "getPhoneNumber code"
+	if req.Code == "" {
+		how = "encrypted data"
+	}
+	s.cfg.Audit.Record(audit.Event{Type: audit.PhoneChanged, UserID: userID, SessionID: sid, App: c.app.Name,
+		Actor: "user", IP: audit.IP(ctx), Detail: "set from WeChat's " + how})
 	return phone, nil
 }
 

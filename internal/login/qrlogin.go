@@ -335,7 +335,7 @@ func (s *Service) CompleteQR(ctx context.Context, ticket string, id Identity) er
 		}
 		return nil
 	}, func(ctx context.Context, t qrTicket) (qrResult, error) {
-		res, err := s.SignIn(ctx, id, Options{})
+		res, err := s.SignIn(ctx, id, Options{Flow: "qrlogin"})
 		if err != nil {
 			return qrResult{}, err
 		}

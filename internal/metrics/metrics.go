@@ -31,6 +31,10 @@ type Metrics struct {
 	// SMSBudgetExhausted counts SMS sends refused because the day's budget
 	// (sms.daily_budget) is spent: alert on any increase.
 	SMSBudgetExhausted prometheus.Counter
+	// AuditEvents counts the audit events recorded, by type; AuditDropped
+	// those lost before the database, by reason (audit.DropQueueFull…).
+	AuditEvents  *prometheus.CounterVec // type
+	AuditDropped *prometheus.CounterVec // reason
 }
 
 // New registers wxauth's metrics (and the Go and process collectors) on a
@@ -71,9 +75,16 @@ func New() *Metrics {
 		SMSBudgetExhausted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wxauth_sms_budget_exhausted_total", Help: "SMS sends refused (503) because the daily SMS budget (sms.daily_budget) is spent; any increase wants an operator.",
 		}),
+		AuditEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxauth_audit_events_total", Help: "Security events recorded in the audit trail, by type (docs/operations.md \"Audit trail\").",
+		}, []string{"type"}),
+		AuditDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxauth_audit_dropped_total", Help: "Audit events lost before the database, by reason: queue_full, write_failed, closed; any increase wants an operator.",
+		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.Requests, m.RequestDuration, m.Logins, m.Refreshes, m.ReuseDetected,
 		m.WeChatCalls, m.WeChatDuration, m.AppTokenFetches, m.AppTokenServed, m.SMSBudgetExhausted,
+		m.AuditEvents, m.AuditDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/storage"
 )
 
@@ -125,10 +126,12 @@ func (p *Provider) Exchange(ctx context.Context, c *Client, req ExchangeRequest)
 				return TokenResponse{}, err
 			}
 			if rec.Step == codeRedeemed {
-				if err := p.endClientSession(ctx, rec.SID); err != nil {
+				if err := p.endClientSession(ctx, rec.SID, audit.Event{Actor: "oidc_client:" + c.ID, Detail: "its authorization code came back"}); err != nil {
 					return TokenResponse{}, err
 				}
 			}
+			p.cfg.Audit.Record(audit.Event{Type: audit.OIDCCodeReused, UserID: rec.UserID, SessionID: rec.SID, App: c.App(),
+				Actor: "oidc_client:" + c.ID, IP: audit.IP(ctx), Detail: "authorization code presented again; its tokens are revoked"})
 			p.cfg.Logger.WarnContext(ctx, "authorization code reused; its session is revoked", "client_id", c.ID, "sid", rec.SID)
 			return TokenResponse{}, oauthErr(CodeInvalidGrant, "the code was already used; the tokens issued for it are revoked")
 		default:
@@ -198,10 +201,12 @@ func (p *Provider) redeem(ctx context.Context, c *Client, key string, claimed []
 	if _, err := p.moveCode(wctx, key, claimed, next); err != nil {
 		// Reused meanwhile (or the record is gone): nothing issued from
 		// this code may stay.
-		if rerr := p.endClientSession(wctx, sid); rerr != nil {
+		if rerr := p.endClientSession(wctx, sid, audit.Event{Actor: "oidc_client:" + c.ID, Detail: "its authorization code came back during redemption"}); rerr != nil {
 			return TokenResponse{}, rerr
 		}
 		return TokenResponse{}, oauthErr(CodeInvalidGrant, "the code was already used; the tokens issued for it are revoked")
 	}
+	p.cfg.Audit.Record(audit.Event{Type: audit.Login, UserID: rec.UserID, SessionID: sid, App: c.App(), Actor: "user",
+		IP: audit.IP(ctx), Detail: "via oidc, code redeemed by client " + c.ID})
 	return res, nil
 }

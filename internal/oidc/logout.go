@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/internal/token"
 )
@@ -56,7 +57,7 @@ func (p *Provider) link(ctx context.Context, bsid, sid string, until time.Time) 
 			return err
 		}
 		for _, d := range dropped {
-			if err := p.endClientSession(ctx, d); err != nil {
+			if err := p.endClientSession(ctx, d, audit.Event{Actor: "system", Detail: fmt.Sprintf("the oldest of more than %d sessions one browser login opened", p.linkMax)}); err != nil {
 				return err
 			}
 		}
@@ -66,16 +67,26 @@ func (p *Provider) link(ctx context.Context, bsid, sid string, until time.Time) 
 }
 
 // endClientSession revokes a session an OIDC login opened and forgets its
-// grant.
-func (p *Provider) endClientSession(ctx context.Context, sid string) error {
+// grant. A session that had a grant is recorded as revoked, by why's Actor
+// and for why's Detail.
+func (p *Provider) endClientSession(ctx context.Context, sid string, why audit.Event) error {
 	if sid == "" {
 		return nil
 	}
 	if err := p.cfg.Tokens.Revoke(ctx, sid); err != nil {
 		return err
 	}
-	if _, err := p.cfg.OneTime.Take(ctx, grantKey(sid)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	raw, err := p.cfg.OneTime.Take(ctx, grantKey(sid))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
 		return fmt.Errorf("forget grant: %w", err)
+	}
+	var g grant
+	if json.Unmarshal(raw, &g) == nil {
+		why.Type, why.UserID, why.SessionID, why.App, why.IP = audit.Revoked, g.UserID, sid, AppPrefix+g.Client, audit.IP(ctx)
+		p.cfg.Audit.Record(why)
 	}
 	return nil
 }
@@ -98,7 +109,7 @@ func (p *Provider) EndSession(ctx context.Context, bsid string) error {
 	for len(queue) > 0 && len(seen) <= maxEnded {
 		sid := queue[0]
 		queue = queue[1:]
-		if err := p.endClientSession(ctx, sid); err != nil {
+		if err := p.endClientSession(ctx, sid, audit.Event{Actor: "user", Detail: "end_session (RP-initiated logout)"}); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -223,5 +234,5 @@ func (p *Provider) Revoke(ctx context.Context, c *Client, tok string) error {
 	case sess.App != c.App():
 		return nil
 	}
-	return p.endClientSession(ctx, sid)
+	return p.endClientSession(ctx, sid, audit.Event{Actor: "oidc_client:" + c.ID, Detail: "/oauth2/revoke (RFC 7009)"})
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/seal"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/internal/token"
@@ -44,6 +45,9 @@ type Config struct {
 	Now    func() time.Time
 	Rand   io.Reader
 	Logger *slog.Logger
+	// Audit records the sessions opened and revoked, and reused codes
+	// (optional: audit.Discard).
+	Audit audit.Recorder
 }
 
 // Lifetimes (docs/oidc.md "Lifetimes").
@@ -86,6 +90,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Audit = audit.Or(cfg.Audit)
 	if cfg.NewSession == nil {
 		cfg.NewSession = func(string) []storage.Quota { return nil }
 	}

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/servertest"
 )
@@ -75,8 +78,10 @@ func BenchmarkHTTPMe(b *testing.B) {
 
 // BenchmarkHTTPRefresh is POST /v1/token/refresh; each client keeps its own
 // session and refreshes the token it got last, so every call rotates.
-func BenchmarkHTTPRefresh(b *testing.B) {
-	s := benchServer(b)
+func BenchmarkHTTPRefresh(b *testing.B) { benchRefresh(b, benchServer(b)) }
+
+func benchRefresh(b *testing.B, s *servertest.Server) {
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		rt := s.Login(b, "mp", "alice").RefreshToken
 		for pb.Next() {
@@ -102,10 +107,12 @@ func BenchmarkHTTPRefresh(b *testing.B) {
 // the sandbox (in process), POST /v1/miniprogram/login, which calls the
 // sandbox's jscode2session over loopback HTTP, reads the identity from
 // SQLite and opens a session.
-func BenchmarkHTTPLogin(b *testing.B) {
-	s := benchServer(b)
+func BenchmarkHTTPLogin(b *testing.B) { benchLogin(b, benchServer(b)) }
+
+func benchLogin(b *testing.B, s *servertest.Server) {
 	s.Login(b, "mp", "alice")
 	appid := s.AppID(b, "mp")
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			// The sandbox holds one user to WeChat's 100 logins a minute;
@@ -120,6 +127,43 @@ func BenchmarkHTTPLogin(b *testing.B) {
 			drain(b, resp, err, 200)
 		}
 	})
+}
+
+// BenchmarkAudit is login and refresh with the audit trail off and on,
+// side by side in one run (docs/benchmarks.md "Audit trail"): with -count
+// the four sub-benchmarks take turns, so the machine's drift hits both
+// alike. A login records one event (queued; written in batches by the
+// writer goroutine); a refresh records none unless it is a reuse, but
+// its request still carries the client address for the trail.
+func BenchmarkAudit(b *testing.B) {
+	for _, op := range []struct {
+		name string
+		run  func(*testing.B, *servertest.Server)
+	}{{"login", benchLogin}, {"refresh", benchRefresh}} {
+		for _, enabled := range []string{"false", "true"} {
+			b.Run(op.name+"/audit="+enabled, func(b *testing.B) {
+				s := servertest.New(b, servertest.Quiet(), servertest.Configure(func(c *config.Config) {
+					c.RateLimits = config.RateLimits{LoginPerIP: "off", LoginPerUser: "off", RefreshPerIP: "off", RefreshPerSession: "off"}
+					c.Audit.Enabled = enabled
+				}))
+				op.run(b, s)
+				b.StopTimer()
+				if s.Inst.Audit != nil {
+					// Every login's event was kept: none dropped.
+					if err := s.Inst.Audit.Flush(b.Context()); err != nil {
+						b.Fatal(err)
+					}
+					var m dto.Metric
+					if err := s.Inst.Metrics.AuditDropped.WithLabelValues(audit.DropQueueFull).Write(&m); err != nil {
+						b.Fatal(err)
+					}
+					if n := m.GetCounter().GetValue(); n != 0 {
+						b.Errorf("%v audit events dropped (queue full)", n)
+					}
+				}
+			})
+		}
+	}
 }
 
 // BenchmarkHTTPAppLogin is a returning user's native app login: a SendAuth

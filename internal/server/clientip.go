@@ -18,6 +18,27 @@ import (
 // whole /64 (RFC 6177, RFC 8981 temporary addresses) and could otherwise
 // present a fresh address for every attempt.
 func clientIP(r *http.Request, trustedHeader string) string {
+	addr, raw := client(r, trustedHeader)
+	if addr.IsValid() {
+		return limitKey(addr)
+	}
+	return raw
+}
+
+// clientAddr is the caller's address found as clientIP finds it, but
+// whole (an IPv6 address not cut to its /64): what the audit trail
+// records.
+func clientAddr(r *http.Request, trustedHeader string) string {
+	addr, raw := client(r, trustedHeader)
+	if addr.IsValid() {
+		return addr.Unmap().WithZone("").String()
+	}
+	return raw
+}
+
+// client is the caller's address, or the connection's address as given
+// when it does not parse.
+func client(r *http.Request, trustedHeader string) (netip.Addr, string) {
 	if trustedHeader != "" {
 		if v := r.Header.Values(trustedHeader); len(v) > 0 {
 			last := v[len(v)-1]
@@ -25,7 +46,7 @@ func clientIP(r *http.Request, trustedHeader string) string {
 				last = last[i+1:]
 			}
 			if addr, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
-				return limitKey(addr)
+				return addr, ""
 			}
 		}
 	}
@@ -34,9 +55,9 @@ func clientIP(r *http.Request, trustedHeader string) string {
 		host = r.RemoteAddr
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
-		return limitKey(addr)
+		return addr, ""
 	}
-	return host
+	return netip.Addr{}, host
 }
 
 // limitKey is addr as a per-address limit counts it: IPv4 as the address,

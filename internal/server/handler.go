@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/requestid"
 )
 
@@ -64,6 +65,9 @@ func (s *Server) wrap(route string, h handlerFunc) http.Handler {
 			id = requestid.New()
 		}
 		ctx := requestid.With(r.Context(), id)
+		if s.audit != audit.Discard {
+			ctx = audit.WithIP(ctx, clientAddr(r, s.cfg.TrustedProxyHeader))
+		}
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}

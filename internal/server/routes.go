@@ -36,6 +36,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/revocations", s.serviceOnly(api.ScopeRevocations, s.revocations))
 	s.handle("GET /v1/wechat/access_token", s.serviceOnly(api.ScopeWeChatAccessToken, s.appToken))
 	s.handle("POST /v1/wechat/access_token", s.serviceOnly(api.ScopeWeChatAccessToken, s.reportAppToken))
+	s.handle("GET /v1/admin/audit", s.serviceOnly(api.ScopeAdmin, s.adminAudit))
 	s.handle("GET /v1/wechat/push/{app}", s.pushCheck)
 	s.handle("POST /v1/wechat/push/{app}", s.pushReceive)
 

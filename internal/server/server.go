@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
 	"github.com/wxauth/wxauth/internal/oidc"
@@ -74,6 +75,11 @@ type Config struct {
 	// OIDC is the OpenID Provider (docs/oidc.md); nil: its endpoints
 	// answer 404.
 	OIDC *oidc.Provider
+	// Audit records the security events of the API's own handlers
+	// (refresh reuse, logouts); AuditLog answers GET /v1/admin/audit.
+	// Nil: nothing recorded, and that endpoint answers an empty list.
+	Audit    audit.Recorder
+	AuditLog storage.AuditLog
 }
 
 // Server is wxauth's HTTP API.
@@ -83,6 +89,7 @@ type Server struct {
 	handler http.Handler
 	log     *slog.Logger
 	m       *metrics.Metrics
+	audit   audit.Recorder
 
 	serviceKeys serviceKeys
 	// streams counts the open revocation streams per service key.
@@ -122,7 +129,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, m: cfg.Metrics,
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, m: cfg.Metrics, audit: audit.Or(cfg.Audit),
 		serviceKeys: newServiceKeys(cfg.ServiceKeys), streams: map[string]int{}, endStream: make(chan struct{})}
 	if s.cfg.StreamWriteTimeout == 0 {
 		s.cfg.StreamWriteTimeout = 10 * time.Second

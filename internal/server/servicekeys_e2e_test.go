@@ -19,12 +19,14 @@ func TestServiceKeyScopes(t *testing.T) {
 		api.ScopeIntrospect:        "introspect-key-0123456789",
 		api.ScopeRevocations:       "revocations-key-0123456789",
 		api.ScopeWeChatAccessToken: "apptoken-key-0123456789",
+		api.ScopeAdmin:             "admin-key-0123456789",
 	}
 	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
 		c.ServiceKeys = []config.ServiceKey{
 			{Name: "intro", Scopes: []string{api.ScopeIntrospect}, Secret: keys[api.ScopeIntrospect]},
 			{Name: "rev", Scopes: []string{api.ScopeRevocations}, Secret: keys[api.ScopeRevocations]},
 			{Name: "apptok", Scopes: []string{api.ScopeWeChatAccessToken}, Secret: keys[api.ScopeWeChatAccessToken]},
+			{Name: "admin", Scopes: []string{api.ScopeAdmin}, Secret: keys[api.ScopeAdmin]},
 		}
 	}))
 	l := s.Login(t, "mp", "alice")
@@ -35,6 +37,7 @@ func TestServiceKeyScopes(t *testing.T) {
 		{api.ScopeRevocations, "GET", "/v1/revocations", ""},
 		{api.ScopeWeChatAccessToken, "GET", "/v1/wechat/access_token?app=mp", ""},
 		{api.ScopeWeChatAccessToken, "POST", "/v1/wechat/access_token", `{"app":"mp","invalid_token":"old"}`},
+		{api.ScopeAdmin, "GET", "/v1/admin/audit", ""},
 	}
 	for _, c := range calls {
 		for scope, key := range keys {

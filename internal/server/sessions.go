@@ -2,10 +2,12 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/oidc"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/internal/token"
@@ -34,12 +36,16 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		if rerr := s.cfg.Tokens.Revoke(r.Context(), p.Session.ID); rerr != nil {
 			return rerr
 		}
+		s.audit.Record(audit.Event{Type: audit.Revoked, UserID: p.Session.UserID, SessionID: p.Session.ID, App: p.Session.App,
+			Actor: "system", IP: audit.IP(r.Context()), Detail: "an OpenID Connect session's refresh token presented at /v1/token/refresh"})
 		return token.ErrInvalidGrant
 	case err == nil:
 		s.m.Refreshes.WithLabelValues("ok").Inc()
 	case errors.Is(err, token.ErrReused):
 		s.m.Refreshes.WithLabelValues("reused").Inc()
 		s.m.ReuseDetected.Inc()
+		s.audit.Record(audit.Event{Type: audit.RefreshReuse, UserID: p.Session.UserID, SessionID: p.Session.ID,
+			Actor: "system", IP: audit.IP(r.Context()), Detail: "a rotated refresh token came back after the grace window; its session is revoked"})
 		return err
 	case errors.Is(err, token.ErrInvalidGrant):
 		s.m.Refreshes.WithLabelValues("invalid_grant").Inc()
@@ -63,13 +69,18 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c := claimsFrom(r)
+	e := audit.Event{Type: audit.Logout, UserID: c.Subject, SessionID: c.SessionID, App: c.App, Actor: "user",
+		IP: audit.IP(r.Context()), Detail: "this session"}
 	if req.All {
-		if _, err := s.cfg.Tokens.RevokeUser(r.Context(), c.Subject); err != nil {
+		n, err := s.cfg.Tokens.RevokeUser(r.Context(), c.Subject)
+		if err != nil {
 			return err
 		}
+		e.Detail = fmt.Sprintf("all sessions: %d", n)
 	} else if err := s.cfg.Tokens.Revoke(r.Context(), c.SessionID); err != nil {
 		return err
 	}
+	s.audit.Record(e)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -132,6 +143,8 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Tokens.Revoke(r.Context(), id); err != nil {
 		return err
 	}
+	s.audit.Record(audit.Event{Type: audit.Logout, UserID: c.Subject, SessionID: id, App: ss.App, Actor: "user",
+		IP: audit.IP(r.Context()), Detail: "ended from session " + c.SessionID})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -17,7 +17,8 @@ import (
 //   - the token rotated just before (Gen-1, PrevHash matches) less than
 //     Grace ago: GraceReplay, nothing changes;
 //   - that token after the window, or any older generation: Reused, and the
-//     caller revokes the session;
+//     caller revokes the session; the session returned has only its ID and
+//     UserID, to say whose session ended (the audit trail);
 //   - anything else (a newer generation, a hash that does not match the
 //     live generation): Rejected.
 //
@@ -46,9 +47,9 @@ func DecideRotation(s *Session, req RotateRequest) (Session, Outcome) {
 		if req.Now.Before(s.RotatedAt.Add(req.Grace)) {
 			return *s, GraceReplay
 		}
-		return Session{}, Reused
+		return Session{ID: s.ID, UserID: s.UserID}, Reused
 	case req.Gen < s.Gen:
-		return Session{}, Reused
+		return Session{ID: s.ID, UserID: s.UserID}, Reused
 	default:
 		return Session{}, Rejected
 	}

@@ -203,7 +203,8 @@ type Sessions interface {
 	Session(ctx context.Context, id string, now time.Time) (Session, error)
 	// Rotate applies [DecideRotation] atomically: concurrent calls with the
 	// same token see one Rotated and the rest GraceReplay. It returns the
-	// session as it is after the call (zero for Reused and Rejected). The
+	// session as it is after the call (for Reused only its ID and UserID,
+	// zero for Rejected). The
 	// request's Quotas are charged first, in the same round trip where the
 	// backend can; one over its limit makes it a *LimitError.
 	Rotate(ctx context.Context, req RotateRequest) (Session, Outcome, error)

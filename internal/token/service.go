@@ -220,7 +220,9 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (Pair, error) {
 // Refresh uses a refresh token (docs/api.md "Sessions"): the live token
 // rotates; the token rotated less than ReuseGrace ago gets the same successor
 // again and changes nothing; an older one revokes the session and returns
-// [ErrReused]; anything else returns [ErrInvalidGrant]. The quotas are
+// [ErrReused], with the revoked session's ID and UserID in the Pair's
+// Session (for the audit trail; no tokens); anything else returns
+// [ErrInvalidGrant]. The quotas are
 // charged with the rotation (storage.RotateRequest.Quotas); one over its
 // limit returns a *storage.LimitError and spends nothing.
 func (s *Service) Refresh(ctx context.Context, refreshToken string, quotas ...storage.Quota) (Pair, error) {
@@ -248,9 +250,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, quotas ...st
 		return s.pair(now, sess, next)
 	case storage.Reused:
 		if err := s.announce(ctx, rt.sessionID()); err != nil {
-			return Pair{}, errors.Join(ErrReused, err)
+			return Pair{Session: sess}, errors.Join(ErrReused, err)
 		}
-		return Pair{}, ErrReused
+		return Pair{Session: sess}, ErrReused
 	default:
 		return Pair{}, ErrInvalidGrant
 	}

@@ -254,8 +254,12 @@ func TestRefreshRotationGraceAndReuse(t *testing.T) {
 		t.Fatalf("Refresh(successor) = %v", err)
 	}
 	// The ancestor p0 (two generations back) is reuse: the session ends.
-	if _, err := f.svc.Refresh(ctx, p0.RefreshToken); !errors.Is(err, token.ErrReused) {
+	reused, err := f.svc.Refresh(ctx, p0.RefreshToken)
+	if !errors.Is(err, token.ErrReused) {
 		t.Fatalf("Refresh(ancestor) = %v, want ErrReused", err)
+	}
+	if want := (storage.Session{ID: p0.Session.ID, UserID: p0.Session.UserID}); reused.Session.ID != want.ID || reused.Session.UserID != want.UserID || reused.AccessToken != "" || reused.RefreshToken != "" {
+		t.Errorf("Refresh(ancestor) = %+v, want no tokens and the session %+v", reused, want)
 	}
 	if _, err := f.svc.Refresh(ctx, p2.RefreshToken); !errors.Is(err, token.ErrInvalidGrant) {
 		t.Errorf("Refresh(live token of a revoked session) = %v, want ErrInvalidGrant", err)

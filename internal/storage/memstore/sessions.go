@@ -151,6 +151,7 @@ func (s *Store) Rotate(ctx context.Context, req storage.RotateRequest) (storage.
 		return cur, out, nil
 	case storage.Reused:
 		s.remove(r)
+		return next, out, nil
 	}
 	return storage.Session{}, out, nil
 }

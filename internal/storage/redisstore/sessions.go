@@ -342,7 +342,7 @@ func (s *Store) Rotate(ctx context.Context, req storage.RotateRequest) (storage.
 		}
 		userID, _ := res[1].(string)
 		s.unindex(ctx, userID, req.SessionID)
-		return storage.Session{}, storage.Reused, nil
+		return storage.Session{ID: req.SessionID, UserID: userID}, storage.Reused, nil
 	case codeRejected:
 		return storage.Session{}, storage.Rejected, nil
 	case codeLimited:

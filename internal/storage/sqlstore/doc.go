@@ -54,6 +54,9 @@
 // Migrate hold goose's session advisory lock, so instances that start
 // together migrate one after the other.
 //
+// The audit trail is kept here too ([storage.AuditLog], table
+// audit_events), appended in batches by internal/audit.
+//
 // Sessions are not kept here: they live in memstore or, shared between
 // instances, in redisstore.
 package sqlstore

@@ -298,3 +298,14 @@ func TestMode(t *testing.T) {
 		})
 	}
 }
+
+func TestAuditLog(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			if b.name == "Postgres" {
+				skipWithoutPostgres(t)
+			}
+			storagetest.RunAuditLog(t, func(t *testing.T) storage.AuditLog { return open(t, b.url(t)) })
+		})
+	}
+}

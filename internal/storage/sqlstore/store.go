@@ -53,7 +53,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("url", redact.URLs(c.URL)), slog.Bool("migrate", c.Migrate), slog.String("mode", string(c.Mode)))
 }
 
-// Store is a [storage.Users] and [storage.SigningKeys] on SQL. It is safe
+// Store is a [storage.Users], [storage.SigningKeys] and [storage.AuditLog] on SQL. It is safe
 // for concurrent use.
 type Store struct {
 	d      dialect

@@ -1,6 +1,6 @@
 // Package storagetest holds the conformance suites every storage backend
 // runs from its own test file: [RunUsers], [RunSessions], [RunOneTime],
-// [RunLimiter], [RunSigningKeys] and [RunTokenCache], one per interface (the
+// [RunLimiter], [RunSigningKeys], [RunTokenCache] and [RunAuditLog], one per interface (the
 // shape of dex storage/conformance).
 //
 // The suites own the behaviour promised by the interface docs in package

@@ -144,6 +144,11 @@ func rotate(t *testing.T, s storage.Sessions, req storage.RotateRequest, want st
 	switch out {
 	case storage.Rotated, storage.GraceReplay:
 		wantStored(t, s, got, req.Now)
+	case storage.Reused:
+		// Whose session ended, and nothing else.
+		if diff := cmp.Diff(storage.Session{ID: req.SessionID, UserID: got.UserID}, got, cmpOpts); diff != "" || got.UserID == "" {
+			t.Errorf("Rotate(%q, gen %d) = Reused with session %+v, want only its ID and UserID (-want +got):\n%s", req.SessionID, req.Gen, got, diff)
+		}
 	default:
 		if diff := cmp.Diff(storage.Session{}, got, cmpOpts); diff != "" {
 			t.Errorf("Rotate(%q, gen %d) = %v with a session, want the zero session (-want +got):\n%s", req.SessionID, req.Gen, out, diff)
@@ -389,7 +394,9 @@ func testRotateReusedAfterGrace(t *testing.T, s storage.Sessions) {
 	mustCreate(t, s, newSession("s2", "u1", t0))
 	t1 := t0.Add(time.Hour)
 	rotate(t, s, rotateReq("s1", 0, t1), storage.Rotated)
-	rotate(t, s, rotateReq("s1", 0, t1.Add(grace)), storage.Reused)
+	if got := rotate(t, s, rotateReq("s1", 0, t1.Add(grace)), storage.Reused); got.UserID != "u1" {
+		t.Errorf("Rotate(s1, reused).UserID = %q, want u1", got.UserID)
+	}
 	wantNoSession(t, s, "s1", t1.Add(grace))
 	// The whole session is gone: its live token no longer works.
 	rotate(t, s, rotateReq("s1", 1, t1.Add(grace)), storage.Rejected)
