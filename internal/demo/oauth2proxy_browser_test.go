@@ -81,7 +81,7 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 	}))
 	// oauth2-proxy checks the ID token's exp and iat against the real clock.
 	s.Clock.Advance(time.Since(servertest.Start))
-	startOAuth2Proxy(t, bin, s.URL, proxyURL, upstream.URL)
+	proxyLog := startOAuth2Proxy(t, bin, s.URL, proxyURL, upstream.URL)
 
 	ctx := newBrowser(t, chromedp.UserAgent(desktopUA))
 	signIn := func(what string) {
@@ -118,6 +118,10 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 	if u, e := shows("user"), shows("email"); u != sub || e != sub {
 		t.Fatalf("the upstream got X-Forwarded-User %q, X-Forwarded-Email %q; want wxauth's sub %q in both", u, e, sub)
 	}
+	// wxauth issues no preferred_username claim (docs/oidc.md says so).
+	if p := shows("preferred"); p != "" {
+		t.Errorf("X-Forwarded-Preferred-Username is %q, want empty", p)
+	}
 
 	// Past --cookie-refresh the proxy redeems its refresh token: the
 	// upstream then gets a new access token, one that wxauth minted.
@@ -153,6 +157,10 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 	until("the proxy's session ends at its next refresh", func() bool {
 		return eval[bool](t, ctx, `!!document.getElementById('wechat-login')`)
 	})
+	// It ended because the refresh was refused, not for another reason.
+	if !strings.Contains(proxyLog(), "invalid_grant") {
+		t.Error("oauth2-proxy logged no invalid_grant for the refresh after end_session")
+	}
 }
 
 // freeAddr is a loopback address with a port free at the time of asking.
@@ -169,7 +177,7 @@ func freeAddr(t *testing.T) string {
 // startOAuth2Proxy runs oauth2-proxy until the test ends, with the flags of
 // docs/oidc.md (http instead of https). Its output goes to the test log only
 // if the test fails; it logs sessions masked, never their tokens.
-func startOAuth2Proxy(t *testing.T, bin, issuer, proxyURL, upstream string) {
+func startOAuth2Proxy(t *testing.T, bin, issuer, proxyURL, upstream string) (output func() string) {
 	t.Helper()
 	cmd := exec.Command(bin,
 		"--http-address="+strings.TrimPrefix(proxyURL, "http://"),
@@ -180,6 +188,7 @@ func startOAuth2Proxy(t *testing.T, bin, issuer, proxyURL, upstream string) {
 		"--redirect-url="+proxyURL+"/oauth2/callback",
 		"--scope=openid profile",
 		"--code-challenge-method=S256",
+		"--insecure-oidc-skip-nonce=false", // its default skips the nonce check
 		"--oidc-email-claim=sub", "--email-domain=*",
 		"--cookie-secret="+proxyCookieSecret,
 		"--cookie-secure=false",
@@ -210,7 +219,7 @@ func startOAuth2Proxy(t *testing.T, bin, issuer, proxyURL, upstream string) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
 			}
 		}
 		if time.Now().After(deadline) {
