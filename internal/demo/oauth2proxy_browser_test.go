@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/servertest"
 )
@@ -134,6 +136,11 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 	if active, _ := introspect(t, s, latest()); !active {
 		t.Fatal("the refreshed access token is not active at wxauth")
 	}
+	// The same wxauth session: a refresh, not a new login through single
+	// sign-on (which would open another session).
+	if first, now := sessionOf(t, tokens.all()[0]), sessionOf(t, latest()); first != now {
+		t.Fatalf("the new access token is of session %s, the first of %s: the proxy logged in again instead of refreshing", now, first)
+	}
 
 	// (a) The proxy's sign-out calls end_session with the ID token as hint:
 	// the wxauth session ends, and with it single sign-on.
@@ -161,6 +168,31 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 	if !strings.Contains(proxyLog(), "invalid_grant") {
 		t.Error("oauth2-proxy logged no invalid_grant for the refresh after end_session")
 	}
+	// wxauth logged none of the tokens this traffic carried.
+	for i, tok := range tokens.all() {
+		if strings.Contains(s.Logs.String(), tok) {
+			t.Errorf("wxauth's log holds access token %d the proxy used", i)
+		}
+	}
+}
+
+// sessionOf is the sid of a wxauth access token (its signature is not
+// checked here: introspection answered for it).
+func sessionOf(t *testing.T, tok string) string {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatal("the access token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var c api.Claims
+	if err == nil {
+		err = json.Unmarshal(payload, &c)
+	}
+	if err != nil || c.SessionID == "" {
+		t.Fatalf("the access token's claims: %v, sid %q", err, c.SessionID)
+	}
+	return c.SessionID
 }
 
 // freeAddr is a loopback address with a port free at the time of asking.
