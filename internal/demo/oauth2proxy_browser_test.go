@@ -1,7 +1,6 @@
 package demo_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -31,14 +30,14 @@ const (
 	proxyRefresh      = 2 * time.Second
 )
 
-// tokenLog remembers the distinct access tokens oauth2-proxy passed to the
+// passedTokens remembers the distinct access tokens oauth2-proxy passed to the
 // upstream, in memory only: a test must never print them.
-type tokenLog struct {
+type passedTokens struct {
 	mu   sync.Mutex
 	seen []string
 }
 
-func (l *tokenLog) add(tok string) {
+func (l *passedTokens) add(tok string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if tok != "" && (len(l.seen) == 0 || l.seen[len(l.seen)-1] != tok) {
@@ -46,7 +45,7 @@ func (l *tokenLog) add(tok string) {
 	}
 }
 
-func (l *tokenLog) all() []string {
+func (l *passedTokens) all() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.seen...)
@@ -67,7 +66,7 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skipf("skipping: no Chromium at %s", chromium)
 	}
-	tokens := &tokenLog{}
+	tokens := &passedTokens{}
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tokens.add(r.Header.Get("X-Forwarded-Access-Token"))
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -76,7 +75,7 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 			html.EscapeString(r.Header.Get("X-Forwarded-Preferred-Username")))
 	}))
 	t.Cleanup(upstream.Close)
-	proxyURL := "http://" + freeAddr(t)
+	proxyURL := "http://" + proxyFreeAddr(t)
 	s := servertest.New(t, servertest.Configure(func(c *config.Config) {
 		c.OIDC.Clients = []config.OIDCClient{{ID: "proxy", Name: "Proxy", RedirectURIs: []string{proxyURL + "/oauth2/callback"},
 			Secret: proxySecret}}
@@ -113,7 +112,7 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 	}
 
 	signIn("sign in")
-	active, sub := introspect(t, s, latest())
+	active, sub := proxyIntrospect(t, s, latest())
 	if !active || sub == "" {
 		t.Fatalf("the access token the proxy passed on is not active at wxauth (active %v, sub %q)", active, sub)
 	}
@@ -133,19 +132,19 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 		}
 		return len(tokens.all()) >= 2
 	})
-	if active, _ := introspect(t, s, latest()); !active {
+	if active, _ := proxyIntrospect(t, s, latest()); !active {
 		t.Fatal("the refreshed access token is not active at wxauth")
 	}
 	// The same wxauth session: a refresh, not a new login through single
 	// sign-on (which would open another session).
-	if first, now := sessionOf(t, tokens.all()[0]), sessionOf(t, latest()); first != now {
+	if first, now := accessTokenSID(t, tokens.all()[0]), accessTokenSID(t, latest()); first != now {
 		t.Fatalf("the new access token is of session %s, the first of %s: the proxy logged in again instead of refreshing", now, first)
 	}
 
 	// (a) The proxy's sign-out calls end_session with the ID token as hint:
 	// the wxauth session ends, and with it single sign-on.
 	do(t, ctx, "the proxy's sign-out", chromedp.Navigate(proxyURL+"/oauth2/sign_out"))
-	if active, _ := introspect(t, s, latest()); active {
+	if active, _ := proxyIntrospect(t, s, latest()); active {
 		t.Fatal("after the proxy's sign-out the wxauth session still lives")
 	}
 	n := len(tokens.all())
@@ -158,7 +157,7 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 	// which wxauth answers invalid_grant: the page sends to the sign-in.
 	do(t, ctx, "end_session at wxauth", chromedp.Navigate(s.URL+"/oauth2/end_session"), chromedp.WaitVisible(chromedp.ID("logout")))
 	do(t, ctx, "confirm the logout", chromedp.Click(chromedp.ID("logout")), chromedp.WaitNotPresent(chromedp.ID("logout")))
-	if active, _ := introspect(t, s, latest()); active {
+	if active, _ := proxyIntrospect(t, s, latest()); active {
 		t.Fatal("after end_session the proxy's wxauth session still lives")
 	}
 	until("the proxy's session ends at its next refresh", func() bool {
@@ -176,9 +175,9 @@ func TestOAuth2ProxyInChromium(t *testing.T) {
 	}
 }
 
-// sessionOf is the sid of a wxauth access token (its signature is not
+// accessTokenSID is the sid of a wxauth access token (its signature is not
 // checked here: introspection answered for it).
-func sessionOf(t *testing.T, tok string) string {
+func accessTokenSID(t *testing.T, tok string) string {
 	t.Helper()
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
@@ -195,8 +194,8 @@ func sessionOf(t *testing.T, tok string) string {
 	return c.SessionID
 }
 
-// freeAddr is a loopback address with a port free at the time of asking.
-func freeAddr(t *testing.T) string {
+// proxyFreeAddr is a loopback address with a port free at the time of asking.
+func proxyFreeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -229,10 +228,8 @@ func startOAuth2Proxy(t *testing.T, bin, issuer, proxyURL, upstream string) (out
 		"--pass-access-token",
 		"--backend-logout-url="+issuer+"/oauth2/end_session?id_token_hint={id_token}",
 	)
-	var out bytes.Buffer
-	var mu sync.Mutex
-	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
-	cmd.Stdout, cmd.Stderr = w, w
+	out := &servertest.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -240,9 +237,7 @@ func startOAuth2Proxy(t *testing.T, bin, issuer, proxyURL, upstream string) (out
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
-			mu.Lock()
 			t.Logf("oauth2-proxy's output (codes elided):\n%s", codeParam.ReplaceAllString(out.String(), "code=…"))
-			mu.Unlock()
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)
@@ -251,7 +246,7 @@ func startOAuth2Proxy(t *testing.T, bin, issuer, proxyURL, upstream string) (out
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+				return out.String
 			}
 		}
 		if time.Now().After(deadline) {
@@ -264,13 +259,9 @@ func startOAuth2Proxy(t *testing.T, bin, issuer, proxyURL, upstream string) (out
 // codeParam finds the authorization codes in oauth2-proxy's access log.
 var codeParam = regexp.MustCompile(`code=[^&\s"]+`)
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-// introspect asks wxauth whether the proxy's access token is active, and
+// proxyIntrospect asks wxauth whether the proxy's access token is active, and
 // for whom.
-func introspect(t *testing.T, s *servertest.Server, tok string) (bool, string) {
+func proxyIntrospect(t *testing.T, s *servertest.Server, tok string) (bool, string) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/oauth2/introspect",
 		strings.NewReader(url.Values{"token": {tok}}.Encode()))
