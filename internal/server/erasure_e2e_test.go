@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
+	_ "modernc.org/sqlite"
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/config"
@@ -201,4 +202,77 @@ func grepStores(t *testing.T, db *sql.DB, schema, redisURL string, needles []str
 		t.Fatal(err)
 	}
 	return found
+}
+
+// TestDeletionLeavesNoTraceSQLite is the grep test in dev mode: every row
+// of every SQLite table, as text, after DELETE /v1/me. (Sessions live in
+// memory there and go with the revocation.)
+func TestDeletionLeavesNoTraceSQLite(t *testing.T) {
+	s := servertest.New(t)
+	mini := s.Login(t, "mp", "alice")
+	nickname, phone := "Nick"+randomHex(t, 5), "+8613912345678"
+	if _, err := s.Inst.Users.UpdateUser(t.Context(), mini.User.ID, func(u *storage.User) error {
+		u.Phone, u.Nickname = phone, nickname
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := s.Inst.Users.Identities(t.Context(), mini.User.ID)
+	needles := []string{phone, nickname}
+	for _, id := range ids {
+		needles = append(needles, id.OpenID)
+	}
+	db, err := sql.Open("sqlite", strings.TrimPrefix(s.Config.DatabaseURL, "sqlite:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	grep := func() []string {
+		rows, err := db.QueryContext(t.Context(), "SELECT name FROM sqlite_master WHERE type = 'table'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tables []string
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			tables = append(tables, n)
+		}
+		rows.Close()
+		var found []string
+		for _, tb := range tables {
+			rs, err := db.QueryContext(t.Context(), fmt.Sprintf("SELECT * FROM %q", tb))
+			if err != nil {
+				t.Fatalf("read %s: %v", tb, err)
+			}
+			cols, _ := rs.Columns()
+			for rs.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rs.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				row := fmt.Sprintf("%s", vals)
+				for i, n := range needles {
+					if strings.Contains(row, n) {
+						found = append(found, fmt.Sprintf("table %s holds needle #%d", tb, i))
+					}
+				}
+			}
+			rs.Close()
+		}
+		return found
+	}
+	if len(grep()) == 0 {
+		t.Fatal("before deletion the grep finds nothing: it cannot fail")
+	}
+	if r := s.Do(t, "DELETE", "/v1/me", nil, mini.AccessToken); r.Status != 204 {
+		t.Fatalf("DELETE /v1/me = %d %s", r.Status, r.Body)
+	}
+	for _, f := range grep() {
+		t.Errorf("after deletion: %s", f)
+	}
 }
