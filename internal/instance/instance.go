@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wxauth/wxauth/internal/account"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -103,6 +104,9 @@ type Instance struct {
 	JWKS func() []byte
 	// OIDC is the OpenID Provider; nil without oidc.clients.
 	OIDC *oidc.Provider
+	// Account deletes, exports, disables and enables accounts (the user
+	// endpoints and the admin surface).
+	Account *account.Service
 	// Login logs people in (tests reach its flows directly).
 	Login *login.Service
 	// Wake is the instance's one signal subscription and the QR login
@@ -322,7 +326,21 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if followScan == nil {
 		followScan = inst.Login.FollowScanned
 	}
+	admin, ok := inst.Users.(account.Users)
+	if !ok {
+		return nil, errors.New("instance: the user store cannot delete users (storage.UserAdmin)")
+	}
+	inst.Account, err = account.New(account.Config{Users: admin, Sessions: inst.Sessions, Tokens: inst.Tokens,
+		Recorder: recorder, Now: opt.Now,
+		Apps: func(appID string) (string, bool) {
+			a, ok := inst.Login.Apps().ByAppID(appID)
+			return a.Name, ok
+		}})
+	if err != nil {
+		return nil, err
+	}
 	api, err := server.New(server.Config{
+		Account: inst.Account, DeleteRecentLogin: cfg.Account.DeleteRecentLogin.D(),
 		Revocations: hub, AppTokens: appTokens, CORSOrigins: cfg.CORSOrigins, TokenHeader: cfg.TokenHeader,
 		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		Login:         inst.Login, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,

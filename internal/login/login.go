@@ -233,6 +233,16 @@ type Result struct {
 //     stored;
 //  4. a session opens, charged with the per-user quota.
 func (s *Service) SignIn(ctx context.Context, id Identity, opt Options) (Result, error) {
+	res, err := s.signIn(ctx, id, opt)
+	if errors.Is(err, errUserGone) {
+		// The user was deleted while this login found it: the identity is
+		// unlinked now, so once more makes the new user a deletion promises.
+		res, err = s.signIn(ctx, id, opt)
+	}
+	return res, err
+}
+
+func (s *Service) signIn(ctx context.Context, id Identity, opt Options) (Result, error) {
 	if s.cfg.BindPhone && opt.Phone == "" {
 		known, err := s.known(ctx, id.stored())
 		if err != nil {
@@ -261,6 +271,9 @@ func (s *Service) SignIn(ctx context.Context, id Identity, opt Options) (Result,
 		return Result{}, fmt.Errorf("link identity: %w", err)
 	}
 	u := link.User
+	if u.Disabled {
+		return Result{}, ErrUserDisabled
+	}
 	if !link.Created {
 		if u, err = s.refreshProfile(ctx, u, id, opt.Phone, now); err != nil {
 			return Result{}, err
@@ -270,9 +283,42 @@ func (s *Service) SignIn(ctx context.Context, id Identity, opt Options) (Result,
 	if err != nil {
 		return Result{}, err
 	}
+	if err := s.stillAllowed(ctx, u.ID, pair.Session.ID); err != nil {
+		return Result{}, err
+	}
 	s.cfg.Logger.InfoContext(ctx, "login", "app", id.App.Name, "user_id", u.ID, "sid", pair.Session.ID, "new_user", link.Created)
 	s.recordLogin(ctx, id.App, opt, u, pair.Session.ID, link.Created, link.User.Phone)
 	return Result{Tokens: pair, User: u, IsNew: link.Created, App: id.App.Name, ReturnTo: opt.ReturnTo}, nil
+}
+
+// errUserGone: the user a login found was deleted before its session
+// opened; SignIn tries once more.
+var errUserGone = errors.New("login: the user was deleted during the login")
+
+// stillAllowed closes the race between a login and a disable or delete of
+// its user: those write the user first, then revoke the user's sessions;
+// a login opens its session first, then reads the user here. Either this
+// read sees the change and revokes the new session, or the session
+// existed before the change and the revocation after it ended it. So a
+// refresh never has to read the user (and keeps working while the user
+// database is down).
+func (s *Service) stillAllowed(ctx context.Context, userID, sessionID string) error {
+	u, err := s.cfg.Users.User(ctx, userID)
+	var refuse error
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		refuse = errUserGone
+	case err != nil:
+		refuse = fmt.Errorf("look up user after login: %w", err)
+	case u.Disabled:
+		refuse = ErrUserDisabled
+	default:
+		return nil
+	}
+	if rerr := s.cfg.Tokens.Revoke(ctx, sessionID); rerr != nil {
+		return errors.Join(refuse, fmt.Errorf("revoke the session just opened: %w", rerr))
+	}
+	return refuse
 }
 
 // recordLogin records what a login did: the session opened, the user it

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wxauth/wxauth/internal/ratelimit"
 	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/internal/storage/memstore"
 	"github.com/wxauth/wxauth/wechat"
 )
 
@@ -589,4 +590,77 @@ func TestPhoneCodeNeedsOneMiniProgram(t *testing.T) {
 			t.Errorf("Bind(+8623800000001) = %v, want ErrInvalidRequest, as /v1/miniprogram/phone answers", err)
 		}
 	})
+}
+
+// racingUsers disables or deletes the user right after LinkIdentity found
+// it, as an admin acting in the middle of a login would.
+type racingUsers struct {
+	*memstore.Store
+	act  string // "disable" or "delete"
+	once sync.Once
+}
+
+func (u *racingUsers) LinkIdentity(ctx context.Context, req storage.LinkRequest) (storage.LinkResult, error) {
+	res, err := u.Store.LinkIdentity(ctx, req)
+	if err != nil || res.Created {
+		return res, err
+	}
+	u.once.Do(func() {
+		switch u.act {
+		case "disable":
+			_, err = u.Store.UpdateUser(ctx, res.User.ID, func(v *storage.User) error { v.Disabled = true; return nil })
+		case "delete":
+			_, _, err = u.Store.DeleteUser(ctx, res.User.ID)
+		}
+	})
+	return res, err
+}
+
+// A disable or delete that lands between a login's LinkIdentity and its
+// session leaves no live session of that user: the login looks at the user
+// again after opening (refreshes never read the user).
+func TestSignInRacingDisableAndDelete(t *testing.T) {
+	for _, act := range []string{"disable", "delete"} {
+		t.Run(act, func(t *testing.T) {
+			f := newFixture(t)
+			mp, _ := f.svc.apps.Named("mp")
+			ctx := t.Context()
+			first, err := f.svc.SignIn(ctx, Identity{App: mp, OpenID: "o-race"}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.svc.cfg.Users = &racingUsers{Store: f.store, act: act}
+			res, err := f.svc.SignIn(ctx, Identity{App: mp, OpenID: "o-race"}, Options{})
+			switch act {
+			case "disable":
+				if !errors.Is(err, ErrUserDisabled) {
+					t.Fatalf("SignIn = %+v, %v; want ErrUserDisabled", res.User, err)
+				}
+				// The disable itself revokes the sessions opened before it
+				// (account.Disable); the one this login opened is ended here.
+				live, err := f.store.UserSessions(ctx, first.User.ID, f.clock.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range live {
+					if s.ID != first.Tokens.Session.ID {
+						t.Errorf("session %s opened by the racing login is live", s.ID)
+					}
+				}
+			case "delete":
+				if err != nil || !res.IsNew || res.User.ID == first.User.ID {
+					t.Fatalf("SignIn = %+v, %v; want a new user", res.User, err)
+				}
+				live, err := f.store.UserSessions(ctx, first.User.ID, f.clock.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range live {
+					if s.ID != first.Tokens.Session.ID {
+						t.Errorf("session %s of the deleted user opened by the racing login is live", s.ID)
+					}
+				}
+			}
+		})
+	}
 }
