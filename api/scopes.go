@@ -10,7 +10,9 @@ const (
 	ScopeRevocations = "revocations"
 	// ScopeWeChatAccessToken allows GET and POST /v1/wechat/access_token.
 	ScopeWeChatAccessToken = "wechat_access_token"
+	// ScopeAdmin allows the admin API, /v1/admin/ (docs/api.md "Admin").
+	ScopeAdmin = "admin"
 )
 
 // ServiceKeyScopes are the scopes a service key can be given.
-var ServiceKeyScopes = []string{ScopeIntrospect, ScopeRevocations, ScopeWeChatAccessToken}
+var ServiceKeyScopes = []string{ScopeIntrospect, ScopeRevocations, ScopeWeChatAccessToken, ScopeAdmin}

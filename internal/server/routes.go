@@ -36,6 +36,10 @@ func (s *Server) routes() {
 	s.handle("GET /v1/revocations", s.serviceOnly(api.ScopeRevocations, s.revocations))
 	s.handle("GET /v1/wechat/access_token", s.serviceOnly(api.ScopeWeChatAccessToken, s.appToken))
 	s.handle("POST /v1/wechat/access_token", s.serviceOnly(api.ScopeWeChatAccessToken, s.reportAppToken))
+	s.handle("POST /v1/admin/users/search", s.serviceOnly(api.ScopeAdmin, s.adminSearch))
+	s.handle("GET /v1/admin/users/{id}", s.serviceOnly(api.ScopeAdmin, s.adminShow))
+	s.handle("POST /v1/admin/users/{id}/revoke", s.serviceOnly(api.ScopeAdmin, s.adminRevokeUser))
+	s.handle("DELETE /v1/admin/sessions/{id}", s.serviceOnly(api.ScopeAdmin, s.adminRevokeSession))
 	s.handle("GET /v1/wechat/push/{app}", s.pushCheck)
 	s.handle("POST /v1/wechat/push/{app}", s.pushReceive)
 

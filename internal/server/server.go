@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/admin"
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
 	"github.com/wxauth/wxauth/internal/oidc"
@@ -74,6 +76,9 @@ type Config struct {
 	// OIDC is the OpenID Provider (docs/oidc.md); nil: its endpoints
 	// answer 404.
 	OIDC *oidc.Provider
+	// Audit records the admin API's actions (internal/admin); nil: not
+	// recorded.
+	Audit audit.Recorder
 }
 
 // Server is wxauth's HTTP API.
@@ -85,6 +90,7 @@ type Server struct {
 	m       *metrics.Metrics
 
 	serviceKeys serviceKeys
+	admin       *admin.Service
 	// streams counts the open revocation streams per service key.
 	streamsMu   sync.Mutex
 	streams     map[string]int
@@ -131,6 +137,10 @@ func New(cfg Config) (*Server, error) {
 		s.cfg.FollowScanTimeout = DefaultFollowScanTimeout
 	}
 	var err error
+	if s.admin, err = admin.New(admin.Config{Users: cfg.Users, Sessions: cfg.Sessions, Tokens: cfg.Tokens,
+		Audit: cfg.Audit, Now: cfg.Now}); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	if s.openAPIJSON, err = openAPIJSON(api.OpenAPI); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
