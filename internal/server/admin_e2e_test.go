@@ -1,0 +1,119 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/servertest"
+)
+
+const (
+	adminKey = "admin-key-0123456789abcdef"
+	otherKey = "introspect-key-0123456789ab"
+)
+
+func newAdminServer(t *testing.T) *servertest.Server {
+	return servertest.New(t, servertest.Configure(func(c *config.Config) {
+		c.ServiceKeys = []config.ServiceKey{
+			{Name: "ops", Scopes: []string{api.ScopeAdmin}, Secret: adminKey},
+			{Name: "gateway", Scopes: []string{api.ScopeIntrospect}, Secret: otherKey},
+		}
+	}))
+}
+
+// Every admin endpoint refuses a key without the admin scope (403) and an
+// unknown key (401), and answers 404 for an unknown user or session.
+func TestAdminAccess(t *testing.T) {
+	s := newAdminServer(t)
+	calls := []struct{ method, path, body string }{
+		{"POST", "/v1/admin/users/search", `{"id":"nobody"}`},
+		{"GET", "/v1/admin/users/nobody", ""},
+		{"POST", "/v1/admin/users/nobody/revoke", ""},
+		{"DELETE", "/v1/admin/sessions/nosession", ""},
+	}
+	for _, c := range calls {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			wantError(t, s.Do(t, c.method, c.path, c.body, otherKey), 403, api.CodeInsufficientScope)
+			wantError(t, s.Do(t, c.method, c.path, c.body, "unknown-key-0123456789"), 401, api.CodeInvalidToken)
+			if c.path == "/v1/admin/users/search" {
+				var out api.AdminUserList
+				r := s.Do(t, c.method, c.path, c.body, adminKey)
+				r.JSON(t, &out)
+				if r.Status != 200 || len(out.Users) != 0 {
+					t.Fatalf("search for an unknown id = %d %s, want 200 and no users", r.Status, r.Body)
+				}
+				return
+			}
+			wantError(t, s.Do(t, c.method, c.path, c.body, adminKey), 404, api.CodeNotFound)
+		})
+	}
+}
+
+// A search names exactly one key.
+func TestAdminSearchBadInput(t *testing.T) {
+	s := newAdminServer(t)
+	for _, body := range []string{`{}`, `{"id":"a","unionid":"b"}`, `{"id":7}`, `not json`} {
+		wantError(t, s.Do(t, "POST", "/v1/admin/users/search", body, adminKey), 400, api.CodeInvalidRequest)
+	}
+}
+
+// An admin finds a user by id and by unionid, sees its identities and live
+// sessions, ends one session and then all: each ends at once (the access
+// token is refused, the refresh token too).
+func TestAdminShowAndRevoke(t *testing.T) {
+	s := newAdminServer(t)
+	a := s.Login(t, "mp", "alice")
+	b := s.Login(t, "mp", "alice")
+	c := s.Login(t, "mp", "alice")
+	uid := a.User.ID
+
+	var acct api.AdminAccount
+	r := s.Do(t, "GET", "/v1/admin/users/"+uid, nil, adminKey)
+	if r.Status != 200 {
+		t.Fatalf("GET /v1/admin/users/{id} = %d %s", r.Status, r.Body)
+	}
+	r.JSON(t, &acct)
+	if acct.User.ID != uid || len(acct.Identities) != 1 || acct.Identities[0].App != "mp" || len(acct.Sessions) != 3 {
+		t.Fatalf("account = %+v, want alice with one mp identity and 3 sessions", acct)
+	}
+	union := acct.Identities[0].UnionID
+	if union == "" {
+		t.Fatal("alice's mp identity has no unionid; the sandbox's mp app should be bound")
+	}
+	for _, q := range []api.AdminSearchRequest{{ID: uid}, {UnionID: union}} {
+		var out api.AdminUserList
+		r := s.Do(t, "POST", "/v1/admin/users/search", q, adminKey)
+		r.JSON(t, &out)
+		if r.Status != 200 || len(out.Users) != 1 || out.Users[0].ID != uid {
+			t.Fatalf("search %+v = %d %s, want alice", q, r.Status, r.Body)
+		}
+	}
+
+	// One session.
+	if r := s.Do(t, "DELETE", "/v1/admin/sessions/"+a.SessionID, nil, adminKey); r.Status != 204 {
+		t.Fatalf("DELETE /v1/admin/sessions/{id} = %d %s, want 204", r.Status, r.Body)
+	}
+	wantError(t, s.Do(t, "GET", "/v1/me", nil, a.AccessToken), 401, api.CodeSessionRevoked)
+	wantError(t, s.Do(t, "POST", "/v1/token/refresh", api.RefreshRequest{RefreshToken: a.RefreshToken}, ""), 401, api.CodeInvalidGrant)
+	if r := s.Do(t, "GET", "/v1/me", nil, b.AccessToken); r.Status != 200 {
+		t.Fatalf("another session after revoking one: GET /v1/me = %d %s, want 200", r.Status, r.Body)
+	}
+	wantError(t, s.Do(t, "DELETE", "/v1/admin/sessions/"+a.SessionID, nil, adminKey), 404, api.CodeNotFound)
+
+	// All of them.
+	var rev api.AdminRevoked
+	r = s.Do(t, "POST", "/v1/admin/users/"+uid+"/revoke", nil, adminKey)
+	r.JSON(t, &rev)
+	if r.Status != 200 || rev.Revoked != 2 {
+		t.Fatalf("POST /v1/admin/users/{id}/revoke = %d %s, want 200 and 2", r.Status, r.Body)
+	}
+	for _, l := range []api.TokenResponse{b, c} {
+		wantError(t, s.Do(t, "GET", "/v1/me", nil, l.AccessToken), 401, api.CodeSessionRevoked)
+	}
+	r = s.Do(t, "GET", "/v1/admin/users/"+uid, nil, adminKey)
+	r.JSON(t, &acct)
+	if len(acct.Sessions) != 0 {
+		t.Errorf("sessions after revoking all = %d, want 0", len(acct.Sessions))
+	}
+}
