@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/admin"
+	"github.com/wxauth/wxauth/internal/config"
+	"github.com/wxauth/wxauth/internal/signer"
+	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/internal/storage/redisstore"
+	"github.com/wxauth/wxauth/internal/storage/sqlstore"
+	"github.com/wxauth/wxauth/internal/token"
+)
+
+// adminUsage lists `wxauth admin`'s commands (docs/operations.md "The admin
+// CLI and API"). Flags come before the arguments.
+const adminUsage = `Usage: wxauth admin <command> --config wxauth.yaml [--json] ...
+  user find    --id ID | --unionid UNIONID   find a user
+  user show    ID                           a user, its identities and live sessions
+  user revoke  ID                           end every session of a user at once
+  session revoke SID                        end one session at once
+`
+
+// adminActor is the audit's actor for the CLI.
+const adminActor = "admin_cli"
+
+// runAdmin is `wxauth admin`: the admin actions (internal/admin) against
+// the database and Redis of the configuration, the same ones `wxauth
+// serve` uses, so a revocation reaches running instances through the
+// shared store's revocation feed.
+func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprint(stdout, adminUsage)
+		return nil
+	}
+	if len(args) < 2 {
+		fmt.Fprint(stderr, adminUsage)
+		return errUsage
+	}
+	name := args[0] + " " + args[1]
+	var positional []string
+	switch name {
+	case "user find":
+	case "user show", "user revoke":
+		positional = []string{"ID"}
+	case "session revoke":
+		positional = []string{"SID"}
+	default:
+		fmt.Fprintf(stderr, "wxauth admin: unknown command %q\n\n%s", name, adminUsage)
+		return errUsage
+	}
+	synopsis := "wxauth admin " + name + " --config wxauth.yaml [--json]"
+	for _, p := range positional {
+		synopsis += " " + p
+	}
+	fs := newCommand("admin "+name, synopsis)
+	asJSON := fs.Bool("json", false, "print JSON (the admin API's shapes) instead of text")
+	var id, unionID *string
+	if name == "user find" {
+		id = fs.String("id", "", "the user id")
+		unionID = fs.String("unionid", "", "a WeChat unionid of the user")
+	}
+	// Flags first; then exactly the positional arguments.
+	path := fs.String("config", "", "configuration file (YAML); WXAUTH_* variables override it")
+	if err := fs.parse(args[2:], len(positional), stdout, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() != len(positional) {
+		fmt.Fprintf(stderr, "wxauth: %s needs %s\n\n", name, strings.Join(positional, " "))
+		fs.usage(stderr)
+		return errUsage
+	}
+	cfg, err := loadConfig(*path, env)
+	if err != nil {
+		return err
+	}
+	if err := cfg.ValidateOnly("database_url", "redis_url", "secret", "issuer", "tokens.access_ttl"); err != nil {
+		return err
+	}
+	if cfg.RedisURL == "" {
+		return errors.New("admin: redis_url is required: sessions live in Redis (without it, each serve instance keeps its own)")
+	}
+	svc, closeAll, err := openAdmin(ctx, &cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	out := adminOutput{w: stdout, json: *asJSON}
+	switch name {
+	case "user find":
+		users, err := svc.Find(ctx, adminActor, admin.Query{ID: *id, UnionID: *unionID})
+		if errors.Is(err, admin.ErrInvalidQuery) {
+			fmt.Fprintf(stderr, "wxauth: give exactly one of --id, --unionid\n\n")
+			fs.usage(stderr)
+			return errUsage
+		}
+		if err != nil {
+			return err
+		}
+		return out.users(users)
+	case "user show":
+		a, err := svc.Show(ctx, adminActor, fs.Arg(0))
+		if err != nil {
+			return adminCLIErr(err, "user", fs.Arg(0))
+		}
+		return out.account(a, func(appID string) string {
+			for _, app := range cfg.Apps {
+				if app.AppID == appID {
+					return app.Name
+				}
+			}
+			return ""
+		})
+	case "user revoke":
+		n, err := svc.RevokeUser(ctx, adminActor, fs.Arg(0))
+		if err != nil {
+			return adminCLIErr(err, "user", fs.Arg(0))
+		}
+		return out.print(api.AdminRevoked{Revoked: n}, fmt.Sprintf("revoked %d session(s) of user %s\n", n, fs.Arg(0)))
+	default: // session revoke
+		if err := svc.RevokeSession(ctx, adminActor, fs.Arg(0)); err != nil {
+			return adminCLIErr(err, "live session", fs.Arg(0))
+		}
+		return out.print(map[string]string{"revoked": fs.Arg(0)}, fmt.Sprintf("revoked session %s\n", fs.Arg(0)))
+	}
+}
+
+func adminCLIErr(err error, what, id string) error {
+	if errors.Is(err, admin.ErrNotFound) {
+		return fmt.Errorf("no %s %q", what, id)
+	}
+	return err
+}
+
+// openAdmin opens the stores of cfg and the admin service on them. Its
+// token service only revokes and announces: it never signs, so its key is
+// a throwaway one and the signing keys in the database are not read.
+func openAdmin(ctx context.Context, cfg *config.Config, stderr io.Writer) (*admin.Service, func(), error) {
+	log := newLogger(stderr, cfg)
+	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := redisstore.Open(ctx, redisstore.Config{URL: cfg.RedisURL, Logger: log})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	closeAll := func() { rs.Close(); db.Close() }
+	fail := func(err error) (*admin.Service, func(), error) { closeAll(); return nil, nil, err }
+	key, err := signer.Generate(nil, time.Now())
+	if err != nil {
+		return fail(err)
+	}
+	keys, err := signer.NewSet(key)
+	if err != nil {
+		return fail(err)
+	}
+	tokens, err := token.New(token.Config{Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.Tokens.AccessTTL.D(),
+		Keys: keys, Sessions: rs, Revocations: rs, Secret: []byte(cfg.Secret)})
+	if err != nil {
+		return fail(err)
+	}
+	// Audit: nil records nothing until the audit trail's storing Recorder
+	// exists to be wired here (docs/operations.md "Audit trail").
+	svc, err := admin.New(admin.Config{Users: db, Sessions: rs, Tokens: tokens})
+	if err != nil {
+		return fail(err)
+	}
+	return svc, closeAll, nil
+}
+
+// adminOutput prints either text for a person or the admin API's JSON.
+type adminOutput struct {
+	w    io.Writer
+	json bool
+}
+
+func (o adminOutput) print(v any, text string) error {
+	if o.json {
+		enc := json.NewEncoder(o.w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	_, err := io.WriteString(o.w, text)
+	return err
+}
+
+func (o adminOutput) users(users []storage.User) error {
+	if o.json {
+		list := api.AdminUserList{Users: make([]api.AdminUser, 0, len(users))}
+		for _, u := range users {
+			list.Users = append(list.Users, admin.APIUser(u))
+		}
+		return o.print(list, "")
+	}
+	if len(users) == 0 {
+		_, err := fmt.Fprintln(o.w, "no user found")
+		return err
+	}
+	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "id\tnickname\tphone\tcreated")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Nickname, u.Phone, u.CreatedAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func (o adminOutput) account(a admin.Account, appName func(string) string) error {
+	v := a.API(appName)
+	if o.json {
+		return o.print(v, "")
+	}
+	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "user\t%s\nnickname\t%s\nphone\t%s\ncreated\t%s\n", v.User.ID, v.User.Nickname, v.User.Phone,
+		v.User.CreatedAt.Format(time.RFC3339))
+	fmt.Fprintf(tw, "\nidentities: %d\napp\topenid\tunionid\tlinked\n", len(v.Identities))
+	for _, id := range v.Identities {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", id.App, id.OpenID, id.UnionID, id.CreatedAt.Format(time.RFC3339))
+	}
+	fmt.Fprintf(tw, "\nlive sessions: %d\nsid\tapp\tcreated\tlast used\texpires\n", len(v.Sessions))
+	for _, s := range v.Sessions {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.App, s.CreatedAt.Format(time.RFC3339),
+			s.LastUsedAt.Format(time.RFC3339), s.ExpiresAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
