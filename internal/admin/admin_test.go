@@ -1,0 +1,91 @@
+package admin_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/wxauth/wxauth/internal/admin"
+	"github.com/wxauth/wxauth/internal/audit"
+	"github.com/wxauth/wxauth/internal/storage"
+	"github.com/wxauth/wxauth/internal/storage/memstore"
+)
+
+// trail keeps what was recorded.
+type trail struct {
+	mu     sync.Mutex
+	events []audit.Event
+}
+
+func (t *trail) Record(e audit.Event) { t.mu.Lock(); t.events = append(t.events, e); t.mu.Unlock() }
+
+// revoker ends sessions in the store, as token.Service does without its push.
+type revoker struct{ s storage.Sessions }
+
+func (r revoker) Revoke(ctx context.Context, sid string) error { return r.s.RevokeSession(ctx, sid) }
+func (r revoker) RevokeUser(ctx context.Context, uid string) (int, error) {
+	return r.s.RevokeUserSessions(ctx, uid)
+}
+
+// Each action records one event naming the actor, the user and, for a
+// session, the session; an action on an unknown user records nothing.
+func TestActionsAreAudited(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	st := memstore.New()
+	if _, err := st.LinkIdentity(ctx, storage.LinkRequest{Identity: storage.Identity{AppID: "wxapp", OpenID: "o1", UnionID: "u1"},
+		NewUser: storage.User{ID: "alice"}, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, sid := range []string{"s1", "s2"} {
+		if err := st.CreateSession(ctx, storage.Session{ID: sid, UserID: "alice", App: "mp", CreatedAt: now, LastUsedAt: now,
+			ExpiresAt: now.Add(time.Hour), MaxExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := &trail{}
+	svc, err := admin.New(admin.Config{Users: st, Sessions: st, Tokens: revoker{st}, Audit: tr, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const actor = "service_key:ops"
+	if users, err := svc.Find(ctx, actor, admin.Query{UnionID: "u1"}); err != nil || len(users) != 1 || users[0].ID != "alice" {
+		t.Fatalf("Find(unionid u1) = %v, %v; want alice", users, err)
+	}
+	if _, err := svc.Find(ctx, actor, admin.Query{}); !errors.Is(err, admin.ErrInvalidQuery) {
+		t.Errorf("Find(no key) = %v, want ErrInvalidQuery", err)
+	}
+	a, err := svc.Show(ctx, actor, "alice")
+	if err != nil || len(a.Identities) != 1 || len(a.Sessions) != 2 {
+		t.Fatalf("Show(alice) = %+v, %v", a, err)
+	}
+	if err := svc.RevokeSession(ctx, actor, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RevokeSession(ctx, actor, "s1"); !errors.Is(err, admin.ErrNotFound) {
+		t.Errorf("RevokeSession(s1) again = %v, want ErrNotFound", err)
+	}
+	if n, err := svc.RevokeUser(ctx, actor, "alice"); err != nil || n != 1 {
+		t.Errorf("RevokeUser(alice) = %d, %v; want 1", n, err)
+	}
+	if _, err := svc.Show(ctx, actor, "bob"); !errors.Is(err, admin.ErrNotFound) {
+		t.Errorf("Show(bob) = %v, want ErrNotFound", err)
+	}
+	if _, err := svc.RevokeUser(ctx, actor, "bob"); !errors.Is(err, admin.ErrNotFound) {
+		t.Errorf("RevokeUser(bob) = %v, want ErrNotFound", err)
+	}
+	want := []audit.Event{
+		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "find by unionid"},
+		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "show"},
+		{Type: audit.Revoked, At: now, UserID: "alice", SessionID: "s1", App: "mp", Actor: actor, Detail: "by admin"},
+		{Type: audit.Revoked, At: now, UserID: "alice", Actor: actor, Detail: "by admin, sessions: 1"},
+	}
+	if diff := cmp.Diff(want, tr.events, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("audit events (-want +got):\n%s", diff)
+	}
+}
