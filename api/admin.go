@@ -3,11 +3,14 @@ package api
 import "time"
 
 // AdminSearchRequest is the body of POST /v1/admin/users/search: exactly
-// one key. It is a body, not a query string, so that no identifier lands in
+// one key (openid with its app). It is a body, not a query string, so that no identifier lands in
 // an access log.
 type AdminSearchRequest struct {
 	ID      string `json:"id,omitempty"`
 	UnionID string `json:"unionid,omitempty"`
+	// OpenID goes with App, the configured name of its app.
+	OpenID string `json:"openid,omitempty"`
+	App    string `json:"app,omitempty"`
 }
 
 // AdminUser is a user as the admin API shows it. Phone is in clear: only an

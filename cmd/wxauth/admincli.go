@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,7 +24,7 @@ import (
 // adminUsage lists `wxauth admin`'s commands (docs/operations.md "The admin
 // CLI and API"). Flags come before the arguments.
 const adminUsage = `Usage: wxauth admin <command> --config wxauth.yaml [--json] ...
-  user find    --id ID | --unionid UNIONID   find a user
+  user find    --id ID | --unionid UNIONID | --app APP --openid OPENID   find a user
   user show    ID                           a user, its identities and live sessions
   user revoke  ID                           end every session of a user at once
   session revoke SID                        end one session at once
@@ -63,10 +64,12 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	}
 	fs := newCommand("admin "+name, synopsis)
 	asJSON := fs.Bool("json", false, "print JSON (the admin API's shapes) instead of text")
-	var id, unionID *string
+	var id, unionID, app, openID *string
 	if name == "user find" {
 		id = fs.String("id", "", "the user id")
 		unionID = fs.String("unionid", "", "a WeChat unionid of the user")
+		app = fs.String("app", "", "the configured app of --openid")
+		openID = fs.String("openid", "", "a WeChat openid of the user, in --app")
 	}
 	// Flags first; then exactly the positional arguments.
 	path := fs.String("config", "", "configuration file (YAML); WXAUTH_* variables override it")
@@ -96,9 +99,17 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	out := adminOutput{w: stdout, json: *asJSON}
 	switch name {
 	case "user find":
-		users, err := svc.Find(ctx, adminActor, admin.Query{ID: *id, UnionID: *unionID})
+		q := admin.Query{ID: *id, UnionID: *unionID, OpenID: *openID}
+		if *app != "" {
+			i := slices.IndexFunc(cfg.Apps, func(a config.App) bool { return a.Name == *app })
+			if i < 0 {
+				return fmt.Errorf("no app %q in the configuration", *app)
+			}
+			q.AppID = cfg.Apps[i].AppID
+		}
+		users, err := svc.Find(ctx, adminActor, q)
 		if errors.Is(err, admin.ErrInvalidQuery) {
-			fmt.Fprintf(stderr, "wxauth: give exactly one of --id, --unionid\n\n")
+			fmt.Fprintf(stderr, "wxauth: give exactly one of --id, --unionid, --openid (with --app)\n\n")
 			fs.usage(stderr)
 			return errUsage
 		}

@@ -15,7 +15,7 @@ import (
 var ErrNotFound = errors.New("admin: not found")
 
 // ErrInvalidQuery: a search names no key, or more than one.
-var ErrInvalidQuery = errors.New("admin: give exactly one of id, unionid")
+var ErrInvalidQuery = errors.New("admin: give exactly one of id, unionid, openid (with its app)")
 
 // Revoker ends sessions and announces it (token.Service).
 type Revoker interface {
@@ -56,10 +56,13 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg}, nil
 }
 
-// Query finds users by exactly one key.
+// Query finds users by exactly one key: ID, UnionID, or OpenID with the
+// AppID of its app (an openid means nothing without it).
 type Query struct {
 	ID      string
 	UnionID string
+	AppID   string
+	OpenID  string
 }
 
 // Account is a user with its identities and live sessions.
@@ -77,15 +80,27 @@ func (s *Service) Find(ctx context.Context, actor string, q Query) ([]storage.Us
 		err  error
 		kind string
 	)
+	keys := 0
+	for _, k := range []string{q.ID, q.UnionID, q.OpenID} {
+		if k != "" {
+			keys++
+		}
+	}
 	switch {
-	case q.ID != "" && q.UnionID == "":
+	case keys != 1 || (q.OpenID != "") != (q.AppID != ""):
+		return nil, ErrInvalidQuery
+	case q.ID != "":
 		kind = "id"
 		u, err = s.cfg.Users.User(ctx, q.ID)
-	case q.UnionID != "" && q.ID == "":
+	case q.UnionID != "":
 		kind = "unionid"
 		u, err = s.cfg.Users.UserByUnionID(ctx, q.UnionID)
 	default:
-		return nil, ErrInvalidQuery
+		kind = "openid"
+		var id storage.Identity
+		if id, err = s.cfg.Users.Identity(ctx, q.AppID, q.OpenID); err == nil {
+			u, err = s.cfg.Users.User(ctx, id.UserID)
+		}
 	}
 	s.record(audit.Event{Type: audit.AdminAction, UserID: u.ID, Actor: actor, Detail: "find by " + kind})
 	if errors.Is(err, storage.ErrNotFound) {

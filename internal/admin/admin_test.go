@@ -57,8 +57,13 @@ func TestActionsAreAudited(t *testing.T) {
 	if users, err := svc.Find(ctx, actor, admin.Query{UnionID: "u1"}); err != nil || len(users) != 1 || users[0].ID != "alice" {
 		t.Fatalf("Find(unionid u1) = %v, %v; want alice", users, err)
 	}
-	if _, err := svc.Find(ctx, actor, admin.Query{}); !errors.Is(err, admin.ErrInvalidQuery) {
-		t.Errorf("Find(no key) = %v, want ErrInvalidQuery", err)
+	if users, err := svc.Find(ctx, actor, admin.Query{AppID: "wxapp", OpenID: "o1"}); err != nil || len(users) != 1 || users[0].ID != "alice" {
+		t.Fatalf("Find(openid o1) = %v, %v; want alice", users, err)
+	}
+	for _, q := range []admin.Query{{}, {OpenID: "o1"}, {AppID: "wxapp"}, {ID: "alice", UnionID: "u1"}, {ID: "alice", AppID: "wxapp"}} {
+		if _, err := svc.Find(ctx, actor, q); !errors.Is(err, admin.ErrInvalidQuery) {
+			t.Errorf("Find(%+v) = %v, want ErrInvalidQuery", q, err)
+		}
 	}
 	a, err := svc.Show(ctx, actor, "alice")
 	if err != nil || len(a.Identities) != 1 || len(a.Sessions) != 2 {
@@ -81,6 +86,7 @@ func TestActionsAreAudited(t *testing.T) {
 	}
 	want := []audit.Event{
 		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "find by unionid"},
+		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "find by openid"},
 		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "show"},
 		{Type: audit.Revoked, At: now, UserID: "alice", SessionID: "s1", App: "mp", Actor: actor, Detail: "by admin"},
 		{Type: audit.Revoked, At: now, UserID: "alice", Actor: actor, Detail: "by admin, sessions: 1"},

@@ -66,6 +66,10 @@ func TestAdminCLIReachesRunningInstances(t *testing.T) {
 		t.Errorf("user find --unionid %q = %q, want %s", acct.Identities[0].UnionID, out, uid)
 	}
 
+	if out := d.admin(t, "user", "find", "--app", "mp", "--openid", acct.Identities[0].OpenID); !strings.Contains(out, uid) {
+		t.Errorf("user find --app mp --openid = %q, want %s", out, uid)
+	}
+
 	d.admin(t, "session", "revoke", one.SessionID)
 	revoked := time.Now()
 	if r := d.do(ctx, "GET", in.URL+"/v1/me", "", one.AccessToken); r.Status != 401 || r.errorCode() != api.CodeSessionRevoked {

@@ -24,7 +24,7 @@ func adminErr(err error, what string) error {
 	case errors.Is(err, admin.ErrNotFound):
 		return errNotFound("no such " + what)
 	case errors.Is(err, admin.ErrInvalidQuery):
-		return errInvalidRequest(`give exactly one of "id", "unionid"`)
+		return errInvalidRequest(`give exactly one of "id", "unionid", "openid" (with "app")`)
 	}
 	return err
 }
@@ -35,7 +35,15 @@ func (s *Server) adminSearch(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	users, err := s.admin.Find(r.Context(), adminActor(r), admin.Query{ID: req.ID, UnionID: req.UnionID})
+	q := admin.Query{ID: req.ID, UnionID: req.UnionID, OpenID: req.OpenID}
+	if req.App != "" {
+		a, ok := s.cfg.Login.Apps().Named(req.App)
+		if !ok {
+			return errUnknownApp
+		}
+		q.AppID = a.AppID
+	}
+	users, err := s.admin.Find(r.Context(), adminActor(r), q)
 	if err != nil {
 		return adminErr(err, "user")
 	}

@@ -53,12 +53,14 @@ func TestAdminAccess(t *testing.T) {
 // A search names exactly one key.
 func TestAdminSearchBadInput(t *testing.T) {
 	s := newAdminServer(t)
-	for _, body := range []string{`{}`, `{"id":"a","unionid":"b"}`, `{"id":7}`, `not json`} {
+	for _, body := range []string{`{}`, `{"id":"a","unionid":"b"}`, `{"id":7}`, `not json`, `{"openid":"o"}`,
+		`{"app":"mp"}`, `{"id":"a","app":"mp"}`, `{"app":"mp","openid":"o","unionid":"u"}`} {
 		wantError(t, s.Do(t, "POST", "/v1/admin/users/search", body, adminKey), 400, api.CodeInvalidRequest)
 	}
+	wantError(t, s.Do(t, "POST", "/v1/admin/users/search", `{"app":"nope","openid":"o"}`, adminKey), 400, api.CodeUnknownApp)
 }
 
-// An admin finds a user by id and by unionid, sees its identities and live
+// An admin finds a user by id, unionid and openid, sees its identities and live
 // sessions, ends one session and then all: each ends at once (the access
 // token is refused, the refresh token too).
 func TestAdminShowAndRevoke(t *testing.T) {
@@ -81,13 +83,20 @@ func TestAdminShowAndRevoke(t *testing.T) {
 	if union == "" {
 		t.Fatal("alice's mp identity has no unionid; the sandbox's mp app should be bound")
 	}
-	for _, q := range []api.AdminSearchRequest{{ID: uid}, {UnionID: union}} {
+	for _, q := range []api.AdminSearchRequest{{ID: uid}, {UnionID: union}, {App: "mp", OpenID: acct.Identities[0].OpenID}} {
 		var out api.AdminUserList
 		r := s.Do(t, "POST", "/v1/admin/users/search", q, adminKey)
 		r.JSON(t, &out)
 		if r.Status != 200 || len(out.Users) != 1 || out.Users[0].ID != uid {
 			t.Fatalf("search %+v = %d %s, want alice", q, r.Status, r.Body)
 		}
+	}
+
+	var none api.AdminUserList
+	if r := s.Do(t, "POST", "/v1/admin/users/search", api.AdminSearchRequest{App: "oa", OpenID: acct.Identities[0].OpenID}, adminKey); r.Status != 200 {
+		t.Fatalf("search by the openid in another app = %d %s", r.Status, r.Body)
+	} else if r.JSON(t, &none); len(none.Users) != 0 {
+		t.Errorf("search by the mp openid in app oa = %+v, want none", none.Users)
 	}
 
 	// One session.
