@@ -15,6 +15,8 @@ var (
 	ErrConflict = errors.New("storage: conflict")
 	// ErrUnavailable: the backend could not be reached or did not answer in time.
 	ErrUnavailable = errors.New("storage: unavailable")
+	// ErrInvalid: the request itself is wrong (merging a user into itself).
+	ErrInvalid = errors.New("storage: invalid request")
 )
 
 // User is a business account. IDs are opaque strings chosen by the caller.
@@ -26,6 +28,9 @@ type User struct {
 	Phone string
 	// InviterID is the user whose share link brought this user, or empty.
 	InviterID string
+	// Disabled users cannot log in or refresh (403 user_disabled); set and
+	// cleared with UpdateUser.
+	Disabled  bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -102,6 +107,26 @@ type Users interface {
 	UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error)
 	// Ping answers nil when the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
+}
+
+// UserAdmin is what account deletion and the admin surface need beyond Users.
+// Every backend that implements [Users] implements it too (storagetest
+// RunUserAdmin).
+type UserAdmin interface {
+	// DeleteUser removes the user and all its identities atomically and
+	// returns what it removed; ErrNotFound for an unknown user. Other users
+	// whose InviterID is id get InviterID "". A later login by one of its
+	// WeChat identities creates a new user.
+	DeleteUser(ctx context.Context, id string) (User, []Identity, error)
+	// MergeUsers moves every identity of from to into atomically and then
+	// deletes from; into keeps its own fields and takes from's phone (and
+	// nickname/avatar) only where its own are empty. ErrNotFound if either
+	// is unknown; ErrInvalid if into == from. UpdatedAt of into becomes now.
+	MergeUsers(ctx context.Context, into, from string, now time.Time) (User, error)
+	// UserByPhone returns the user with that E.164 phone, or ErrNotFound.
+	UserByPhone(ctx context.Context, phone string) (User, error)
+	// IdentitiesByOpenID lists the identities with that openid, in any app.
+	IdentitiesByOpenID(ctx context.Context, openID string) ([]Identity, error)
 }
 
 // Session is one login of one user on one device, with the state of its

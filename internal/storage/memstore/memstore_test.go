@@ -13,6 +13,10 @@ func TestUsers(t *testing.T) {
 	storagetest.RunUsers(t, func(*testing.T) storage.Users { return memstore.New() })
 }
 
+func TestUserAdmin(t *testing.T) {
+	storagetest.RunUserAdmin(t, func(*testing.T) storagetest.UserStore { return memstore.New() })
+}
+
 func TestSessions(t *testing.T) {
 	storagetest.RunSessions(t, func(*testing.T) storage.Sessions { return memstore.New() })
 }

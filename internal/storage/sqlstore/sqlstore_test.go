@@ -51,6 +51,17 @@ func TestUsers(t *testing.T) {
 	}
 }
 
+func TestUserAdmin(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			if b.name == "Postgres" {
+				skipWithoutPostgres(t)
+			}
+			storagetest.RunUserAdmin(t, func(t *testing.T) storagetest.UserStore { return open(t, b.url(t)) })
+		})
+	}
+}
+
 func TestSigningKeys(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {

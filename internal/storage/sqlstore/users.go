@@ -41,7 +41,7 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const userColumns = "id, nickname, avatar_url, phone, inviter_id, created_at, updated_at"
+const userColumns = "id, nickname, avatar_url, phone, inviter_id, disabled, created_at, updated_at"
 
 func scanUser(row interface{ Scan(...any) error }) (storage.User, error) {
 	var (
@@ -49,7 +49,7 @@ func scanUser(row interface{ Scan(...any) error }) (storage.User, error) {
 		phone                sql.NullString
 		createdAt, updatedAt int64
 	)
-	if err := row.Scan(&u.ID, &u.Nickname, &u.AvatarURL, &phone, &u.InviterID, &createdAt, &updatedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Nickname, &u.AvatarURL, &phone, &u.InviterID, &u.Disabled, &createdAt, &updatedAt); err != nil {
 		return storage.User{}, err
 	}
 	u.Phone = phone.String
@@ -136,7 +136,7 @@ func (s *Store) LinkIdentity(ctx context.Context, req storage.LinkRequest) (stor
 
 // lookupQuery reads an identity and its user in one statement.
 const lookupQuery = `SELECT i.union_id, i.user_id, i.created_at, i.updated_at,
-		u.nickname, u.avatar_url, u.phone, u.inviter_id, u.created_at, u.updated_at
+		u.nickname, u.avatar_url, u.phone, u.inviter_id, u.disabled, u.created_at, u.updated_at
 	FROM identities i JOIN users u ON u.id = i.user_id
 	WHERE i.app_id = ? AND i.open_id = ?`
 
@@ -160,7 +160,7 @@ func (s *Store) lookup(ctx context.Context, in storage.Identity) (res storage.Li
 	)
 	err = s.reads.QueryRowContext(ctx, s.q(lookupQuery), in.AppID, in.OpenID).Scan(
 		&unionID, &id.UserID, &idCreated, &idUpdated,
-		&u.Nickname, &u.AvatarURL, &phone, &u.InviterID, &uCreated, &uUpdated)
+		&u.Nickname, &u.AvatarURL, &phone, &u.InviterID, &u.Disabled, &uCreated, &uUpdated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.LinkResult{}, false, nil
 	}
@@ -253,8 +253,8 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 		if nu.ID == "" {
 			return errors.New("sqlstore: link identity: NewUser.ID is required")
 		}
-		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)"),
-			nu.ID, nu.Nickname, nu.AvatarURL, null(nu.Phone), nu.InviterID, now, now); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+			nu.ID, nu.Nickname, nu.AvatarURL, null(nu.Phone), nu.InviterID, nu.Disabled, now, now); err != nil {
 			err = fmt.Errorf("sqlstore: create user %q: %w", nu.ID, s.d.mapError(err))
 			if byPhone {
 				// A concurrent call may have just given the phone to
@@ -393,9 +393,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*storage.User
 		next.ID, next.CreatedAt = cur.ID, cur.CreatedAt
 		next.UpdatedAt = goTime(dbTime(next.UpdatedAt))
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users
-			SET nickname = ?, avatar_url = ?, phone = ?, inviter_id = ?, updated_at = ?
+			SET nickname = ?, avatar_url = ?, phone = ?, inviter_id = ?, disabled = ?, updated_at = ?
 			WHERE id = ?`),
-			next.Nickname, next.AvatarURL, null(next.Phone), next.InviterID, dbTime(next.UpdatedAt), id); err != nil {
+			next.Nickname, next.AvatarURL, null(next.Phone), next.InviterID, next.Disabled, dbTime(next.UpdatedAt), id); err != nil {
 			return fmt.Errorf("sqlstore: update user %q: %w", id, s.d.mapError(err))
 		}
 		return nil
