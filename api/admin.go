@@ -8,9 +8,12 @@ import "time"
 type AdminSearchRequest struct {
 	ID      string `json:"id,omitempty"`
 	UnionID string `json:"unionid,omitempty"`
-	// OpenID goes with App, the configured name of its app.
+	// OpenID is looked for in App (a configured app's name) if set, else
+	// in every app.
 	OpenID string `json:"openid,omitempty"`
 	App    string `json:"app,omitempty"`
+	// Phone is E.164 ("+8613800000000").
+	Phone string `json:"phone,omitempty"`
 }
 
 // AdminUser is a user as the admin API shows it. Phone is in clear: only an
@@ -59,4 +62,17 @@ type AdminAccount struct {
 // AdminRevoked is the answer of POST /v1/admin/users/{id}/revoke.
 type AdminRevoked struct {
 	Revoked int `json:"revoked"`
+}
+
+// AdminMergeRequest is the body of POST /v1/admin/users/{id}/merge: the
+// user absorbed into {id}.
+type AdminMergeRequest struct {
+	From string `json:"from"`
+}
+
+// AdminMerged is the answer of POST /v1/admin/users/{id}/merge: the merged
+// user and how many sessions of the absorbed one ended.
+type AdminMerged struct {
+	User    AdminUser `json:"user"`
+	Revoked int       `json:"revoked"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wxauth/wxauth/api"
@@ -15,7 +16,10 @@ import (
 var ErrNotFound = errors.New("admin: not found")
 
 // ErrInvalidQuery: a search names no key, or more than one.
-var ErrInvalidQuery = errors.New("admin: give exactly one of id, unionid, openid (with its app)")
+var ErrInvalidQuery = errors.New("admin: give exactly one of id, unionid, openid, phone")
+
+// ErrSameUser: a user cannot be merged into itself.
+var ErrSameUser = errors.New("admin: a user cannot be merged into itself")
 
 // Revoker ends sessions and announces it (token.Service).
 type Revoker interface {
@@ -23,9 +27,15 @@ type Revoker interface {
 	RevokeUser(ctx context.Context, userID string) (int, error)
 }
 
+// Users is what the admin actions read and change of users.
+type Users interface {
+	storage.Users
+	storage.UserAdmin
+}
+
 // Config wires a [Service]. Users, Sessions and Tokens are required.
 type Config struct {
-	Users    storage.Users
+	Users    Users
 	Sessions storage.Sessions
 	Tokens   Revoker
 	// Audit records each action; nil: audit.Discard.
@@ -56,13 +66,14 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg}, nil
 }
 
-// Query finds users by exactly one key: ID, UnionID, or OpenID with the
-// AppID of its app (an openid means nothing without it).
+// Query finds users by exactly one key: ID, UnionID, Phone (E.164), or
+// OpenID, in the app of AppID if set, else in every app.
 type Query struct {
 	ID      string
 	UnionID string
 	AppID   string
 	OpenID  string
+	Phone   string
 }
 
 // Account is a user with its identities and live sessions.
@@ -81,14 +92,19 @@ func (s *Service) Find(ctx context.Context, actor string, q Query) ([]storage.Us
 		kind string
 	)
 	keys := 0
-	for _, k := range []string{q.ID, q.UnionID, q.OpenID} {
+	for _, k := range []string{q.ID, q.UnionID, q.OpenID, q.Phone} {
 		if k != "" {
 			keys++
 		}
 	}
 	switch {
-	case keys != 1 || (q.OpenID != "") != (q.AppID != ""):
+	case keys != 1 || (q.AppID != "" && q.OpenID == ""):
 		return nil, ErrInvalidQuery
+	case q.OpenID != "" && q.AppID == "":
+		return s.findByOpenID(ctx, actor, q.OpenID)
+	case q.Phone != "":
+		kind = "phone"
+		u, err = s.cfg.Users.UserByPhone(ctx, q.Phone)
 	case q.ID != "":
 		kind = "id"
 		u, err = s.cfg.Users.User(ctx, q.ID)
@@ -110,6 +126,66 @@ func (s *Service) Find(ctx context.Context, actor string, q Query) ([]storage.Us
 		return nil, fmt.Errorf("find user: %w", err)
 	}
 	return []storage.User{u}, nil
+}
+
+// findByOpenID finds the users of an openid in any app: openids of
+// different apps are distinct, so there may be several.
+func (s *Service) findByOpenID(ctx context.Context, actor, openID string) ([]storage.User, error) {
+	ids, err := s.cfg.Users.IdentitiesByOpenID(ctx, openID)
+	if err != nil {
+		return nil, fmt.Errorf("find user: %w", err)
+	}
+	users := []storage.User{}
+	for _, id := range ids {
+		if slices.ContainsFunc(users, func(u storage.User) bool { return u.ID == id.UserID }) {
+			continue
+		}
+		u, err := s.cfg.Users.User(ctx, id.UserID)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("find user: %w", err)
+		}
+		users = append(users, u)
+		s.record(audit.Event{Type: audit.AdminAction, UserID: u.ID, Actor: actor, Detail: "find by openid"})
+	}
+	if len(users) == 0 {
+		s.record(audit.Event{Type: audit.AdminAction, Actor: actor, Detail: "find by openid"})
+	}
+	return users, nil
+}
+
+// Merge makes one user of two that are one person: every identity of from
+// moves to into, from's sessions end (before, and again after, so that none
+// opened meanwhile survives) and from is deleted; into keeps its fields
+// and takes from's only where its own are empty (storage.UserAdmin). A
+// later login by one of from's identities lands on into.
+func (s *Service) Merge(ctx context.Context, actor, into, from string) (storage.User, int, error) {
+	if into == from {
+		return storage.User{}, 0, ErrSameUser
+	}
+	for _, id := range []string{into, from} {
+		if _, err := s.user(ctx, id); err != nil {
+			return storage.User{}, 0, err
+		}
+	}
+	n, err := s.cfg.Tokens.RevokeUser(ctx, from)
+	if err != nil {
+		return storage.User{}, n, err
+	}
+	u, err := s.cfg.Users.MergeUsers(ctx, into, from, s.cfg.Now())
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, n, ErrNotFound
+	}
+	if err != nil {
+		return storage.User{}, n, fmt.Errorf("merge users: %w", err)
+	}
+	m, err := s.cfg.Tokens.RevokeUser(ctx, from)
+	n += m
+	s.record(audit.Event{Type: audit.UsersMerged, UserID: into, OtherUserID: from, Actor: actor,
+		Detail: fmt.Sprintf("sessions of %s ended: %d", from, n)})
+	return u, n, err
 }
 
 // Show returns a user's account, or ErrNotFound.

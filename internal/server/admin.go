@@ -24,7 +24,9 @@ func adminErr(err error, what string) error {
 	case errors.Is(err, admin.ErrNotFound):
 		return errNotFound("no such " + what)
 	case errors.Is(err, admin.ErrInvalidQuery):
-		return errInvalidRequest(`give exactly one of "id", "unionid", "openid" (with "app")`)
+		return errInvalidRequest(`give exactly one of "id", "unionid", "openid" (with or without "app"), "phone"`)
+	case errors.Is(err, admin.ErrSameUser):
+		return errInvalidRequest("a user cannot be merged into itself")
 	}
 	return err
 }
@@ -35,7 +37,7 @@ func (s *Server) adminSearch(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	q := admin.Query{ID: req.ID, UnionID: req.UnionID, OpenID: req.OpenID}
+	q := admin.Query{ID: req.ID, UnionID: req.UnionID, OpenID: req.OpenID, Phone: req.Phone}
 	if req.App != "" {
 		a, ok := s.cfg.Login.Apps().Named(req.App)
 		if !ok {
@@ -91,5 +93,23 @@ func (s *Server) adminRevokeSession(w http.ResponseWriter, r *http.Request) erro
 		return adminErr(err, "session")
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// adminMerge is POST /v1/admin/users/{id}/merge {"from"}: from is absorbed
+// into {id}.
+func (s *Server) adminMerge(w http.ResponseWriter, r *http.Request) error {
+	var req api.AdminMergeRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.From == "" {
+		return errInvalidRequest(`"from" is required`)
+	}
+	u, n, err := s.admin.Merge(r.Context(), adminActor(r), r.PathValue("id"), req.From)
+	if err != nil {
+		return adminErr(err, "user")
+	}
+	writeJSON(w, http.StatusOK, api.AdminMerged{User: admin.APIUser(u), Revoked: n})
 	return nil
 }

@@ -31,6 +31,7 @@ func TestAdminAccess(t *testing.T) {
 		{"GET", "/v1/admin/users/nobody", ""},
 		{"POST", "/v1/admin/users/nobody/revoke", ""},
 		{"DELETE", "/v1/admin/sessions/nosession", ""},
+		{"POST", "/v1/admin/users/nobody/merge", `{"from":"nobody2"}`},
 	}
 	for _, c := range calls {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
@@ -53,8 +54,8 @@ func TestAdminAccess(t *testing.T) {
 // A search names exactly one key.
 func TestAdminSearchBadInput(t *testing.T) {
 	s := newAdminServer(t)
-	for _, body := range []string{`{}`, `{"id":"a","unionid":"b"}`, `{"id":7}`, `not json`, `{"openid":"o"}`,
-		`{"app":"mp"}`, `{"id":"a","app":"mp"}`, `{"app":"mp","openid":"o","unionid":"u"}`} {
+	for _, body := range []string{`{}`, `{"id":"a","unionid":"b"}`, `{"id":7}`, `not json`, 
+		`{"app":"mp"}`, `{"id":"a","app":"mp"}`, `{"app":"mp","openid":"o","unionid":"u"}`, `{"phone":"+8613800000000","id":"a"}`} {
 		wantError(t, s.Do(t, "POST", "/v1/admin/users/search", body, adminKey), 400, api.CodeInvalidRequest)
 	}
 	wantError(t, s.Do(t, "POST", "/v1/admin/users/search", `{"app":"nope","openid":"o"}`, adminKey), 400, api.CodeUnknownApp)
@@ -125,4 +126,44 @@ func TestAdminShowAndRevoke(t *testing.T) {
 	if len(acct.Sessions) != 0 {
 		t.Errorf("sessions after revoking all = %d, want 0", len(acct.Sessions))
 	}
+}
+
+// Merging: the absorbed user's identities move, its sessions end at once,
+// it is gone, and a later login by its identity lands on the merged user.
+func TestAdminMerge(t *testing.T) {
+	s := newAdminServer(t)
+	a := s.Login(t, "mp", "alice")
+	b := s.Login(t, "mp", "bob")
+	into, from := a.User.ID, b.User.ID
+	if into == from {
+		t.Fatal("alice and bob are one user before the merge")
+	}
+	wantError(t, s.Do(t, "POST", "/v1/admin/users/"+into+"/merge", `{"from":"`+into+`"}`, adminKey), 400, api.CodeInvalidRequest)
+	wantError(t, s.Do(t, "POST", "/v1/admin/users/"+into+"/merge", `{}`, adminKey), 400, api.CodeInvalidRequest)
+	wantError(t, s.Do(t, "POST", "/v1/admin/users/"+into+"/merge", `{"from":"nobody"}`, adminKey), 404, api.CodeNotFound)
+
+	var m api.AdminMerged
+	r := s.Do(t, "POST", "/v1/admin/users/"+into+"/merge", api.AdminMergeRequest{From: from}, adminKey)
+	if r.Status != 200 {
+		t.Fatalf("merge = %d %s", r.Status, r.Body)
+	}
+	r.JSON(t, &m)
+	if m.User.ID != into || m.Revoked != 1 {
+		t.Errorf("merge = %+v, want user %s and 1 session ended", m, into)
+	}
+	wantError(t, s.Do(t, "GET", "/v1/me", nil, b.AccessToken), 401, api.CodeSessionRevoked)
+	wantError(t, s.Do(t, "POST", "/v1/token/refresh", api.RefreshRequest{RefreshToken: b.RefreshToken}, ""), 401, api.CodeInvalidGrant)
+	if r := s.Do(t, "GET", "/v1/me", nil, a.AccessToken); r.Status != 200 {
+		t.Errorf("the merged user's own session = %d %s, want 200", r.Status, r.Body)
+	}
+	wantError(t, s.Do(t, "GET", "/v1/admin/users/"+from, nil, adminKey), 404, api.CodeNotFound)
+	var acct api.AdminAccount
+	s.Do(t, "GET", "/v1/admin/users/"+into, nil, adminKey).JSON(t, &acct)
+	if len(acct.Identities) != 2 {
+		t.Errorf("identities after the merge = %+v, want alice's and bob's", acct.Identities)
+	}
+	if again := s.Login(t, "mp", "bob"); again.User.ID != into || again.IsNewUser {
+		t.Errorf("bob's next login = user %s (new %v), want %s", again.User.ID, again.IsNewUser, into)
+	}
+	wantError(t, s.Do(t, "POST", "/v1/admin/users/"+into+"/merge", api.AdminMergeRequest{From: from}, adminKey), 404, api.CodeNotFound)
 }

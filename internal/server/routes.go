@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/admin/users/search", s.serviceOnly(api.ScopeAdmin, s.adminSearch))
 	s.handle("GET /v1/admin/users/{id}", s.serviceOnly(api.ScopeAdmin, s.adminShow))
 	s.handle("POST /v1/admin/users/{id}/revoke", s.serviceOnly(api.ScopeAdmin, s.adminRevokeUser))
+	s.handle("POST /v1/admin/users/{id}/merge", s.serviceOnly(api.ScopeAdmin, s.adminMerge))
 	s.handle("DELETE /v1/admin/sessions/{id}", s.serviceOnly(api.ScopeAdmin, s.adminRevokeSession))
 	s.handle("GET /v1/wechat/push/{app}", s.pushCheck)
 	s.handle("POST /v1/wechat/push/{app}", s.pushReceive)

@@ -137,7 +137,11 @@ func New(cfg Config) (*Server, error) {
 		s.cfg.FollowScanTimeout = DefaultFollowScanTimeout
 	}
 	var err error
-	if s.admin, err = admin.New(admin.Config{Users: cfg.Users, Sessions: cfg.Sessions, Tokens: cfg.Tokens,
+	users, ok := cfg.Users.(admin.Users)
+	if !ok {
+		return nil, errors.New("server: Config.Users must implement storage.UserAdmin (the admin API)")
+	}
+	if s.admin, err = admin.New(admin.Config{Users: users, Sessions: cfg.Sessions, Tokens: cfg.Tokens,
 		Audit: cfg.Audit, Now: cfg.Now}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
