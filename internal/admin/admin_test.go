@@ -48,6 +48,17 @@ func TestActionsAreAudited(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := st.UpdateUser(ctx, "alice", func(u *storage.User) error { u.Phone = "+8613800000000"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.LinkIdentity(ctx, storage.LinkRequest{Identity: storage.Identity{AppID: "wxapp", OpenID: "o2"},
+		NewUser: storage.User{ID: "bob"}, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateSession(ctx, storage.Session{ID: "s3", UserID: "bob", App: "mp", CreatedAt: now, LastUsedAt: now,
+		ExpiresAt: now.Add(time.Hour), MaxExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	tr := &trail{}
 	svc, err := admin.New(admin.Config{Users: st, Sessions: st, Tokens: revoker{st}, Audit: tr, Now: func() time.Time { return now }})
 	if err != nil {
@@ -60,7 +71,12 @@ func TestActionsAreAudited(t *testing.T) {
 	if users, err := svc.Find(ctx, actor, admin.Query{AppID: "wxapp", OpenID: "o1"}); err != nil || len(users) != 1 || users[0].ID != "alice" {
 		t.Fatalf("Find(openid o1) = %v, %v; want alice", users, err)
 	}
-	for _, q := range []admin.Query{{}, {OpenID: "o1"}, {AppID: "wxapp"}, {ID: "alice", UnionID: "u1"}, {ID: "alice", AppID: "wxapp"}} {
+	for _, q := range []admin.Query{{OpenID: "o1"}, {Phone: "+8613800000000"}} {
+		if users, err := svc.Find(ctx, actor, q); err != nil || len(users) != 1 || users[0].ID != "alice" {
+			t.Fatalf("Find(%+v) = %v, %v; want alice", q, users, err)
+		}
+	}
+	for _, q := range []admin.Query{{}, {AppID: "wxapp"}, {Phone: "+8613800000000", OpenID: "o1"}, {ID: "alice", UnionID: "u1"}, {ID: "alice", AppID: "wxapp"}} {
 		if _, err := svc.Find(ctx, actor, q); !errors.Is(err, admin.ErrInvalidQuery) {
 			t.Errorf("Find(%+v) = %v, want ErrInvalidQuery", q, err)
 		}
@@ -78,6 +94,15 @@ func TestActionsAreAudited(t *testing.T) {
 	if n, err := svc.RevokeUser(ctx, actor, "alice"); err != nil || n != 1 {
 		t.Errorf("RevokeUser(alice) = %d, %v; want 1", n, err)
 	}
+	if _, _, err := svc.Merge(ctx, actor, "alice", "alice"); !errors.Is(err, admin.ErrSameUser) {
+		t.Errorf("Merge(alice, alice) = %v, want ErrSameUser", err)
+	}
+	if u, n, err := svc.Merge(ctx, actor, "alice", "bob"); err != nil || u.ID != "alice" || n != 1 {
+		t.Errorf("Merge(alice, bob) = %v, %d, %v; want alice, 1 session ended", u, n, err)
+	}
+	if live, _ := st.UserSessions(ctx, "bob", now); len(live) != 0 {
+		t.Errorf("bob's sessions after the merge = %d, want 0", len(live))
+	}
 	if _, err := svc.Show(ctx, actor, "bob"); !errors.Is(err, admin.ErrNotFound) {
 		t.Errorf("Show(bob) = %v, want ErrNotFound", err)
 	}
@@ -87,9 +112,12 @@ func TestActionsAreAudited(t *testing.T) {
 	want := []audit.Event{
 		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "find by unionid"},
 		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "find by openid"},
+		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "find by openid"},
+		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "find by phone"},
 		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "show"},
 		{Type: audit.Revoked, At: now, UserID: "alice", SessionID: "s1", App: "mp", Actor: actor, Detail: "by admin"},
 		{Type: audit.Revoked, At: now, UserID: "alice", Actor: actor, Detail: "by admin, sessions: 1"},
+		{Type: audit.UsersMerged, At: now, UserID: "alice", OtherUserID: "bob", Actor: actor, Detail: "sessions of bob ended: 1"},
 	}
 	if diff := cmp.Diff(want, tr.events, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("audit events (-want +got):\n%s", diff)
