@@ -24,9 +24,10 @@ import (
 // adminUsage lists `wxauth admin`'s commands (docs/operations.md "The admin
 // CLI and API"). Flags come before the arguments.
 const adminUsage = `Usage: wxauth admin <command> --config wxauth.yaml [--json] ...
-  user find    --id ID | --unionid UNIONID | --app APP --openid OPENID   find a user
+  user find    --id ID | --unionid U | --openid O [--app APP] | --phone +86...   find users
   user show    ID                           a user, its identities and live sessions
   user revoke  ID                           end every session of a user at once
+  user merge   INTO FROM                    FROM's identities move to INTO, FROM's sessions end, FROM is deleted
   session revoke SID                        end one session at once
 `
 
@@ -52,6 +53,8 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	case "user find":
 	case "user show", "user revoke":
 		positional = []string{"ID"}
+	case "user merge":
+		positional = []string{"INTO", "FROM"}
 	case "session revoke":
 		positional = []string{"SID"}
 	default:
@@ -64,12 +67,13 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	}
 	fs := newCommand("admin "+name, synopsis)
 	asJSON := fs.Bool("json", false, "print JSON (the admin API's shapes) instead of text")
-	var id, unionID, app, openID *string
+	var id, unionID, app, openID, phone *string
 	if name == "user find" {
 		id = fs.String("id", "", "the user id")
 		unionID = fs.String("unionid", "", "a WeChat unionid of the user")
 		app = fs.String("app", "", "the configured app of --openid")
-		openID = fs.String("openid", "", "a WeChat openid of the user, in --app")
+		openID = fs.String("openid", "", "a WeChat openid of the user (in --app if given, else in any app)")
+		phone = fs.String("phone", "", "the user's phone, E.164 (+8613800000000)")
 	}
 	// Flags first; then exactly the positional arguments.
 	path := fs.String("config", "", "configuration file (YAML); WXAUTH_* variables override it")
@@ -99,7 +103,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	out := adminOutput{w: stdout, json: *asJSON}
 	switch name {
 	case "user find":
-		q := admin.Query{ID: *id, UnionID: *unionID, OpenID: *openID}
+		q := admin.Query{ID: *id, UnionID: *unionID, OpenID: *openID, Phone: *phone}
 		if *app != "" {
 			i := slices.IndexFunc(cfg.Apps, func(a config.App) bool { return a.Name == *app })
 			if i < 0 {
@@ -109,7 +113,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		}
 		users, err := svc.Find(ctx, adminActor, q)
 		if errors.Is(err, admin.ErrInvalidQuery) {
-			fmt.Fprintf(stderr, "wxauth: give exactly one of --id, --unionid, --openid (with --app)\n\n")
+			fmt.Fprintf(stderr, "wxauth: give exactly one of --id, --unionid, --openid, --phone\n\n")
 			fs.usage(stderr)
 			return errUsage
 		}
@@ -136,6 +140,16 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 			return adminCLIErr(err, "user", fs.Arg(0))
 		}
 		return out.print(api.AdminRevoked{Revoked: n}, fmt.Sprintf("revoked %d session(s) of user %s\n", n, fs.Arg(0)))
+	case "user merge":
+		u, n, err := svc.Merge(ctx, adminActor, fs.Arg(0), fs.Arg(1))
+		if errors.Is(err, admin.ErrSameUser) {
+			return err
+		}
+		if err != nil {
+			return adminCLIErr(err, "user", fs.Arg(0)+" or "+fs.Arg(1))
+		}
+		return out.print(api.AdminMerged{User: admin.APIUser(u), Revoked: n},
+			fmt.Sprintf("merged %s into %s; %d session(s) of %s ended\n", fs.Arg(1), u.ID, n, fs.Arg(1)))
 	default: // session revoke
 		if err := svc.RevokeSession(ctx, adminActor, fs.Arg(0)); err != nil {
 			return adminCLIErr(err, "live session", fs.Arg(0))

@@ -31,7 +31,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	for _, args := range [][]string{
 		{"dev", "-h"}, {"serve", "-h"}, {"serve", "--help"}, {"sandbox", "-h"}, {"migrate", "-h"},
 		{"keys", "-h"}, {"keys", "rotate", "-h"}, {"keys", "list", "-h"}, {"-h"},
-		{"admin", "-h"}, {"admin", "user", "find", "-h"}, {"admin", "user", "show", "-h"}, {"admin", "user", "revoke", "-h"},
+		{"admin", "-h"}, {"admin", "user", "find", "-h"}, {"admin", "user", "show", "-h"}, {"admin", "user", "revoke", "-h"}, {"admin", "user", "merge", "-h"},
 		{"admin", "session", "revoke", "-h"},
 	} {
 		var stdout, stderr strings.Builder

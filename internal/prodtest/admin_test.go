@@ -96,4 +96,17 @@ func TestAdminCLIReachesRunningInstances(t *testing.T) {
 	if r := d.do(ctx, "GET", in.URL+"/v1/me", "", two.AccessToken); r.Status != 401 || r.errorCode() != api.CodeSessionRevoked {
 		t.Errorf("serve after `admin user revoke` = %d %s, want 401 session_revoked", r.Status, r.Body)
 	}
+
+	// Merge bob into alice: bob's session is refused by serve at once, and
+	// bob's next login lands on alice.
+	bob := d.login(t, in, "bob")
+	if out := d.admin(t, "user", "merge", uid, bob.User.ID); !strings.Contains(out, "1 session(s)") {
+		t.Errorf("user merge = %q, want one session ended", out)
+	}
+	if r := d.do(ctx, "GET", in.URL+"/v1/me", "", bob.AccessToken); r.Status != 401 || r.errorCode() != api.CodeSessionRevoked {
+		t.Errorf("serve after `admin user merge` = %d %s, want 401 session_revoked", r.Status, r.Body)
+	}
+	if again := d.login(t, in, "bob"); again.User.ID != uid {
+		t.Errorf("bob's login after the merge = user %s, want %s", again.User.ID, uid)
+	}
 }

@@ -54,7 +54,7 @@ func TestAdminAccess(t *testing.T) {
 // A search names exactly one key.
 func TestAdminSearchBadInput(t *testing.T) {
 	s := newAdminServer(t)
-	for _, body := range []string{`{}`, `{"id":"a","unionid":"b"}`, `{"id":7}`, `not json`, 
+	for _, body := range []string{`{}`, `{"id":"a","unionid":"b"}`, `{"id":7}`, `not json`,
 		`{"app":"mp"}`, `{"id":"a","app":"mp"}`, `{"app":"mp","openid":"o","unionid":"u"}`, `{"phone":"+8613800000000","id":"a"}`} {
 		wantError(t, s.Do(t, "POST", "/v1/admin/users/search", body, adminKey), 400, api.CodeInvalidRequest)
 	}
