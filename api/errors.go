@@ -37,6 +37,14 @@ const (
 	// the step (scanned by another user, confirmed or cancelled already,
 	// not scanned yet); of a confirm and a cancel that race, the loser.
 	CodeTicketConflict = "ticket_conflict"
+	// CodeUserDisabled: the user is disabled by an operator; logins and
+	// refreshes are refused until it is enabled (docs/operations.md
+	// "Disabling a user").
+	CodeUserDisabled = "user_disabled"
+	// CodeReauthenticationRequired: the step (DELETE /v1/me) needs a
+	// session opened by a recent login (account.delete_recent_login); log
+	// in again and retry with the new session.
+	CodeReauthenticationRequired = "reauthentication_required"
 	// CodeNotFound is not in the contract's table; it answers 404 for routes
 	// and resources that do not exist (DELETE /v1/sessions/{id}).
 	CodeNotFound = "not_found"
@@ -48,32 +56,34 @@ const (
 )
 
 var statuses = map[string]int{
-	CodeInvalidRequest:       400,
-	CodeUnknownApp:           400,
-	CodeInvalidCode:          400,
-	CodeWeChatUnavailable:    502,
-	CodeRateLimited:          429,
-	CodeInvalidToken:         401,
-	CodeTokenExpired:         401,
-	CodeSessionRevoked:       401,
-	CodeInvalidGrant:         401,
-	CodeRefreshTokenReused:   401,
-	CodeSessionKeyExpired:    409,
-	CodeInvalidState:         400,
-	CodeForbiddenRedirect:    400,
-	CodeSnapshotUser:         403,
-	CodeUnavailable:          503,
-	CodeInvalidSignature:     400,
-	CodeInvalidTicket:        400,
-	CodeInvalidSMSCode:       400,
-	CodePhoneTaken:           409,
-	CodePhoneNotAllowed:      400,
-	CodeWeChatClientRequired: 400,
-	CodeInsufficientScope:    403,
-	CodeTicketConflict:       409,
-	CodeNotFound:             404,
-	CodeMethodNotAllowed:     405,
-	CodeServerError:          500,
+	CodeInvalidRequest:           400,
+	CodeUnknownApp:               400,
+	CodeInvalidCode:              400,
+	CodeWeChatUnavailable:        502,
+	CodeRateLimited:              429,
+	CodeInvalidToken:             401,
+	CodeTokenExpired:             401,
+	CodeSessionRevoked:           401,
+	CodeInvalidGrant:             401,
+	CodeRefreshTokenReused:       401,
+	CodeSessionKeyExpired:        409,
+	CodeInvalidState:             400,
+	CodeForbiddenRedirect:        400,
+	CodeSnapshotUser:             403,
+	CodeUnavailable:              503,
+	CodeInvalidSignature:         400,
+	CodeInvalidTicket:            400,
+	CodeInvalidSMSCode:           400,
+	CodePhoneTaken:               409,
+	CodePhoneNotAllowed:          400,
+	CodeWeChatClientRequired:     400,
+	CodeInsufficientScope:        403,
+	CodeTicketConflict:           409,
+	CodeUserDisabled:             403,
+	CodeReauthenticationRequired: 403,
+	CodeNotFound:                 404,
+	CodeMethodNotAllowed:         405,
+	CodeServerError:              500,
 }
 
 // Status is the HTTP status the contract gives an error code; 500 for a code

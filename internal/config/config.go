@@ -50,6 +50,7 @@ type Config struct {
 	WeChat      WeChat
 	Apps        []App
 	Tokens      Tokens
+	Account     Account
 	// Registration is auto or bind_phone.
 	Registration string
 	Redirects    []string
@@ -269,6 +270,14 @@ type Tokens struct {
 	ReuseGrace    Duration
 }
 
+// Account configures what a user does to their whole account
+// (docs/operations.md "Account deletion and data export").
+type Account struct {
+	// DeleteRecentLogin: DELETE /v1/me needs a session whose login (not
+	// its last refresh) is younger than this.
+	DeleteRecentLogin Duration
+}
+
 // Duration is a time.Duration written as "2h", "30s" in YAML and env.
 type Duration time.Duration
 
@@ -292,6 +301,7 @@ func Defaults() Config {
 			SessionMaxAge: Duration(720 * time.Hour),
 			ReuseGrace:    Duration(30 * time.Second),
 		},
+		Account:         Account{DeleteRecentLogin: Duration(10 * time.Minute)},
 		Registration:    RegistrationAuto,
 		LogLevel:        "info",
 		LogFormat:       "auto",
@@ -489,7 +499,7 @@ func (c *Config) Validate(needSecret bool) error {
 	for _, k := range []struct {
 		key string
 		d   Duration
-	}{{"tokens.access_ttl", c.Tokens.AccessTTL}, {"tokens.refresh_ttl", c.Tokens.RefreshTTL}, {"tokens.session_max_age", c.Tokens.SessionMaxAge}} {
+	}{{"tokens.access_ttl", c.Tokens.AccessTTL}, {"tokens.refresh_ttl", c.Tokens.RefreshTTL}, {"tokens.session_max_age", c.Tokens.SessionMaxAge}, {"account.delete_recent_login", c.Account.DeleteRecentLogin}} {
 		if k.d <= 0 {
 			bad(k.key, "must be positive")
 		}

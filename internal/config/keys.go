@@ -53,6 +53,7 @@ var keys = []Key{
 	{Path: "tokens.refresh_ttl", Env: "WXAUTH_REFRESH_TTL", Doc: "idle session lifetime, sliding", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Tokens.RefreshTTL })},
 	{Path: "tokens.session_max_age", Env: "WXAUTH_SESSION_MAX_AGE", Doc: "absolute session lifetime", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Tokens.SessionMaxAge })},
 	{Path: "tokens.reuse_grace", Env: "WXAUTH_REUSE_GRACE", Doc: "grace window for a rotated refresh token; `0s` disables it", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Tokens.ReuseGrace })},
+	{Path: "account.delete_recent_login", Env: "WXAUTH_ACCOUNT_DELETE_RECENT_LOGIN", Doc: "`DELETE /v1/me` needs a session whose login (not its last refresh) is younger than this, else 403 `reauthentication_required` ([operations.md](operations.md#account-deletion-and-data-export))", kind: duration, ref: dur(func(c *Config) *Duration { return &c.Account.DeleteRecentLogin })},
 	{Path: "registration", Env: "WXAUTH_REGISTRATION", Doc: "`auto` or `bind_phone`", ref: str(func(c *Config) *string { return &c.Registration })},
 	{Path: "redirects", Env: "WXAUTH_REDIRECTS", Default: "(dev: the server's origin)", Doc: "allowed redirect prefixes", kind: list, ref: strs(func(c *Config) *[]string { return &c.Redirects })},
 	{Path: "cors_origins", Env: "WXAUTH_CORS_ORIGINS", Default: "none", Doc: "origins allowed to call the API from a browser", kind: list, ref: strs(func(c *Config) *[]string { return &c.CORSOrigins })},

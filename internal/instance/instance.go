@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wxauth/wxauth/internal/account"
+	"github.com/wxauth/wxauth/internal/audit"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -39,6 +41,9 @@ import (
 
 // Options are what a configuration file does not say.
 type Options struct {
+	// Audit records the security events of the account service; nil:
+	// audit.Discard.
+	Audit audit.Recorder
 	// KeyFile, if set, is where the signing key is kept (created on first
 	// start): `wxauth dev`. Empty: the keys live in the database, shared by
 	// every instance and reloaded on a timer (keyring).
@@ -97,6 +102,9 @@ type Instance struct {
 	JWKS func() []byte
 	// OIDC is the OpenID Provider; nil without oidc.clients.
 	OIDC *oidc.Provider
+	// Account deletes, exports, disables and enables accounts (the user
+	// endpoints and the admin surface).
+	Account *account.Service
 	// Login logs people in (tests reach its flows directly).
 	Login *login.Service
 	// Wake is the instance's one signal subscription and the QR login
@@ -290,7 +298,21 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	if followScan == nil {
 		followScan = inst.Login.FollowScanned
 	}
+	admin, ok := inst.Users.(account.Users)
+	if !ok {
+		return nil, errors.New("instance: the user store cannot delete users (storage.UserAdmin)")
+	}
+	inst.Account, err = account.New(account.Config{Users: admin, Sessions: inst.Sessions, Tokens: inst.Tokens,
+		Recorder: opt.Audit, Now: opt.Now,
+		Apps: func(appID string) (string, bool) {
+			a, ok := inst.Login.Apps().ByAppID(appID)
+			return a.Name, ok
+		}})
+	if err != nil {
+		return nil, err
+	}
 	api, err := server.New(server.Config{
+		Account: inst.Account, DeleteRecentLogin: cfg.Account.DeleteRecentLogin.D(),
 		Revocations: hub, AppTokens: appTokens, CORSOrigins: cfg.CORSOrigins, TokenHeader: cfg.TokenHeader,
 		SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		Login:         inst.Login, Tokens: inst.Tokens, Users: inst.Users, Sessions: inst.Sessions,

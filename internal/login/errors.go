@@ -15,6 +15,10 @@ var (
 	ErrInvalidRequest = clienterr.New(api.CodeInvalidRequest, "a parameter is missing or malformed")
 	ErrUnknownApp     = clienterr.New(api.CodeUnknownApp, "no configured app of the right kind has this name")
 
+	// ErrUserDisabled: the user is disabled (storage.User.Disabled); every
+	// flow meets it in SignIn.
+	ErrUserDisabled = clienterr.New(api.CodeUserDisabled, "this account is disabled; contact the service's operator")
+
 	// Browser logins.
 	ErrInvalidState         = clienterr.New(api.CodeInvalidState, "the login state is unknown, used, expired, or belongs to another browser; start the login again")
 	ErrForbiddenRedirect    = clienterr.New(api.CodeForbiddenRedirect, "the redirect is not on the allow-list")

@@ -252,6 +252,9 @@ func (s *Service) SignIn(ctx context.Context, id Identity, opt Options) (Result,
 		return Result{}, fmt.Errorf("link identity: %w", err)
 	}
 	u := link.User
+	if u.Disabled {
+		return Result{}, ErrUserDisabled
+	}
 	if !link.Created {
 		if u, err = s.refreshProfile(ctx, u, id, opt.Phone, now); err != nil {
 			return Result{}, err

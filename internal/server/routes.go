@@ -28,6 +28,8 @@ func (s *Server) routes() {
 	s.handle("POST /v1/token/refresh", s.refresh)
 	s.handle("POST /v1/logout", s.authed(s.logout))
 	s.handle("GET /v1/me", s.authed(s.me))
+	s.handle("DELETE /v1/me", s.authed(s.deleteMe))
+	s.handle("GET /v1/me/export", s.authed(s.exportMe))
 	s.handle("GET /v1/sessions", s.authed(s.listSessions))
 	s.handle("DELETE /v1/sessions/{id}", s.authed(s.deleteSession))
 

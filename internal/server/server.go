@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"github.com/wxauth/wxauth/internal/account"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -79,6 +80,11 @@ type Config struct {
 	// Audit records the admin API's actions (internal/admin); nil: not
 	// recorded.
 	Audit audit.Recorder
+	// Account serves DELETE /v1/me and GET /v1/me/export; required.
+	Account *account.Service
+	// DeleteRecentLogin: DELETE /v1/me needs a session opened less than
+	// this ago (account.delete_recent_login); zero: 10m.
+	DeleteRecentLogin time.Duration
 }
 
 // Server is wxauth's HTTP API.
@@ -114,6 +120,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: Config.Users is required")
 	case cfg.Sessions == nil:
 		return nil, errors.New("server: Config.Sessions is required")
+	case cfg.Account == nil:
+		return nil, errors.New("server: Config.Account is required")
 	case cfg.JWKS == nil:
 		return nil, errors.New("server: Config.JWKS is required")
 	case cfg.AppTokens == nil:
@@ -124,6 +132,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
+	}
+	if cfg.DeleteRecentLogin == 0 {
+		cfg.DeleteRecentLogin = 10 * time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/oidc"
 	"github.com/wxauth/wxauth/internal/storage"
 	"github.com/wxauth/wxauth/internal/token"
@@ -36,6 +37,10 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		}
 		return token.ErrInvalidGrant
 	case err == nil:
+		if uerr := s.userMayRefresh(r, p.Session); uerr != nil {
+			s.m.Refreshes.WithLabelValues("invalid_grant").Inc()
+			return uerr
+		}
 		s.m.Refreshes.WithLabelValues("ok").Inc()
 	case errors.Is(err, token.ErrReused):
 		s.m.Refreshes.WithLabelValues("reused").Inc()
@@ -134,4 +139,26 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// userMayRefresh ends a session whose user is gone (a login that raced the
+// account's deletion) or disabled (one that raced the disabling): the
+// refresh answers invalid_grant or user_disabled and the session is revoked.
+func (s *Server) userMayRefresh(r *http.Request, sess storage.Session) error {
+	u, err := s.cfg.Users.User(r.Context(), sess.UserID)
+	var refuse error
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		refuse = token.ErrInvalidGrant
+	case err != nil:
+		return err
+	case u.Disabled:
+		refuse = login.ErrUserDisabled
+	default:
+		return nil
+	}
+	if rerr := s.cfg.Tokens.Revoke(r.Context(), sess.ID); rerr != nil {
+		return rerr
+	}
+	return refuse
 }
