@@ -24,6 +24,7 @@ type AdminUser struct {
 	AvatarURL string    `json:"avatar_url"`
 	Phone     string    `json:"phone"`
 	InviterID string    `json:"inviter_id,omitempty"`
+	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/account"
 	"github.com/wxauth/wxauth/internal/admin"
 	"github.com/wxauth/wxauth/internal/config"
 	"github.com/wxauth/wxauth/internal/signer"
@@ -27,6 +28,9 @@ const adminUsage = `Usage: wxauth admin <command> --config wxauth.yaml [--json] 
   user find    --id ID | --unionid U | --openid O [--app APP] | --phone +86...   find users
   user show    ID                           a user, its identities and live sessions
   user revoke  ID                           end every session of a user at once
+  user disable ID                           end its sessions and refuse its logins
+  user enable  ID                           let it log in again
+  user delete  --yes ID                     erase the user, its identities and sessions
   user merge   INTO FROM                    FROM's identities move to INTO, FROM's sessions end, FROM is deleted
   session revoke SID                        end one session at once
 `
@@ -51,7 +55,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	var positional []string
 	switch name {
 	case "user find":
-	case "user show", "user revoke":
+	case "user show", "user revoke", "user disable", "user enable", "user delete":
 		positional = []string{"ID"}
 	case "user merge":
 		positional = []string{"INTO", "FROM"}
@@ -67,6 +71,10 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	}
 	fs := newCommand("admin "+name, synopsis)
 	asJSON := fs.Bool("json", false, "print JSON (the admin API's shapes) instead of text")
+	var yes *bool
+	if name == "user delete" {
+		yes = fs.Bool("yes", false, "really delete: there is no undo")
+	}
 	var id, unionID, app, openID, phone *string
 	if name == "user find" {
 		id = fs.String("id", "", "the user id")
@@ -84,6 +92,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		fmt.Fprintf(stderr, "wxauth: %s needs %s\n\n", name, strings.Join(positional, " "))
 		fs.usage(stderr)
 		return errUsage
+	}
+	if yes != nil && !*yes {
+		return errors.New("user delete erases the user for good: add --yes")
 	}
 	cfg, err := loadConfig(*path, env)
 	if err != nil {
@@ -150,6 +161,18 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		}
 		return out.print(api.AdminMerged{User: admin.APIUser(u), Revoked: n},
 			fmt.Sprintf("merged %s into %s; %d session(s) of %s ended\n", fs.Arg(1), u.ID, n, fs.Arg(1)))
+	case "user disable", "user enable", "user delete":
+		act, done := svc.Disable, "disabled"
+		switch name {
+		case "user enable":
+			act, done = svc.Enable, "enabled"
+		case "user delete":
+			act, done = svc.Delete, "deleted"
+		}
+		if err := act(ctx, adminActor, fs.Arg(0)); err != nil {
+			return adminCLIErr(err, "user", fs.Arg(0))
+		}
+		return out.print(map[string]string{done: fs.Arg(0)}, fmt.Sprintf("%s user %s\n", done, fs.Arg(0)))
 	default: // session revoke
 		if err := svc.RevokeSession(ctx, adminActor, fs.Arg(0)); err != nil {
 			return adminCLIErr(err, "live session", fs.Arg(0))
@@ -194,9 +217,13 @@ func openAdmin(ctx context.Context, cfg *config.Config, stderr io.Writer) (*admi
 	if err != nil {
 		return fail(err)
 	}
-	// Audit: nil records nothing until the audit trail's storing Recorder
-	// exists to be wired here (docs/operations.md "Audit trail").
-	svc, err := admin.New(admin.Config{Users: db, Sessions: rs, Tokens: tokens})
+	// Audit and Recorder: nil records nothing until the audit trail's
+	// storing Recorder exists to be wired here (docs/operations.md "Audit trail").
+	accts, err := account.New(account.Config{Users: db, Sessions: rs, Tokens: tokens})
+	if err != nil {
+		return fail(err)
+	}
+	svc, err := admin.New(admin.Config{Users: db, Sessions: rs, Tokens: tokens, Accounts: accts})
 	if err != nil {
 		return fail(err)
 	}

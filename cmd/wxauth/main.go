@@ -38,8 +38,8 @@ Usage:
         bring the database schema up to date
   wxauth keys     rotate|list --config wxauth.yaml
         add a signing key (it signs after every instance has loaded it), or list them
-  wxauth admin    user find|show|revoke|merge, session revoke --config wxauth.yaml
-        find users, show their identities and sessions, end sessions, merge users (audited)
+  wxauth admin    user find|show|revoke|disable|enable|merge|delete, session revoke --config wxauth.yaml
+        find users, show their identities and sessions, end sessions, disable, merge, delete (audited)
   wxauth sandbox  [--addr 127.0.0.1:9090] [--config wxauth.yaml]
         the WeChat imitation alone
   wxauth healthcheck [--url http://127.0.0.1:8080/healthz]

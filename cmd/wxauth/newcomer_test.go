@@ -32,6 +32,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{"dev", "-h"}, {"serve", "-h"}, {"serve", "--help"}, {"sandbox", "-h"}, {"migrate", "-h"},
 		{"keys", "-h"}, {"keys", "rotate", "-h"}, {"keys", "list", "-h"}, {"-h"},
 		{"admin", "-h"}, {"admin", "user", "find", "-h"}, {"admin", "user", "show", "-h"}, {"admin", "user", "revoke", "-h"}, {"admin", "user", "merge", "-h"},
+		{"admin", "user", "disable", "-h"}, {"admin", "user", "enable", "-h"}, {"admin", "user", "delete", "-h"},
 		{"admin", "session", "revoke", "-h"},
 	} {
 		var stdout, stderr strings.Builder

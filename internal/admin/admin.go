@@ -33,11 +33,21 @@ type Users interface {
 	storage.UserAdmin
 }
 
-// Config wires a [Service]. Users, Sessions and Tokens are required.
+// Accounts deletes, disables and enables accounts (account.Service): the
+// one place that erases a user or shuts them out, for users and admins
+// alike. It audits those steps itself.
+type Accounts interface {
+	Delete(ctx context.Context, userID, actor string) error
+	Disable(ctx context.Context, userID, actor string) error
+	Enable(ctx context.Context, userID, actor string) error
+}
+
+// Config wires a [Service]. All but Audit and Now are required.
 type Config struct {
 	Users    Users
 	Sessions storage.Sessions
 	Tokens   Revoker
+	Accounts Accounts
 	// Audit records each action; nil: audit.Discard.
 	Audit audit.Recorder
 	// Now is the clock; nil means time.Now.
@@ -56,6 +66,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("admin: Config.Sessions is required")
 	case cfg.Tokens == nil:
 		return nil, errors.New("admin: Config.Tokens is required")
+	case cfg.Accounts == nil:
+		return nil, errors.New("admin: Config.Accounts is required")
 	}
 	if cfg.Audit == nil {
 		cfg.Audit = audit.Discard
@@ -188,6 +200,30 @@ func (s *Service) Merge(ctx context.Context, actor, into, from string) (storage.
 	return u, n, err
 }
 
+// Disable shuts a user out: its sessions end at once and its logins and
+// refreshes answer user_disabled (account.Service.Disable, which audits).
+func (s *Service) Disable(ctx context.Context, actor, userID string) error {
+	return notFound(s.cfg.Accounts.Disable(ctx, userID, actor))
+}
+
+// Enable lets a disabled user log in again (account.Service.Enable).
+func (s *Service) Enable(ctx context.Context, actor, userID string) error {
+	return notFound(s.cfg.Accounts.Enable(ctx, userID, actor))
+}
+
+// Delete erases a user, its identities and sessions (account.Service.Delete).
+func (s *Service) Delete(ctx context.Context, actor, userID string) error {
+	return notFound(s.cfg.Accounts.Delete(ctx, userID, actor))
+}
+
+// notFound turns the store's ErrNotFound into this package's.
+func notFound(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
 // Show returns a user's account, or ErrNotFound.
 func (s *Service) Show(ctx context.Context, actor, userID string) (Account, error) {
 	u, err := s.user(ctx, userID)
@@ -255,7 +291,7 @@ func (s *Service) record(e audit.Event) {
 // APIUser is u as the admin API and `wxauth admin --json` show it.
 func APIUser(u storage.User) api.AdminUser {
 	return api.AdminUser{ID: u.ID, Nickname: u.Nickname, AvatarURL: u.AvatarURL, Phone: u.Phone,
-		InviterID: u.InviterID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		InviterID: u.InviterID, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 // API is a as the admin API and `wxauth admin --json` show it; appName

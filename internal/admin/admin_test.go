@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/wxauth/wxauth/internal/account"
 	"github.com/wxauth/wxauth/internal/admin"
 	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/storage"
@@ -60,7 +61,12 @@ func TestActionsAreAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := &trail{}
-	svc, err := admin.New(admin.Config{Users: st, Sessions: st, Tokens: revoker{st}, Audit: tr, Now: func() time.Time { return now }})
+	clock := func() time.Time { return now }
+	accts, err := account.New(account.Config{Users: st, Sessions: st, Tokens: revoker{st}, Recorder: tr, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := admin.New(admin.Config{Users: st, Sessions: st, Tokens: revoker{st}, Accounts: accts, Audit: tr, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +115,26 @@ func TestActionsAreAudited(t *testing.T) {
 	if _, err := svc.RevokeUser(ctx, actor, "bob"); !errors.Is(err, admin.ErrNotFound) {
 		t.Errorf("RevokeUser(bob) = %v, want ErrNotFound", err)
 	}
+	for name, act := range map[string]func(context.Context, string, string) error{"Disable": svc.Disable, "Enable": svc.Enable, "Delete": svc.Delete} {
+		if err := act(ctx, actor, "bob"); !errors.Is(err, admin.ErrNotFound) {
+			t.Errorf("%s(bob) = %v, want ErrNotFound", name, err)
+		}
+	}
+	if err := svc.Disable(ctx, actor, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := svc.Show(ctx, actor, "alice"); !a.User.Disabled {
+		t.Error("alice is not disabled after Disable")
+	}
+	if err := svc.Enable(ctx, actor, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Delete(ctx, actor, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.User(ctx, "alice"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("alice after Delete: %v, want ErrNotFound", err)
+	}
 	want := []audit.Event{
 		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "find by unionid"},
 		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "find by openid"},
@@ -118,6 +144,10 @@ func TestActionsAreAudited(t *testing.T) {
 		{Type: audit.Revoked, At: now, UserID: "alice", SessionID: "s1", App: "mp", Actor: actor, Detail: "by admin"},
 		{Type: audit.Revoked, At: now, UserID: "alice", Actor: actor, Detail: "by admin, sessions: 1"},
 		{Type: audit.UsersMerged, At: now, UserID: "alice", OtherUserID: "bob", Actor: actor, Detail: "sessions of bob ended: 1"},
+		{Type: audit.UserDisabled, At: now, UserID: "alice", Actor: actor, Detail: "sessions: 0"},
+		{Type: audit.AdminAction, At: now, UserID: "alice", Actor: actor, Detail: "show"},
+		{Type: audit.UserEnabled, At: now, UserID: "alice", Actor: actor},
+		{Type: audit.UserDeleted, At: now, UserID: "alice", Actor: actor, Detail: "identities: 2, sessions: 0"},
 	}
 	if diff := cmp.Diff(want, tr.events, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("audit events (-want +got):\n%s", diff)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -112,4 +113,16 @@ func (s *Server) adminMerge(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, api.AdminMerged{User: admin.APIUser(u), Revoked: n})
 	return nil
+}
+
+// adminAccountAction is an action on a whole account answered 204:
+// POST /v1/admin/users/{id}/disable and /enable, DELETE /v1/admin/users/{id}.
+func (s *Server) adminAccountAction(act func(ctx context.Context, actor, userID string) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := act(r.Context(), adminActor(r), r.PathValue("id")); err != nil {
+			return adminErr(err, "user")
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 }

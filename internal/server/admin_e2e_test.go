@@ -32,6 +32,9 @@ func TestAdminAccess(t *testing.T) {
 		{"POST", "/v1/admin/users/nobody/revoke", ""},
 		{"DELETE", "/v1/admin/sessions/nosession", ""},
 		{"POST", "/v1/admin/users/nobody/merge", `{"from":"nobody2"}`},
+		{"POST", "/v1/admin/users/nobody/disable", ""},
+		{"POST", "/v1/admin/users/nobody/enable", ""},
+		{"DELETE", "/v1/admin/users/nobody", ""},
 	}
 	for _, c := range calls {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
@@ -166,4 +169,38 @@ func TestAdminMerge(t *testing.T) {
 		t.Errorf("bob's next login = user %s (new %v), want %s", again.User.ID, again.IsNewUser, into)
 	}
 	wantError(t, s.Do(t, "POST", "/v1/admin/users/"+into+"/merge", api.AdminMergeRequest{From: from}, adminKey), 404, api.CodeNotFound)
+}
+
+// Disable ends the sessions at once and refuses logins until enable;
+// delete erases the user, and the next login makes a new one.
+func TestAdminDisableEnableDelete(t *testing.T) {
+	s := newAdminServer(t)
+	a := s.Login(t, "mp", "alice")
+	uid := a.User.ID
+	if r := s.Do(t, "POST", "/v1/admin/users/"+uid+"/disable", nil, adminKey); r.Status != 204 {
+		t.Fatalf("disable = %d %s", r.Status, r.Body)
+	}
+	wantError(t, s.Do(t, "GET", "/v1/me", nil, a.AccessToken), 401, api.CodeSessionRevoked)
+	r := s.Do(t, "POST", "/v1/miniprogram/login", api.MiniprogramLoginRequest{App: "mp", Code: s.Code(t, "mp", "alice")}, "")
+	wantError(t, r, 403, api.CodeUserDisabled)
+	var acct api.AdminAccount
+	s.Do(t, "GET", "/v1/admin/users/"+uid, nil, adminKey).JSON(t, &acct)
+	if !acct.User.Disabled {
+		t.Error("the account does not show disabled")
+	}
+	if r := s.Do(t, "POST", "/v1/admin/users/"+uid+"/enable", nil, adminKey); r.Status != 204 {
+		t.Fatalf("enable = %d %s", r.Status, r.Body)
+	}
+	b := s.Login(t, "mp", "alice")
+	if b.User.ID != uid {
+		t.Fatalf("login after enable = user %s, want %s", b.User.ID, uid)
+	}
+	if r := s.Do(t, "DELETE", "/v1/admin/users/"+uid, nil, adminKey); r.Status != 204 {
+		t.Fatalf("delete = %d %s", r.Status, r.Body)
+	}
+	wantError(t, s.Do(t, "GET", "/v1/me", nil, b.AccessToken), 401, api.CodeSessionRevoked)
+	wantError(t, s.Do(t, "GET", "/v1/admin/users/"+uid, nil, adminKey), 404, api.CodeNotFound)
+	if c := s.Login(t, "mp", "alice"); c.User.ID == uid || !c.IsNewUser {
+		t.Errorf("login after delete = user %s (new %v), want a new user", c.User.ID, c.IsNewUser)
+	}
 }

@@ -152,7 +152,7 @@ func New(cfg Config) (*Server, error) {
 	if !ok {
 		return nil, errors.New("server: Config.Users must implement storage.UserAdmin (the admin API)")
 	}
-	if s.admin, err = admin.New(admin.Config{Users: users, Sessions: cfg.Sessions, Tokens: cfg.Tokens,
+	if s.admin, err = admin.New(admin.Config{Users: users, Sessions: cfg.Sessions, Tokens: cfg.Tokens, Accounts: cfg.Account,
 		Audit: cfg.Audit, Now: cfg.Now}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
