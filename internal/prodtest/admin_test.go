@@ -106,7 +106,35 @@ func TestAdminCLIReachesRunningInstances(t *testing.T) {
 	if r := d.do(ctx, "GET", in.URL+"/v1/me", "", bob.AccessToken); r.Status != 401 || r.errorCode() != api.CodeSessionRevoked {
 		t.Errorf("serve after `admin user merge` = %d %s, want 401 session_revoked", r.Status, r.Body)
 	}
-	if again := d.login(t, in, "bob"); again.User.ID != uid {
+	again := d.login(t, in, "bob")
+	if again.User.ID != uid {
 		t.Errorf("bob's login after the merge = user %s, want %s", again.User.ID, uid)
+	}
+
+	// Disable: serve refuses the session and the next login; enable lets it
+	// back; delete needs --yes, then the next login makes a new user.
+	d.admin(t, "user", "disable", uid)
+	if r := d.do(ctx, "GET", in.URL+"/v1/me", "", again.AccessToken); r.Status != 401 || r.errorCode() != api.CodeSessionRevoked {
+		t.Errorf("serve after `admin user disable` = %d %s, want 401 session_revoked", r.Status, r.Body)
+	}
+	code, err := d.sb.IssueCode(d.mpAppID, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := d.do(ctx, "POST", in.URL+"/v1/miniprogram/login", `{"app":"mp","code":"`+code+`"}`, ""); r.Status != 403 || r.errorCode() != api.CodeUserDisabled {
+		t.Errorf("login of a disabled user = %d %s, want 403 user_disabled", r.Status, r.Body)
+	}
+	d.admin(t, "user", "enable", uid)
+	if l := d.login(t, in, "alice"); l.User.ID != uid {
+		t.Errorf("login after enable = user %s, want %s", l.User.ID, uid)
+	}
+	cmd := exec.Command(wxauthBinary(t), "admin", "user", "delete", "--config", d.cfgPath, uid)
+	cmd.Env = slices.Clone(d.env)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "--yes") {
+		t.Errorf("user delete without --yes = %v %q, want a refusal naming --yes", err, out)
+	}
+	d.admin(t, "user", "delete", "--yes", uid)
+	if l := d.login(t, in, "alice"); l.User.ID == uid || !l.IsNewUser {
+		t.Errorf("login after delete = user %s (new %v), want a new user", l.User.ID, l.IsNewUser)
 	}
 }
