@@ -228,6 +228,24 @@ func (c *Client) Logout(ctx context.Context, all bool) error {
 	return nil
 }
 
+// DeleteAccount deletes the logged-in user's account (DELETE /v1/me) and
+// forgets the tokens. The server allows it only from a recent login: an
+// *api.Error with Code api.CodeReauthenticationRequired says to log in
+// again first; the tokens are then kept.
+func (c *Client) DeleteAccount(ctx context.Context) error {
+	if err := c.do(ctx, c.authed, http.MethodDelete, "/v1/me", nil, nil); err != nil {
+		return fmt.Errorf("delete account: %w", err)
+	}
+	c.mu.Lock()
+	c.loaded = true
+	c.clearLocked()
+	c.mu.Unlock()
+	if err := c.persist(ctx); err != nil {
+		return fmt.Errorf("delete account: %w", err)
+	}
+	return nil
+}
+
 // Me returns the logged-in user's profile (GET /v1/me).
 func (c *Client) Me(ctx context.Context) (api.Me, error) {
 	var me api.Me

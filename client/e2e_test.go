@@ -560,3 +560,38 @@ func TestClientLoginApp(t *testing.T) {
 		t.Errorf("LoginApp under bind_phone = %v, want a BindRequiredError with a ticket", err)
 	}
 }
+
+func TestDeleteAccount(t *testing.T) {
+	s := servertest.New(t)
+	c, err := client.New(client.Config{BaseURL: s.URL + "/", HTTPClient: s.HTTP, Now: s.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	tr, err := c.LoginMiniProgram(ctx, "mp", s.Code(t, "mp", "bob"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Past account.delete_recent_login: refused, the tokens kept.
+	s.Clock.Advance(11 * time.Minute)
+	var e *api.Error
+	if err := c.DeleteAccount(ctx); !errors.As(err, &e) || e.Code != api.CodeReauthenticationRequired || e.Status != 403 {
+		t.Fatalf("DeleteAccount(old login) = %v, want 403 reauthentication_required", err)
+	}
+	if _, err := c.Me(ctx); err != nil {
+		t.Fatalf("Me after refused delete = %v, want the session kept", err)
+	}
+	if _, err := c.LoginMiniProgram(ctx, "mp", s.Code(t, "mp", "bob"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteAccount(ctx); err != nil {
+		t.Fatalf("DeleteAccount = %v", err)
+	}
+	if _, err := c.Me(ctx); !errors.Is(err, client.ErrLoginRequired) {
+		t.Errorf("Me after DeleteAccount = %v, want ErrLoginRequired", err)
+	}
+	again, err := c.LoginMiniProgram(ctx, "mp", s.Code(t, "mp", "bob"), "")
+	if err != nil || again.User == nil || again.User.ID == tr.User.ID || !again.IsNewUser {
+		t.Errorf("login after DeleteAccount = %+v, %v; want a new user", again.User, err)
+	}
+}

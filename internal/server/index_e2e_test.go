@@ -23,8 +23,8 @@ func TestMethodNotAllowed(t *testing.T) {
 	}{
 		{"GET", "/v1/miniprogram/login", "POST"},
 		{"PUT", "/v1/token/refresh", "POST"},
-		{"POST", "/v1/me", "GET, HEAD"},
-		{"OPTIONS", "/v1/me", "GET, HEAD"}, // not a CORS preflight: no Origin
+		{"POST", "/v1/me", "GET, HEAD, DELETE"},
+		{"OPTIONS", "/v1/me", "GET, HEAD, DELETE"}, // not a CORS preflight: no Origin
 		{"POST", "/v1/sessions", "GET, HEAD"},
 		{"GET", "/v1/sessions/abc", "DELETE"},
 		{"DELETE", "/v1/wechat/access_token", "GET, HEAD, POST"},

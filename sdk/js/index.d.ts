@@ -273,6 +273,12 @@ export interface Client {
   refresh(): Promise<TokenResponse>
   /** POST /v1/logout, then clears the tokens even if the call fails (and then rejects). */
   logout(options?: { all?: boolean }): Promise<void>
+  /**
+   * DELETE /v1/me: deletes the user's account and, on 204, clears the tokens (event
+   * `logout`). Rejects with code `reauthentication_required` (403) when the session's
+   * login is not recent: log in again, then retry. Without a session: `login_required`.
+   */
+  deleteAccount(): Promise<void>
   /** A valid access token, refreshed first if it expires within min(60 s, lifetime / 10). */
   getAccessToken(): Promise<string>
   /** H5: sends the browser to WeChat (PKCE S256, redirect_uri = this page). Resolves to the URL. */

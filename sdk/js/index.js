@@ -57,14 +57,15 @@ export function createClient(options) {
   // postWithSession posts with the session's access token, refreshed first
   // if it is expiring and once more after a 401 a refresh helps; null
   // without a session.
-  async function postWithSession(path, body) {
+  async function postWithSession(path, body, method = 'POST') {
+    const call = (token) => method === 'POST' ? post(path, body, token) : send({ url: baseURL + path, method }, token)
     let t = await tokens.read()
     if (!t.access) return null
     if (tokens.expiring(t)) t = await refresh().then(tokens.read, () => t)
-    let res = await post(path, body, t.access)
+    let res = await call(t.access)
     if (res.statusCode === 401 && REFRESH_HELPS.has(errorCode(res))) {
       const fresh = await refresh().then(tokens.read, () => null)
-      if (fresh && fresh.access) res = await post(path, body, fresh.access)
+      if (fresh && fresh.access) res = await call(fresh.access)
     }
     return res
   }
@@ -88,6 +89,18 @@ export function createClient(options) {
     await tokens.clear()
     events.emit('logout', { all: !!all })
     if (failure) throw failure // logged out here anyway; the server may still hold the session
+  }
+
+  // deleteAccount is DELETE /v1/me: on 204 the tokens are cleared (event
+  // `logout`); on 403 reauthentication_required (the login is not recent)
+  // it rejects with that code and keeps the tokens: log in again, retry.
+  async function deleteAccount() {
+    const res = await postWithSession('/v1/me', undefined, 'DELETE')
+    if (!res) throw new WxAuthError('login_required', 0, 'wxauth: deleteAccount needs a session; log in first')
+    if (res.statusCode !== 204) throw httpError(res)
+    newSession()
+    await tokens.clear()
+    events.emit('logout', { all: true })
   }
 
   // Binding a phone (docs/api.md "Binding").
@@ -120,6 +133,7 @@ export function createClient(options) {
     request,
     refresh: () => refresh(),
     logout,
+    deleteAccount,
     getAccessToken,
     startWeChatLogin,
     handleRedirect,
