@@ -10,8 +10,8 @@ const (
 	ScopeRevocations = "revocations"
 	// ScopeWeChatAccessToken allows GET and POST /v1/wechat/access_token.
 	ScopeWeChatAccessToken = "wechat_access_token"
-	// ScopeAdmin allows the admin API under /v1/admin/ (GET
-	// /v1/admin/audit…).
+	// ScopeAdmin allows the admin API under /v1/admin/: users, sessions and
+	// the audit trail (docs/api.md "Admin").
 	ScopeAdmin = "admin"
 )
 

@@ -38,6 +38,8 @@ Usage:
         bring the database schema up to date
   wxauth keys     rotate|list --config wxauth.yaml
         add a signing key (it signs after every instance has loaded it), or list them
+  wxauth admin    user find|show|revoke|disable|enable|merge|delete, session revoke --config wxauth.yaml
+        find users, show their identities and sessions, end sessions, disable, merge, delete (audited)
   wxauth sandbox  [--addr 127.0.0.1:9090] [--config wxauth.yaml]
         the WeChat imitation alone
   wxauth healthcheck [--url http://127.0.0.1:8080/healthz]
@@ -92,6 +94,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return runMigrate(ctx, args[1:], stdout, stderr, env)
 	case "keys":
 		return runKeys(ctx, args[1:], stdout, stderr, env)
+	case "admin":
+		return runAdmin(ctx, args[1:], stdout, stderr, env)
 	case "healthcheck":
 		return runHealthcheck(ctx, args[1:], stdout, stderr, env)
 	case "version", "--version":

@@ -31,6 +31,9 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	for _, args := range [][]string{
 		{"dev", "-h"}, {"serve", "-h"}, {"serve", "--help"}, {"sandbox", "-h"}, {"migrate", "-h"},
 		{"keys", "-h"}, {"keys", "rotate", "-h"}, {"keys", "list", "-h"}, {"-h"},
+		{"admin", "-h"}, {"admin", "user", "find", "-h"}, {"admin", "user", "show", "-h"}, {"admin", "user", "revoke", "-h"}, {"admin", "user", "merge", "-h"},
+		{"admin", "user", "disable", "-h"}, {"admin", "user", "enable", "-h"}, {"admin", "user", "delete", "-h"},
+		{"admin", "session", "revoke", "-h"},
 	} {
 		var stdout, stderr strings.Builder
 		if err := run(t.Context(), args, &stdout, &stderr, config.Env{}); err != nil {
@@ -42,7 +45,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		if stderr.Len() > 0 {
 			t.Errorf("%v wrote to stderr: %q", args, stderr.String())
 		}
-		if len(args) == 2 && args[0] != "keys" && !strings.Contains(stdout.String(), "  -") {
+		if len(args) == 2 && args[0] != "keys" && args[0] != "admin" && !strings.Contains(stdout.String(), "  -") {
 			t.Errorf("%v: no flag lines in %q", args, stdout.String())
 		}
 	}

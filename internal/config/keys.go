@@ -104,7 +104,7 @@ var appKeys = []Key{
 // serviceKeyKeys are the keys of one entry of service_keys.
 var serviceKeyKeys = []Key{
 	{Path: "name", Doc: "the key's name: lower-case letters, digits and `_`"},
-	{Path: "scopes", Doc: "what the key may call, a list: `introspect`, `revocations`, `wechat_access_token` ([api.md](api.md#service-keys))"},
+	{Path: "scopes", Doc: "what the key may call, a list: `introspect`, `revocations`, `wechat_access_token`, `admin` ([api.md](api.md#service-keys))"},
 	{Path: "(secret)", Env: "WXAUTH_SERVICE_KEY_<NAME>", Doc: "the key itself, ≥ 16 characters; only from the environment, never the file"},
 }
 

@@ -17,10 +17,8 @@ import (
 	"github.com/wxauth/wxauth/internal/servertest"
 )
 
-const (
-	adminKey = "admin-key-0123456789abcdef"
-	introKey = "intro-key-0123456789abcdef"
-)
+// adminKey is admin_e2e_test.go's.
+const introKey = "intro-key-0123456789abcdef"
 
 // withAdminKey gives the stack a service key of scope admin and one
 // without.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/admin"
 	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/login"
 	"github.com/wxauth/wxauth/internal/metrics"
@@ -77,8 +78,9 @@ type Config struct {
 	// answer 404.
 	OIDC *oidc.Provider
 	// Audit records the security events of the API's own handlers
-	// (refresh reuse, logouts); AuditLog answers GET /v1/admin/audit.
-	// Nil: nothing recorded, and that endpoint answers an empty list.
+	// (refresh reuse, logouts) and the admin API's actions
+	// (internal/admin); AuditLog answers GET /v1/admin/audit. Nil: nothing
+	// recorded, and that endpoint answers an empty list.
 	Audit    audit.Recorder
 	AuditLog storage.AuditLog
 	// Account serves DELETE /v1/me and GET /v1/me/export; required.
@@ -98,6 +100,7 @@ type Server struct {
 	audit   audit.Recorder
 
 	serviceKeys serviceKeys
+	admin       *admin.Service
 	// streams counts the open revocation streams per service key.
 	streamsMu   sync.Mutex
 	streams     map[string]int
@@ -149,6 +152,14 @@ func New(cfg Config) (*Server, error) {
 		s.cfg.FollowScanTimeout = DefaultFollowScanTimeout
 	}
 	var err error
+	users, ok := cfg.Users.(admin.Users)
+	if !ok {
+		return nil, errors.New("server: Config.Users must implement storage.UserAdmin (the admin API)")
+	}
+	if s.admin, err = admin.New(admin.Config{Users: users, Sessions: cfg.Sessions, Tokens: cfg.Tokens, Accounts: cfg.Account,
+		Audit: cfg.Audit, Now: cfg.Now}); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	if s.openAPIJSON, err = openAPIJSON(api.OpenAPI); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
