@@ -175,7 +175,7 @@ func rebindDollar(query string) string {
 	return b.String()
 }
 
-// mapPostgresError sorts PostgreSQL errors: unique violations are
+// mapPostgresError sorts PostgreSQL errors: unique and foreign-key violations are
 // ErrConflict; failing to connect, a lost connection, a timeout (ours,
 // the caller's, or the server's statement_timeout and lock_timeout), a
 // server shutting down or out of connections, and a serialization failure
@@ -187,7 +187,8 @@ func mapPostgresError(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch code := pgErr.Code; {
-		case code == "23505": // unique_violation
+		case code == "23505", // unique_violation
+			code == "23503": // foreign_key_violation: the user was deleted by a concurrent call
 			return fmt.Errorf("%w: %w", storage.ErrConflict, err)
 		case strings.HasPrefix(code, "08"), // connection exception
 			strings.HasPrefix(code, "53"),    // insufficient resources (too many connections…)

@@ -203,7 +203,7 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 				}
 			}
 			res.Identity = id
-			res.User, err = s.getUser(ctx, tx, id.UserID)
+			res.User, err = s.owner(ctx, tx, id.UserID)
 			return err
 		case !errors.Is(err, storage.ErrNotFound):
 			return err
@@ -215,7 +215,7 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 			err := tx.QueryRowContext(ctx, s.q("SELECT user_id FROM unions WHERE union_id = ?"), in.UnionID).Scan(&userID)
 			switch {
 			case err == nil:
-				if res.User, err = s.getUser(ctx, tx, userID); err != nil {
+				if res.User, err = s.owner(ctx, tx, userID); err != nil {
 					return err
 				}
 				res.Identity, err = s.insertIdentity(ctx, tx, in, userID, now)
@@ -233,7 +233,7 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 			err := tx.QueryRowContext(ctx, s.q("SELECT id FROM users WHERE phone = ?"), nu.Phone).Scan(&userID)
 			switch {
 			case err == nil:
-				if res.User, err = s.getUser(ctx, tx, userID); err != nil {
+				if res.User, err = s.owner(ctx, tx, userID); err != nil {
 					return err
 				}
 				if in.UnionID != "" {
@@ -280,6 +280,18 @@ func (s *Store) link(ctx context.Context, req storage.LinkRequest) (storage.Link
 		return storage.LinkResult{}, err
 	}
 	return res, nil
+}
+
+// owner reads the user an identity, unionid or phone just read points
+// at. Gone between the two reads means a concurrent DeleteUser committed
+// in between (PostgreSQL at READ COMMITTED): errRace, and the link starts
+// over without it.
+func (s *Store) owner(ctx context.Context, tx *sql.Tx, id string) (storage.User, error) {
+	u, err := s.getUser(ctx, tx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, fmt.Errorf("%w: %w", errRace, err)
+	}
+	return u, err
 }
 
 // raceOr turns a conflict on the identity or unionid keys into errRace.

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"errors"
 	"sync"
+	"fmt"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func RunUserAdmin(t *testing.T, newStore func(t *testing.T) UserStore) {
 		{"DeleteUser/InviterCleared", testDeleteUserInviter},
 		{"DeleteUser/ThenLoginCreates", testDeleteUserRelogin},
 		{"DeleteUser/Race", testDeleteUserRace},
+		{"DeleteUser/RaceWithLink", testDeleteUserRaceLink},
 		{"MergeUsers", testMergeUsers},
 		{"MergeUsers/KeepsOwnFields", testMergeUsersKeeps},
 		{"MergeUsers/Invalid", testMergeUsersInvalid},
@@ -265,5 +267,51 @@ func testIdentitiesByOpenID(t *testing.T, s UserStore) {
 	}
 	if ids, err := s.IdentitiesByOpenID(t.Context(), "none"); err != nil || len(ids) != 0 {
 		t.Errorf("IdentitiesByOpenID(none) = %v, %v; want none", ids, err)
+	}
+}
+
+// testDeleteUserRaceLink races a deletion with logins that link new
+// identities to the user by its unionid: whichever wins, no identity or
+// unionid is left pointing at a user that is gone.
+func testDeleteUserRaceLink(t *testing.T, s UserStore) {
+	mustLink(t, s, linkReq("app0", "o0", "un-race", "victim", t0))
+	errs := make([]error, raceN)
+	start(raceN, func(i int) {
+		if i == 0 {
+			_, _, errs[i] = s.DeleteUser(t.Context(), "victim")
+			return
+		}
+		_, errs[i] = s.LinkIdentity(t.Context(), linkReq(fmt.Sprintf("app%d", i), fmt.Sprintf("o%d", i), "un-race",
+			fmt.Sprintf("new%d", i), t0))
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d = %v", i, err)
+		}
+	}
+	wantNotFoundUser(t, s, "victim")
+	owners := map[string]bool{}
+	for i := range raceN {
+		id, err := s.Identity(t.Context(), fmt.Sprintf("app%d", i), fmt.Sprintf("o%d", i))
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // linked to victim before the deletion, and deleted with it
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.User(t.Context(), id.UserID); err != nil {
+			t.Errorf("identity app%d/o%d points at user %q: %v", i, i, id.UserID, err)
+		}
+		owners[id.UserID] = true
+	}
+	if u, err := s.UserByUnionID(t.Context(), "un-race"); err == nil {
+		if !owners[u.ID] {
+			t.Errorf("unionid links to %q, which has none of the identities", u.ID)
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if len(owners) > 1 {
+		t.Errorf("the unionid's identities are spread over %d users after the deletion, want at most 1", len(owners))
 	}
 }
