@@ -156,6 +156,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 			return nil, err
 		}
 		inst.Audit, recorder = w, w
+		// Every drop reason exported from the start at 0, so that a
+		// rate() over it (the dashboard's panel) has a series to read.
+		for _, reason := range []string{audit.DropQueueFull, audit.DropWriteFailed, audit.DropClosed} {
+			inst.Metrics.AuditDropped.WithLabelValues(reason)
+		}
 		inst.closers = append(inst.closers, func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), auditCloseTimeout)
 			defer cancel()
