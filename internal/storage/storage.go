@@ -129,6 +129,26 @@ type UserAdmin interface {
 	IdentitiesByOpenID(ctx context.Context, openID string) ([]Identity, error)
 }
 
+// MergedUser is the user MergeUsers leaves: into, taking from's phone,
+// nickname and avatar where its own are empty, and no longer invited by
+// from; UpdatedAt is now. One rule for every backend.
+func MergedUser(into, from User, now time.Time) User {
+	if into.Phone == "" {
+		into.Phone = from.Phone
+	}
+	if into.Nickname == "" {
+		into.Nickname = from.Nickname
+	}
+	if into.AvatarURL == "" {
+		into.AvatarURL = from.AvatarURL
+	}
+	if into.InviterID == from.ID {
+		into.InviterID = ""
+	}
+	into.UpdatedAt = now
+	return into
+}
+
 // Session is one login of one user on one device, with the state of its
 // refresh-token chain. Only hashes of refresh tokens are kept.
 type Session struct {

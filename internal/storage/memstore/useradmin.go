@@ -82,31 +82,12 @@ func (s *Store) MergeUsers(ctx context.Context, into, from string, now time.Time
 	}
 	phone := src.user.Phone
 	s.dropUser(src)
-	next := mergedUser(dst.user, src.user, now)
+	next := storage.MergedUser(dst.user, src.user, now.UTC())
 	if dst.user.Phone == "" && phone != "" {
 		s.phones[phone] = into
 	}
 	dst.user = next
 	return next, nil
-}
-
-// mergedUser is into after taking from's fields where its own are empty
-// ([storage.UserAdmin.MergeUsers]).
-func mergedUser(into, from storage.User, now time.Time) storage.User {
-	if into.Phone == "" {
-		into.Phone = from.Phone
-	}
-	if into.Nickname == "" {
-		into.Nickname = from.Nickname
-	}
-	if into.AvatarURL == "" {
-		into.AvatarURL = from.AvatarURL
-	}
-	if into.InviterID == from.ID {
-		into.InviterID = ""
-	}
-	into.UpdatedAt = now.UTC()
-	return into
 }
 
 // UserByPhone implements [storage.UserAdmin.UserByPhone].

@@ -123,7 +123,7 @@ func (s *Store) MergeUsers(ctx context.Context, into, from string, now time.Time
 		if err := s.deleteUserRow(ctx, tx, from); err != nil {
 			return err
 		}
-		next = mergedUser(dst, src, now)
+		next = storage.MergedUser(dst, src, goTime(dbTime(now)))
 		r, err := tx.ExecContext(ctx, s.q(`UPDATE users
 			SET nickname = ?, avatar_url = ?, phone = ?, inviter_id = ?, updated_at = ?
 			WHERE id = ?`),
@@ -140,25 +140,6 @@ func (s *Store) MergeUsers(ctx context.Context, into, from string, now time.Time
 		return storage.User{}, err
 	}
 	return next, nil
-}
-
-// mergedUser is into after taking from's fields where its own are empty
-// ([storage.UserAdmin.MergeUsers]).
-func mergedUser(into, from storage.User, now time.Time) storage.User {
-	if into.Phone == "" {
-		into.Phone = from.Phone
-	}
-	if into.Nickname == "" {
-		into.Nickname = from.Nickname
-	}
-	if into.AvatarURL == "" {
-		into.AvatarURL = from.AvatarURL
-	}
-	if into.InviterID == from.ID {
-		into.InviterID = ""
-	}
-	into.UpdatedAt = goTime(dbTime(now))
-	return into
 }
 
 // UserByPhone implements [storage.UserAdmin.UserByPhone] with one read.

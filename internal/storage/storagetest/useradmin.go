@@ -2,8 +2,8 @@ package storagetest
 
 import (
 	"errors"
-	"sync"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
