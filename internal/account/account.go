@@ -66,9 +66,10 @@ const ActorUser = "user"
 // link, and every session ends with the revocation push — deleting a
 // session record drops the sealed WeChat credentials it held. The user is
 // deleted before its sessions are revoked: a login racing the deletion
-// either makes a new user or opens a session whose user is gone, which
-// its next refresh ends (the refresh checks the user). storage.ErrNotFound
-// for an unknown user.
+// either makes a new user, or opened its session before the revocation
+// (which ends it), or finds its user gone when it reads it again after
+// opening (login.Service.SignIn, which then logs in a new user).
+// storage.ErrNotFound for an unknown user.
 func (s *Service) Delete(ctx context.Context, userID, actor string) error {
 	_, ids, err := s.cfg.Users.DeleteUser(ctx, userID)
 	if err != nil {
@@ -88,7 +89,8 @@ func (s *Service) Delete(ctx context.Context, userID, actor string) error {
 }
 
 // Disable marks the user disabled and ends its sessions at once (with the
-// revocation push); its logins and refreshes then answer user_disabled.
+// revocation push); its logins then answer user_disabled (and the ended
+// sessions' refreshes invalid_grant).
 // storage.ErrNotFound for an unknown user.
 func (s *Service) Disable(ctx context.Context, userID, actor string) error {
 	if err := s.setDisabled(ctx, userID, true); err != nil {

@@ -200,8 +200,8 @@ func (s *Service) Merge(ctx context.Context, actor, into, from string) (storage.
 	return u, n, err
 }
 
-// Disable shuts a user out: its sessions end at once and its logins and
-// refreshes answer user_disabled (account.Service.Disable, which audits).
+// Disable shuts a user out: its sessions end at once and its logins
+// answer user_disabled (account.Service.Disable, which audits).
 func (s *Service) Disable(ctx context.Context, actor, userID string) error {
 	return notFound(s.cfg.Accounts.Disable(ctx, userID, actor))
 }

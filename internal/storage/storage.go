@@ -28,8 +28,8 @@ type User struct {
 	Phone string
 	// InviterID is the user whose share link brought this user, or empty.
 	InviterID string
-	// Disabled users cannot log in or refresh (403 user_disabled); set and
-	// cleared with UpdateUser.
+	// Disabled users cannot log in (403 user_disabled; their sessions are
+	// revoked when they are disabled); set and cleared with UpdateUser.
 	Disabled  bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
