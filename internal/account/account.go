@@ -32,6 +32,9 @@ type Config struct {
 	Apps func(appID string) (name string, ok bool)
 	// Recorder receives the audit events; nil means audit.Discard.
 	Recorder audit.Recorder
+	// AuditLog is read for the export's events (the audit trail keeps
+	// client addresses with user ids); nil: audit off, none to export.
+	AuditLog storage.AuditLog
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

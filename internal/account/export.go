@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/audit"
+	"github.com/wxauth/wxauth/internal/storage"
 )
 
 // Export is everything wxauth holds about one user (GET /v1/me/export,
@@ -14,6 +16,10 @@ type Export struct {
 	User       ExportUser       `json:"user"`
 	Identities []ExportIdentity `json:"identities"`
 	Sessions   []ExportSession  `json:"sessions"`
+	// Events are the user's audit events still kept (audit.retention),
+	// newest first, at most exportEvents; the last moments' may still be
+	// on their way to the database.
+	Events []api.AuditEvent `json:"events"`
 	// NotHeld lists, in words, what wxauth does not keep.
 	NotHeld []string `json:"not_held"`
 }
@@ -56,7 +62,7 @@ var notHeld = []string{
 	"refresh tokens: only their SHA-256 hashes are stored",
 	"access tokens: signed and not stored",
 	"WeChat session_key and OAuth tokens: kept sealed with each session, never exported, erased with it",
-	"IP addresses and user agents: not stored with the account",
+	"user agents: not stored; client IP addresses: only in the audit events listed here, until the audit retention ends them",
 	"SMS codes and bind tickets: hashed or short-lived (minutes), not linked to the account",
 }
 
@@ -83,6 +89,9 @@ func (s *Service) Export(ctx context.Context, userID, actor string) (Export, err
 		Sessions:   make([]ExportSession, 0, len(sessions)),
 		NotHeld:    notHeld,
 	}
+	if out.Events, err = s.events(ctx, userID); err != nil {
+		return Export{}, err
+	}
 	for _, id := range ids {
 		var name string
 		if s.cfg.Apps != nil {
@@ -96,5 +105,24 @@ func (s *Service) Export(ctx context.Context, userID, actor string) (Export, err
 			LastUsedAt: ss.LastUsedAt, ExpiresAt: ss.ExpiresAt, HasWeChatCredentials: len(ss.SessionKey) > 0})
 	}
 	s.cfg.Recorder.Record(audit.Event{Type: audit.AccountExport, At: now, UserID: userID, Actor: actor})
+	return out, nil
+}
+
+// exportEvents bounds the audit events an export carries.
+const exportEvents = 1000
+
+// events lists the user's audit events for the export.
+func (s *Service) events(ctx context.Context, userID string) ([]api.AuditEvent, error) {
+	out := []api.AuditEvent{}
+	if s.cfg.AuditLog == nil {
+		return out, nil
+	}
+	events, err := s.cfg.AuditLog.AuditEvents(ctx, storage.AuditQuery{UserID: userID, Limit: exportEvents})
+	if err != nil {
+		return nil, fmt.Errorf("export audit events: %w", err)
+	}
+	for _, e := range events {
+		out = append(out, audit.API(e))
+	}
 	return out, nil
 }

@@ -7,7 +7,13 @@
 // business of the packages that record them (login, server, oidc).
 package audit
 
-import "time"
+import (
+	"strconv"
+	"time"
+
+	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/storage"
+)
 
 // Type names an event. The names are the contract of GET /v1/admin/audit
 // and of the wxauth_audit_events_total metric's type label.
@@ -66,3 +72,10 @@ var Discard Recorder = discard{}
 type discard struct{}
 
 func (discard) Record(Event) {}
+
+// API is a stored event as the contract shows it (GET /v1/admin/audit,
+// GET /v1/me/export).
+func API(e storage.AuditEvent) api.AuditEvent {
+	return api.AuditEvent{ID: strconv.FormatInt(e.ID, 10), Type: e.Type, At: e.At, UserID: e.UserID,
+		OtherUserID: e.OtherUserID, SessionID: e.SessionID, App: e.App, Actor: e.Actor, IP: e.IP, Detail: e.Detail}
+}

@@ -9,12 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/wxauth/wxauth/internal/account"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wxauth/wxauth/internal/account"
 
 	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/config"
@@ -147,7 +148,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 	inst.Users = db
 
 	recorder := audit.Discard
+	var auditLog storage.AuditLog // read by the account export
 	if cfg.Audit.On() {
+		auditLog = db
 		w, err := audit.New(audit.Config{Log: db, Retention: cfg.Audit.Retention.D(), Now: opt.Now, Logger: opt.Logger,
 			Recorded: func(t audit.Type) { inst.Metrics.AuditEvents.WithLabelValues(string(t)).Inc() },
 			Dropped:  func(reason string, n int) { inst.Metrics.AuditDropped.WithLabelValues(reason).Add(float64(n)) },
@@ -336,7 +339,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *Instance, err
 		return nil, errors.New("instance: the user store cannot delete users (storage.UserAdmin)")
 	}
 	inst.Account, err = account.New(account.Config{Users: admin, Sessions: inst.Sessions, Tokens: inst.Tokens,
-		Recorder: recorder, Now: opt.Now,
+		Recorder: recorder, AuditLog: auditLog, Now: opt.Now,
 		Apps: func(appID string) (string, bool) {
 			a, ok := inst.Login.Apps().ByAppID(appID)
 			return a.Name, ok

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/account"
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/servertest"
 	"github.com/wxauth/wxauth/internal/storage"
 )
@@ -88,6 +89,26 @@ func TestExportAccount(t *testing.T) {
 	}
 	if len(out.Identities) != 1 || out.Identities[0].App != "mp" || out.Identities[0].AppID != s.AppID(t, "mp") || out.Identities[0].OpenID == "" {
 		t.Errorf("export identities = %+v", out.Identities)
+	}
+	// The audit trail holds the user's client addresses: the export lists
+	// its events (flushed first: they are written in batches).
+	if err := s.Inst.Audit.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r = s.Do(t, "GET", "/v1/me/export", nil, a.AccessToken)
+	out = account.Export{}
+	r.JSON(t, &out)
+	logins := 0
+	for _, e := range out.Events {
+		if e.UserID != a.User.ID {
+			t.Errorf("export event of another user: %+v", e)
+		}
+		if e.Type == string(audit.Login) {
+			logins++
+		}
+	}
+	if logins != 2 {
+		t.Errorf("export events = %+v, want the 2 logins", out.Events)
 	}
 	if len(out.Sessions) != 2 || len(out.NotHeld) == 0 {
 		t.Errorf("export sessions = %+v, not_held = %v", out.Sessions, out.NotHeld)

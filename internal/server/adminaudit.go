@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/storage"
 )
 
@@ -104,8 +105,7 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) error {
 			page.NextCursor = auditCursor(events[limit-1].ID)
 		}
 		for _, e := range events {
-			page.Events = append(page.Events, api.AuditEvent{ID: strconv.FormatInt(e.ID, 10), Type: e.Type, At: e.At,
-				UserID: e.UserID, OtherUserID: e.OtherUserID, SessionID: e.SessionID, App: e.App, Actor: e.Actor, IP: e.IP, Detail: e.Detail})
+			page.Events = append(page.Events, audit.API(e))
 		}
 	}
 	writeJSON(w, http.StatusOK, page)
