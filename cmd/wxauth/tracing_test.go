@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -92,6 +93,17 @@ func TestDevTracesALogin(t *testing.T) {
 		t.Fatalf("login = %d %s", status, b)
 	}
 	get(t, origin+"/v1/me", tr.AccessToken)
+	// A client's traceparent is linked, never the parent: wxauth's span
+	// starts a trace of its own.
+	const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req, _ := http.NewRequest("GET", origin+"/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+	req.Header.Set("traceparent", "00-"+clientTrace+"-00f067aa0ba902b7-01")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
 	const ticket = "qrt-not-a-real-ticket-0123456789"
 	get(t, origin+"/v1/qrlogin/"+ticket+"?state=st-0123456789", "")
 	stop() // exports what is batched
@@ -105,6 +117,11 @@ func TestDevTracesALogin(t *testing.T) {
 		return s.Name == "GET /v1/qrlogin/{ticket}" && s.Attrs["http.route"] == "/v1/qrlogin/{ticket}"
 	}) {
 		t.Error("no span named GET /v1/qrlogin/{ticket} with its http.route: a path with a ticket is named by its pattern")
+	}
+	for _, s := range spans {
+		if s.TraceID == clientTrace {
+			t.Errorf("span %q joined the client's trace %s (parent %q): a public endpoint links it instead", s.Name, clientTrace, s.ParentID)
+		}
 	}
 	sqlite := 0
 	for _, s := range spans {

@@ -120,9 +120,14 @@ func (t *Tracer) Handler(h http.Handler) http.Handler {
 			trace.SpanFromContext(r.Context()).SetAttributes(attribute.String("http.route", route))
 		}
 	})
+	// wxauth's endpoints face the public (mini programs, browsers): an
+	// incoming traceparent is linked, not taken as the parent, so that a
+	// client can neither join our spans to its trace nor choose which
+	// requests are sampled.
 	return otelhttp.NewHandler(routed, "wxauth",
 		otelhttp.WithTracerProvider(t.tp),
 		otelhttp.WithPropagators(t.prop),
+		otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
 		otelhttp.WithMeterProvider(noMeter),
 		otelhttp.WithSpanNameFormatter(routeName))
 }
@@ -150,9 +155,10 @@ func (t *Tracer) Transport(rt http.RoundTripper) http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
+	// No propagator: WeChat is a third party, our trace ids stay ours.
 	return otelhttp.NewTransport(rt,
 		otelhttp.WithTracerProvider(t.tp),
-		otelhttp.WithPropagators(t.prop),
+		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
 		otelhttp.WithMeterProvider(noMeter),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			return "WeChat " + r.Method + " " + wechatPath(r.URL.Path)
