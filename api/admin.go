@@ -51,6 +51,9 @@ type AdminSession struct {
 	CreatedAt  time.Time `json:"created_at"`
 	LastUsedAt time.Time `json:"last_used_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
+	// HasWeChatCredentials: the session keeps its login's sealed WeChat
+	// credentials (session_key or OAuth tokens), which are never shown.
+	HasWeChatCredentials bool `json:"has_wechat_credentials"`
 }
 
 // AdminAccount is the answer of GET /v1/admin/users/{id}.

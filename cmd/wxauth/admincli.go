@@ -160,7 +160,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		if err != nil {
 			return adminCLIErr(err, "user", fs.Arg(0)+" or "+fs.Arg(1))
 		}
-		return out.print(api.AdminMerged{User: admin.APIUser(u), Revoked: n},
+		return out.print(api.AdminMerged{User: account.APIUser(u), Revoked: n},
 			fmt.Sprintf("merged %s into %s; %d session(s) of %s ended\n", fs.Arg(1), u.ID, n, fs.Arg(1)))
 	case "user disable", "user enable", "user delete":
 		act, done := svc.Disable, "disabled"
@@ -272,7 +272,7 @@ func (o adminOutput) users(users []storage.User) error {
 	if o.json {
 		list := api.AdminUserList{Users: make([]api.AdminUser, 0, len(users))}
 		for _, u := range users {
-			list.Users = append(list.Users, admin.APIUser(u))
+			list.Users = append(list.Users, account.APIUser(u))
 		}
 		return o.print(list, "")
 	}

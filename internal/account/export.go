@@ -3,59 +3,11 @@ package account
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/wxauth/wxauth/api"
 	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/storage"
 )
-
-// Export is everything wxauth holds about one user (GET /v1/me/export,
-// docs/api.md "Data export"). Field names are the wire names.
-type Export struct {
-	User       ExportUser       `json:"user"`
-	Identities []ExportIdentity `json:"identities"`
-	Sessions   []ExportSession  `json:"sessions"`
-	// Events are the user's audit events still kept (audit.retention),
-	// newest first, at most exportEvents; the last moments' may still be
-	// on their way to the database.
-	Events []api.AuditEvent `json:"events"`
-	// NotHeld lists, in words, what wxauth does not keep.
-	NotHeld []string `json:"not_held"`
-}
-
-// ExportUser is the user record.
-type ExportUser struct {
-	ID        string    `json:"id"`
-	Nickname  string    `json:"nickname"`
-	AvatarURL string    `json:"avatar_url"`
-	Phone     string    `json:"phone"`
-	InviterID string    `json:"inviter_id"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-// ExportIdentity is one linked WeChat identity.
-type ExportIdentity struct {
-	App      string    `json:"app"` // configured app name; empty if no longer configured
-	AppID    string    `json:"appid"`
-	OpenID   string    `json:"openid"`
-	UnionID  string    `json:"unionid"`
-	LinkedAt time.Time `json:"linked_at"`
-}
-
-// ExportSession is one live session.
-type ExportSession struct {
-	ID         string    `json:"id"`
-	App        string    `json:"app"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	// HasWeChatCredentials: the session keeps the login's sealed WeChat
-	// credentials (session_key or OAuth tokens), which are not exported.
-	HasWeChatCredentials bool `json:"has_wechat_credentials"`
-}
 
 // notHeld is the export's statement of what is not kept.
 var notHeld = []string{
@@ -66,44 +18,35 @@ var notHeld = []string{
 	"SMS codes and bind tickets: hashed or short-lived (minutes), not linked to the account",
 }
 
-// Export gathers what is held about userID and records the AccountExport
-// event. storage.ErrNotFound for an unknown user.
-func (s *Service) Export(ctx context.Context, userID, actor string) (Export, error) {
+// Export gathers what is held about userID (GET /v1/me/export, in the
+// admin API's shape of an account) and records the AccountExport event.
+// storage.ErrNotFound for an unknown user.
+func (s *Service) Export(ctx context.Context, userID, actor string) (api.AccountExport, error) {
 	u, err := s.cfg.Users.User(ctx, userID)
 	if err != nil {
-		return Export{}, fmt.Errorf("export user: %w", err)
+		return api.AccountExport{}, fmt.Errorf("export user: %w", err)
 	}
 	ids, err := s.cfg.Users.Identities(ctx, userID)
 	if err != nil {
-		return Export{}, fmt.Errorf("export identities: %w", err)
+		return api.AccountExport{}, fmt.Errorf("export identities: %w", err)
 	}
 	now := s.cfg.Now().UTC()
 	sessions, err := s.cfg.Sessions.UserSessions(ctx, userID, now)
 	if err != nil {
-		return Export{}, fmt.Errorf("export sessions: %w", err)
+		return api.AccountExport{}, fmt.Errorf("export sessions: %w", err)
 	}
-	out := Export{
-		User: ExportUser{ID: u.ID, Nickname: u.Nickname, AvatarURL: u.AvatarURL, Phone: u.Phone,
-			InviterID: u.InviterID, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt},
-		Identities: make([]ExportIdentity, 0, len(ids)),
-		Sessions:   make([]ExportSession, 0, len(sessions)),
-		NotHeld:    notHeld,
+	events, err := s.events(ctx, userID)
+	if err != nil {
+		return api.AccountExport{}, err
 	}
-	if out.Events, err = s.events(ctx, userID); err != nil {
-		return Export{}, err
-	}
-	for _, id := range ids {
-		var name string
-		if s.cfg.Apps != nil {
-			name, _ = s.cfg.Apps(id.AppID)
+	appName := func(appID string) string {
+		if s.cfg.Apps == nil {
+			return ""
 		}
-		out.Identities = append(out.Identities, ExportIdentity{App: name, AppID: id.AppID, OpenID: id.OpenID,
-			UnionID: id.UnionID, LinkedAt: id.CreatedAt})
+		name, _ := s.cfg.Apps(appID)
+		return name
 	}
-	for _, ss := range sessions {
-		out.Sessions = append(out.Sessions, ExportSession{ID: ss.ID, App: ss.App, CreatedAt: ss.CreatedAt,
-			LastUsedAt: ss.LastUsedAt, ExpiresAt: ss.ExpiresAt, HasWeChatCredentials: len(ss.SessionKey) > 0})
-	}
+	out := api.AccountExport{AdminAccount: APIAccount(u, ids, sessions, appName), Events: events, NotHeld: notHeld}
 	s.cfg.Recorder.Record(audit.Event{Type: audit.AccountExport, At: now, UserID: userID, Actor: actor})
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/account"
 	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/storage"
 )
@@ -288,31 +289,8 @@ func (s *Service) record(e audit.Event) {
 	s.cfg.Audit.Record(e)
 }
 
-// APIUser is u as the admin API and `wxauth admin --json` show it.
-func APIUser(u storage.User) api.AdminUser {
-	return api.AdminUser{ID: u.ID, Nickname: u.Nickname, AvatarURL: u.AvatarURL, Phone: u.Phone,
-		InviterID: u.InviterID, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
-}
-
 // API is a as the admin API and `wxauth admin --json` show it; appName
 // names an appid's configured app ("" when none has it: the appid is shown).
 func (a Account) API(appName func(appID string) string) api.AdminAccount {
-	out := api.AdminAccount{User: APIUser(a.User), Identities: make([]api.AdminIdentity, 0, len(a.Identities)),
-		Sessions: make([]api.AdminSession, 0, len(a.Sessions))}
-	for _, id := range a.Identities {
-		name := ""
-		if appName != nil {
-			name = appName(id.AppID)
-		}
-		if name == "" {
-			name = id.AppID
-		}
-		out.Identities = append(out.Identities, api.AdminIdentity{App: name, AppID: id.AppID, OpenID: id.OpenID,
-			UnionID: id.UnionID, CreatedAt: id.CreatedAt})
-	}
-	for _, ss := range a.Sessions {
-		out.Sessions = append(out.Sessions, api.AdminSession{ID: ss.ID, App: ss.App, CreatedAt: ss.CreatedAt,
-			LastUsedAt: ss.LastUsedAt, ExpiresAt: ss.ExpiresAt})
-	}
-	return out
+	return account.APIAccount(a.User, a.Identities, a.Sessions, appName)
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/wxauth/wxauth/api"
-	"github.com/wxauth/wxauth/internal/account"
 	"github.com/wxauth/wxauth/internal/audit"
 	"github.com/wxauth/wxauth/internal/servertest"
 	"github.com/wxauth/wxauth/internal/storage"
@@ -78,7 +77,7 @@ func TestExportAccount(t *testing.T) {
 	s := servertest.New(t)
 	a := s.Login(t, "mp", "alice")
 	s.Login(t, "mp", "alice")
-	var out account.Export
+	var out api.AccountExport
 	r := s.Do(t, "GET", "/v1/me/export", nil, a.AccessToken)
 	if r.Status != 200 {
 		t.Fatalf("export = %d %s", r.Status, r.Body)
@@ -96,7 +95,7 @@ func TestExportAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = s.Do(t, "GET", "/v1/me/export", nil, a.AccessToken)
-	out = account.Export{}
+	out = api.AccountExport{}
 	r.JSON(t, &out)
 	logins := 0
 	for _, e := range out.Events {

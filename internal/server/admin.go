@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/account"
 	"github.com/wxauth/wxauth/internal/admin"
 )
 
@@ -52,7 +53,7 @@ func (s *Server) adminSearch(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := api.AdminUserList{Users: make([]api.AdminUser, 0, len(users))}
 	for _, u := range users {
-		out.Users = append(out.Users, admin.APIUser(u))
+		out.Users = append(out.Users, account.APIUser(u))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -111,7 +112,7 @@ func (s *Server) adminMerge(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return adminErr(err, "user")
 	}
-	writeJSON(w, http.StatusOK, api.AdminMerged{User: admin.APIUser(u), Revoked: n})
+	writeJSON(w, http.StatusOK, api.AdminMerged{User: account.APIUser(u), Revoked: n})
 	return nil
 }
 
