@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"github.com/wxauth/wxauth/internal/config"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wxauth/wxauth/internal/config"
 
 	"github.com/wxauth/wxauth/api"
 )
@@ -76,12 +77,24 @@ func get(t *testing.T, url, bearer string) (int, []byte) {
 // loginAlice does what the banner's curl walkthrough does.
 func loginAlice(t *testing.T, origin string) api.TokenResponse {
 	t.Helper()
+	return loginMP(t, origin, aliceCode(t, origin))
+}
+
+// aliceCode is a wx.login code of alice for dev's mini program "mp".
+func aliceCode(t *testing.T, origin string) string {
+	t.Helper()
 	status, b := post(t, origin+"/sandbox/v1/miniprogram/code", `{"appid":"wxd0000000000000a1","user":"alice"}`, "")
 	var code struct{ Code string }
 	if status != 200 || json.Unmarshal(b, &code) != nil || code.Code == "" {
 		t.Fatalf("sandbox code = %d %s", status, b)
 	}
-	status, b = post(t, origin+"/v1/miniprogram/login", `{"app":"mp","code":"`+code.Code+`"}`, "")
+	return code.Code
+}
+
+// loginMP logs in to dev's mini program "mp" with code.
+func loginMP(t *testing.T, origin, code string) api.TokenResponse {
+	t.Helper()
+	status, b := post(t, origin+"/v1/miniprogram/login", `{"app":"mp","code":"`+code+`"}`, "")
 	var tr api.TokenResponse
 	if status != 200 || json.Unmarshal(b, &tr) != nil {
 		t.Fatalf("login = %d %s", status, b)

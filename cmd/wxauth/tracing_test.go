@@ -82,16 +82,8 @@ func checkLoginTrace(t *testing.T, spans []otlptest.Span, secrets ...string) (lo
 func TestDevTracesALogin(t *testing.T) {
 	recv := otlptest.New(t)
 	origin, stop := startDev(t, filepath.Join(t.TempDir(), "data"), map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": recv.URL})
-	status, b := post(t, origin+"/sandbox/v1/miniprogram/code", `{"appid":"wxd0000000000000a1","user":"alice"}`, "")
-	var code struct{ Code string }
-	if status != 200 || json.Unmarshal(b, &code) != nil || code.Code == "" {
-		t.Fatalf("sandbox code = %d %s", status, b)
-	}
-	status, b = post(t, origin+"/v1/miniprogram/login", `{"app":"mp","code":"`+code.Code+`"}`, "")
-	var tr api.TokenResponse
-	if status != 200 || json.Unmarshal(b, &tr) != nil {
-		t.Fatalf("login = %d %s", status, b)
-	}
+	code := aliceCode(t, origin)
+	tr := loginMP(t, origin, code)
 	get(t, origin+"/v1/me", tr.AccessToken)
 	// A client's traceparent is linked, never the parent: wxauth's span
 	// starts a trace of its own.
@@ -112,7 +104,7 @@ func TestDevTracesALogin(t *testing.T) {
 	}
 	mp, _ := config.DevApps()[0], 0
 	spans := recv.Spans()
-	login := checkLoginTrace(t, spans, code.Code, mp.Secret, tr.AccessToken, tr.RefreshToken, ticket, "st-0123456789")
+	login := checkLoginTrace(t, spans, code, mp.Secret, tr.AccessToken, tr.RefreshToken, ticket, "st-0123456789")
 	if !slices.ContainsFunc(spans, func(s otlptest.Span) bool {
 		return s.Name == "GET /v1/qrlogin/{ticket}" && s.Attrs["http.route"] == "/v1/qrlogin/{ticket}"
 	}) {
