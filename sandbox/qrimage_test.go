@@ -8,7 +8,12 @@ import (
 )
 
 func TestQRPNGCarriesContent(t *testing.T) {
-	for _, content := range []string{"a1B2c3", "https://weixin.qq.com/q/02abcDEF", "abcdefghijklmnopqrstuvwxyzABCDEF"} {
+	for _, content := range []string{
+		"a1B2c3", "https://weixin.qq.com/q/02abcDEF", "abcdefghijklmnopqrstuvwxyzABCDEF",
+		// gozxing's detector misjudges this one's size (a CI failure):
+		// qrtest must still read it.
+		"http://weixin.qq.com/q/02mOuUKt9jbil14QBuuWAd",
+	} {
 		b, err := qrPNG(content)
 		if err != nil {
 			t.Fatal(err)
