@@ -75,6 +75,9 @@ const ActorUser = "user"
 // storage.ErrNotFound for an unknown user.
 func (s *Service) Delete(ctx context.Context, userID, actor string) error {
 	_, ids, err := s.cfg.Users.DeleteUser(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return s.finishDelete(ctx, userID, actor)
+	}
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
@@ -88,6 +91,23 @@ func (s *Service) Delete(ctx context.Context, userID, actor string) error {
 	if rerr != nil {
 		return fmt.Errorf("revoke sessions of deleted user: %w", rerr)
 	}
+	return nil
+}
+
+// finishDelete ends the sessions a deletion left behind when its
+// revocation failed (Redis away): the user row is gone, so asking again is
+// how the user or the operator finishes it. A user with nothing left is
+// storage.ErrNotFound.
+func (s *Service) finishDelete(ctx context.Context, userID, actor string) error {
+	n, err := s.cfg.Tokens.RevokeUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("revoke sessions of deleted user: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete user: %w", storage.ErrNotFound)
+	}
+	s.cfg.Recorder.Record(audit.Event{Type: audit.Revoked, At: s.cfg.Now().UTC(), UserID: userID, Actor: actor,
+		Detail: fmt.Sprintf("account deleted, sessions: %d", n)})
 	return nil
 }
 

@@ -109,6 +109,58 @@ func TestDisableEnableDelete(t *testing.T) {
 	}
 }
 
+// failingRevoker fails its first RevokeUser, as when Redis is away.
+type failingRevoker struct {
+	revoker
+	mu     sync.Mutex
+	failed bool
+}
+
+var errOutage = errors.New("redis: connection refused")
+
+func (r *failingRevoker) RevokeUser(ctx context.Context, userID string) (int, error) {
+	r.mu.Lock()
+	first := !r.failed
+	r.failed = true
+	r.mu.Unlock()
+	if first {
+		return 0, errOutage
+	}
+	return r.revoker.RevokeUser(ctx, userID)
+}
+
+// A deletion whose revocation failed has erased the user but left its
+// session alive; asking again ends the session, and once nothing is left
+// the user is not found.
+func TestDeleteAgainFinishesAFailedRevocation(t *testing.T) {
+	_, st, rec := setup(t)
+	ctx := t.Context()
+	svc, err := account.New(account.Config{Users: st, Sessions: st, Tokens: &failingRevoker{revoker: revoker{st}},
+		Recorder: rec, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Delete(ctx, "u1", account.ActorUser); !errors.Is(err, errOutage) {
+		t.Fatalf("Delete with Redis away = %v, want the outage", err)
+	}
+	if l, _ := st.UserSessions(ctx, "u1", now); len(l) != 1 {
+		t.Fatalf("sessions after the failed revocation = %d, want 1", len(l))
+	}
+	if err := svc.Delete(ctx, "u1", account.ActorUser); err != nil {
+		t.Fatalf("Delete again = %v, want the revocation finished", err)
+	}
+	if l, _ := st.UserSessions(ctx, "u1", now); len(l) != 0 {
+		t.Errorf("sessions after Delete again = %d, want 0", len(l))
+	}
+	if err := svc.Delete(ctx, "u1", account.ActorUser); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Delete a third time = %v, want ErrNotFound", err)
+	}
+	want := []string{"user_deleted/user/u1", "revoked/user/u1"}
+	if diff := cmp.Diff(want, types(rec.events)); diff != "" {
+		t.Errorf("audit events (-want +got):\n%s", diff)
+	}
+}
+
 func TestNewValidates(t *testing.T) {
 	if _, err := account.New(account.Config{}); err == nil {
 		t.Error("New(empty) = nil error")

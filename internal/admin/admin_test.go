@@ -33,6 +33,84 @@ func (r revoker) RevokeUser(ctx context.Context, uid string) (int, error) {
 	return r.s.RevokeUserSessions(ctx, uid)
 }
 
+// flakyRevoker is a revoker whose RevokeUser calls run before in turn:
+// a hook can open a session or fail, as a racing login or a Redis outage.
+type flakyRevoker struct {
+	revoker
+	mu     sync.Mutex
+	before []func() error
+}
+
+func (r *flakyRevoker) RevokeUser(ctx context.Context, uid string) (int, error) {
+	r.mu.Lock()
+	var hook func() error
+	if len(r.before) > 0 {
+		hook, r.before = r.before[0], r.before[1:]
+	}
+	r.mu.Unlock()
+	if hook != nil {
+		if err := hook(); err != nil {
+			return 0, err
+		}
+	}
+	return r.revoker.RevokeUser(ctx, uid)
+}
+
+// A merge whose second revocation fails has merged, says so with an error,
+// and leaves the absorbed user's late session alive; revoking the absorbed
+// user's sessions afterwards ends it, though the user is gone.
+func TestRevokeFinishesAFailedMerge(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	st := memstore.New()
+	session := func(id, uid string) error {
+		return st.CreateSession(ctx, storage.Session{ID: id, UserID: uid, App: "mp", CreatedAt: now, LastUsedAt: now,
+			ExpiresAt: now.Add(time.Hour), MaxExpiresAt: now.Add(time.Hour)})
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if _, err := st.LinkIdentity(ctx, storage.LinkRequest{Identity: storage.Identity{AppID: "wxapp", OpenID: "o-" + u},
+			NewUser: storage.User{ID: u}, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := session("s-bob", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	outage := errors.New("redis: connection refused")
+	rv := &flakyRevoker{revoker: revoker{st}, before: []func() error{
+		func() error { return nil },
+		func() error { return errors.Join(session("s-late", "bob"), outage) }, // a login lands, then Redis goes
+	}}
+	tr := &trail{}
+	clock := func() time.Time { return now }
+	accts, err := account.New(account.Config{Users: st, Sessions: st, Tokens: rv, Recorder: tr, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := admin.New(admin.Config{Users: st, Sessions: st, Tokens: rv, Accounts: accts, Audit: tr, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Merge(ctx, "admin_cli", "alice", "bob"); !errors.Is(err, outage) {
+		t.Fatalf("Merge with the second revocation failing = %v, want the outage", err)
+	}
+	if _, err := st.User(ctx, "bob"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("bob after the merge: %v, want merged away", err)
+	}
+	if live, _ := st.UserSessions(ctx, "bob", now); len(live) != 1 {
+		t.Fatalf("bob's live sessions after the failed revocation = %d, want the late one", len(live))
+	}
+	if n, err := svc.RevokeUser(ctx, "admin_cli", "bob"); err != nil || n != 1 {
+		t.Fatalf("RevokeUser(bob), bob gone = %d, %v; want 1 session ended", n, err)
+	}
+	if live, _ := st.UserSessions(ctx, "bob", now); len(live) != 0 {
+		t.Fatalf("bob's live sessions after RevokeUser = %d, want 0", len(live))
+	}
+	if _, err := svc.RevokeUser(ctx, "admin_cli", "bob"); !errors.Is(err, admin.ErrNotFound) {
+		t.Errorf("RevokeUser(bob) with nothing left = %v, want ErrNotFound", err)
+	}
+}
+
 // Each action records one event naming the actor, the user and, for a
 // session, the session; an action on an unknown user records nothing.
 func TestActionsAreAudited(t *testing.T) {
