@@ -12,9 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wxauth/wxauth/internal/config"
-
 	"github.com/wxauth/wxauth/api"
+	"github.com/wxauth/wxauth/internal/config"
 )
 
 // startDev runs `wxauth dev` in process on a free port with the given data

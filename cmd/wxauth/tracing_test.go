@@ -102,7 +102,7 @@ func TestDevTracesALogin(t *testing.T) {
 	if _, sdk := otel.GetTracerProvider().(*sdktrace.TracerProvider); sdk {
 		t.Error("the global tracer provider is the SDK's: tracing must not install globals")
 	}
-	mp, _ := config.DevApps()[0], 0
+	mp := config.DevApps()[0]
 	spans := recv.Spans()
 	login := checkLoginTrace(t, spans, code, mp.Secret, tr.AccessToken, tr.RefreshToken, ticket, "st-0123456789")
 	if !slices.ContainsFunc(spans, func(s otlptest.Span) bool {

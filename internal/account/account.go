@@ -94,21 +94,21 @@ func (s *Service) Delete(ctx context.Context, userID, actor string) error {
 	return nil
 }
 
-// finishDelete ends the sessions a deletion left behind when its
-// revocation failed (Redis away): the user row is gone, so asking again is
-// how the user or the operator finishes it. A user with nothing left is
-// storage.ErrNotFound.
+// finishDelete ends the sessions left to a user who is gone: a deletion
+// or a merge whose revocation failed (Redis away) erased the user first,
+// so asking again is how the user or the operator finishes it. It still
+// answers storage.ErrNotFound: the user may have been merged into another
+// rather than deleted, and either way this call deleted nothing.
 func (s *Service) finishDelete(ctx context.Context, userID, actor string) error {
 	n, err := s.cfg.Tokens.RevokeUser(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("revoke sessions of deleted user: %w", err)
+		return fmt.Errorf("revoke sessions of a user who is gone: %w", err)
 	}
-	if n == 0 {
-		return fmt.Errorf("delete user: %w", storage.ErrNotFound)
+	if n > 0 {
+		s.cfg.Recorder.Record(audit.Event{Type: audit.Revoked, At: s.cfg.Now().UTC(), UserID: userID, Actor: actor,
+			Detail: fmt.Sprintf("user gone, sessions left: %d", n)})
 	}
-	s.cfg.Recorder.Record(audit.Event{Type: audit.Revoked, At: s.cfg.Now().UTC(), UserID: userID, Actor: actor,
-		Detail: fmt.Sprintf("account deleted, sessions: %d", n)})
-	return nil
+	return fmt.Errorf("delete user: %w", storage.ErrNotFound)
 }
 
 // Disable marks the user disabled and ends its sessions at once (with the
